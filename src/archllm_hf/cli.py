@@ -1,0 +1,83 @@
+"""The ``archllm`` command line.
+
+Every sub-command is a thin layer over the Python API: it parses arguments, calls one library function, and prints
+a short summary. Heavy imports happen inside the handlers so ``archllm --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from .spaces import SPACE_NAMES
+
+
+def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .data import build_cells_dataset, write_dataset_config
+    from .data.repo import build_command, upload_dataset_repo
+
+    start = time.perf_counter()
+    dataset = build_cells_dataset(
+        args.space, num_samples=args.num_samples, seed=args.seed, metrics=args.metrics, progress=not args.quiet
+    )
+    info = {
+        "command": build_command(list(argv)),
+        "seed": args.seed,
+        "num_samples": args.num_samples,
+        "metrics": args.metrics,
+    }
+    out = write_dataset_config(dataset, args.out, args.space, info)
+    elapsed = time.perf_counter() - start
+    total = sum(split.num_rows for split in dataset.values())
+    print(f"wrote {args.space} cells to {out} in {elapsed:.1f} s")
+    print(f"  rows: {total:,} ({', '.join(f'{name} {split.num_rows:,}' for name, split in dataset.items())})")
+    print(f"  columns: {', '.join(dataset['train'].column_names)}")
+    example = dataset["train"][0]
+    shown = {k: v for k, v in example.items() if k not in ("adjacency",)}
+    print(f"  example: {shown}")
+    print(f'  load with: datasets.load_dataset("{out}", "{args.space}")')
+    if args.push_to_hub:
+        print(f"  uploaded: {upload_dataset_repo(out, args.push_to_hub)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="archllm", description="Discrete architecture representations and generation for NAS."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="build the NAS-Bench cells dataset repo")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    build = data_commands.add_parser("build", help="write one search space as a parquet config of a dataset repo")
+    build.add_argument("--space", choices=SPACE_NAMES, required=True)
+    build.add_argument("--out", required=True, help="dataset repo folder (other configs in it are kept)")
+    build.add_argument(
+        "--num-samples", type=int, default=None,
+        help="sample this many unique cells instead of enumerating (default: enumerate; DARTS: 100,000)",
+    )
+    build.add_argument("--metrics", default=None, help="benchmark metrics file to join by canonical id")
+    build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
+    build.add_argument("--push-to-hub", metavar="REPO_ID", default=None, help="also upload the folder to the Hub")
+    build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    build.set_defaults(handler=_cmd_data_build)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.handler(args, argv)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"archllm: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,18 @@
+"""The NAS-Bench cells as a ``datasets`` repo: build, split, write, upload."""
+
+from .build import build_cells_dataset, features_for, space_cells
+from .metrics import load_metrics
+from .repo import render_dataset_card, upload_dataset_repo, write_dataset_config
+from .splits import SPLITS, split_for_id
+
+__all__ = [
+    "SPLITS",
+    "build_cells_dataset",
+    "features_for",
+    "load_metrics",
+    "render_dataset_card",
+    "space_cells",
+    "split_for_id",
+    "upload_dataset_repo",
+    "write_dataset_config",
+]

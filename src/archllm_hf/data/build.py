@@ -1,0 +1,109 @@
+"""Build the cells of a search space as a ``datasets.DatasetDict`` with a deterministic 90 / 5 / 5 split."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import datasets
+from tqdm.auto import tqdm
+
+from ..spaces import SearchSpace, get_space
+from .metrics import Metrics, load_metrics
+from .splits import SPLITS, split_for_id
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NUM_SAMPLES = {"darts": 100_000}
+"""Spaces too large to enumerate are sampled; this many unique cells unless told otherwise."""
+
+
+def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: dict[str, Any] | None = None):
+    """The ``datasets.Features`` of a space's cells dataset (the same core columns in every space)."""
+    columns: dict[str, Any] = {
+        "id": datasets.Value("string"),
+        "adjacency": datasets.List(datasets.List(datasets.Value("int8"))),
+        "operations": datasets.List(datasets.Value("string")),
+        "num_vertices": datasets.Value("int32"),
+        "num_edges": datasets.Value("int32"),
+    }
+    if space.text_column is not None:
+        columns[space.text_column] = datasets.Value("string")
+    columns.update(extra or {})
+    for column in metric_columns:
+        columns[column] = datasets.Value("float64")
+    return datasets.Features(columns)
+
+
+def space_cells(space: SearchSpace, num_samples: int | None = None, seed: int = 0, progress: bool = True) -> list:
+    """All cells of a finite space, or ``num_samples`` unique seeded samples (required for DARTS)."""
+    if num_samples is None:
+        num_samples = DEFAULT_NUM_SAMPLES.get(space.name)
+    if num_samples is None:
+        return list(space.enumerate(progress=progress))
+    if num_samples <= 0:
+        raise ValueError(f"num_samples must be positive, got {num_samples}")
+    stream = space.iter_samples(seed=seed, unique=True)
+    bar = tqdm(total=num_samples, desc=f"sampling {space.name} cells", unit="cell", disable=not progress)
+    cells = []
+    for cell in stream:
+        cells.append(cell)
+        bar.update()
+        if len(cells) == num_samples:
+            break
+    bar.close()
+    return cells
+
+
+def build_cells_dataset(
+    space: SearchSpace | str,
+    num_samples: int | None = None,
+    seed: int = 0,
+    metrics: str | Path | Metrics | None = None,
+    progress: bool = True,
+) -> datasets.DatasetDict:
+    """Cells of ``space`` as a ``DatasetDict`` with ``train`` / ``validation`` / ``test`` splits.
+
+    Args:
+        space: a :class:`SearchSpace` or its name.
+        num_samples: sample this many unique cells instead of enumerating (NB101/NB201 enumerate by default;
+            DARTS samples 100,000 by default).
+        seed: seed of the sampler.
+        metrics: a metrics file (see :mod:`archllm_hf.data.metrics`) or an already loaded
+            ``{canonical_id: {column: value}}``; columns are joined by canonical id, missing values are null.
+        progress: show progress bars.
+
+    Returns:
+        A ``DatasetDict`` whose split of every row is decided by its canonical id (:func:`split_for_id`).
+    """
+    if isinstance(space, str):
+        space = get_space(space)
+    if metrics is not None and not isinstance(metrics, dict):
+        metrics = load_metrics(space, metrics)
+    metric_columns = sorted({column for values in (metrics or {}).values() for column in values})
+    extra_features = {name: datasets.Value(dtype) for name, dtype in space.extra_columns().items()}
+
+    cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
+    rows: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
+    matched = 0
+    for cell in tqdm(cells, desc=f"encoding {space.name} cells", unit="cell", disable=not progress):
+        record = space.to_record(cell)
+        cell_metrics = (metrics or {}).get(record["id"], {})
+        matched += bool(cell_metrics)
+        for column in metric_columns:
+            record[column] = cell_metrics.get(column)
+        rows[split_for_id(record["id"])].append(record)
+    if metrics:
+        logger.info("joined metrics for %d of %d cells (%d metric records)", matched, len(cells), len(metrics))
+        if matched == 0:
+            raise ValueError(f"no {space.name} cell matched any of the {len(metrics)} metric records by canonical id")
+
+    features = features_for(space, metric_columns, extra_features)
+    return datasets.DatasetDict(
+        {split: datasets.Dataset.from_list(split_rows, features=features) for split, split_rows in rows.items()}
+    )
+
+
+__all__ = ["DEFAULT_NUM_SAMPLES", "build_cells_dataset", "features_for", "space_cells"]

@@ -1,0 +1,38 @@
+"""Search spaces: NAS-Bench-101, NAS-Bench-201 and DARTS behind one interface (see :mod:`.base`)."""
+
+from __future__ import annotations
+
+from .base import PAD, VALID, DecodedCell, GraphEncoding, SearchSpace, Validity
+from .darts import DARTSCell, DARTSSpace
+from .nb101 import NB101Cell, NB101Space
+from .nb201 import NB201Cell, NB201Space
+
+SPACE_NAMES: tuple[str, ...] = ("nb101", "nb201", "darts")
+
+
+def get_space(name: str, **kwargs) -> SearchSpace:
+    """The search space called ``name`` (``nb101``, ``nb201`` or ``darts``); kwargs go to its constructor."""
+    spaces = {"nb101": NB101Space, "nb201": NB201Space, "darts": DARTSSpace}
+    try:
+        cls = spaces[name]
+    except KeyError:
+        raise ValueError(f"unknown search space {name!r}; choose one of {', '.join(SPACE_NAMES)}") from None
+    return cls(**kwargs)
+
+
+__all__ = [
+    "PAD",
+    "SPACE_NAMES",
+    "VALID",
+    "DARTSCell",
+    "DARTSSpace",
+    "DecodedCell",
+    "GraphEncoding",
+    "NB101Cell",
+    "NB101Space",
+    "NB201Cell",
+    "NB201Space",
+    "SearchSpace",
+    "Validity",
+    "get_space",
+]
