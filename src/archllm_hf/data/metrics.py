@@ -62,7 +62,7 @@ def _nb101_from_hash_records(space: SearchSpace, data: dict) -> Iterable[tuple[s
 
     for key, record in data.items():
         try:
-            cell = NB101Cell.from_spec(record["module_adjacency"], record["module_operations"])
+            cell = NB101Cell(record["module_adjacency"], record["module_operations"])
             runs_by_epoch = record["computed"]
         except (KeyError, TypeError) as err:
             raise ValueError(f"NB101 record {key!r} lacks module_adjacency/module_operations/computed: {err}") from None
@@ -94,7 +94,7 @@ def _nb101_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict
                 ops = [_NASLIB_NB101_OPS[code] for code in values[49:]]
             except KeyError as err:
                 raise ValueError(f"unknown NASLib NB101 op code {err} in {key!r}") from None
-            cell = space.prune(NB101Cell.from_spec(matrix, ops))
+            cell = space.prune(NB101Cell(matrix, ops))
             if cell is None or not space.validate(cell):
                 continue
             yield space.canonical_id(cell), {f"naslib_{dataset}_val_accuracy": float(record["val_accuracy"])}
