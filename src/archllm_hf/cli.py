@@ -44,6 +44,42 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .training.vqvae import SPACE_DEFAULTS, VQVAETrainingConfig, train_vqvae
+
+    defaults = SPACE_DEFAULTS.get(args.space, VQVAETrainingConfig())
+    model_overrides = {
+        key: value
+        for key, value in {
+            "hidden_size": args.hidden_size,
+            "codebook_size": args.codebook_size,
+            "code_dim": args.code_dim,
+            "num_encoder_layers": args.encoder_layers,
+            "num_decoder_layers": args.decoder_layers,
+        }.items()
+        if value is not None
+    }
+    config = VQVAETrainingConfig(
+        epochs=args.epochs if args.epochs is not None else defaults.epochs,
+        batch_size=args.batch_size or defaults.batch_size,
+        learning_rate=args.learning_rate or defaults.learning_rate,
+        seed=args.seed,
+        model={**defaults.model, **model_overrides},
+    )
+    summary = train_vqvae(
+        args.space, args.out, dataset=args.dataset, config=config, device=args.device,
+        resume=not args.no_resume, progress=not args.quiet, num_samples=args.num_samples,
+    )
+    test = summary["test"]
+    print(f"saved VQ-VAE ({args.space}) to {args.out}; trained {summary['train_seconds']:.1f} s on {summary['device']}")
+    print(
+        f"  held-out test ({test['num_cells']:,} cells): exact match {test['exact_match']:.4%}, "
+        f"ops {test['op_accuracy']:.4%}, adjacency {test['adjacency_accuracy']:.4%}, "
+        f"codebook usage {test['codebook_usage']:.1%}, perplexity {test['perplexity']:.1f}"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archllm", description="Discrete architecture representations and generation for NAS."
@@ -58,13 +94,32 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True, help="dataset repo folder (other configs in it are kept)")
     build.add_argument(
         "--num-samples", type=int, default=None,
-        help="sample this many unique cells instead of enumerating (default: enumerate; DARTS: 100,000)",
+        help="sample this many unique cells instead of enumerating (default: enumerate; DARTS: 200,000)",
     )
     build.add_argument("--metrics", default=None, help="benchmark metrics file to join by canonical id")
     build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     build.add_argument("--push-to-hub", metavar="REPO_ID", default=None, help="also upload the folder to the Hub")
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_cmd_data_build)
+
+    vq = commands.add_parser("train-vqvae", help="train the VQ-VAE of a search space (Trainer API)")
+    vq.add_argument("--space", choices=SPACE_NAMES, required=True)
+    vq.add_argument("--out", required=True, help="output folder (AutoModel/AutoTokenizer.from_pretrained load it)")
+    vq.add_argument("--dataset", default=None, help="dataset repo folder from `archllm data build` (default: build)")
+    vq.add_argument("--num-samples", type=int, default=None, help="cells to sample when building (DARTS)")
+    vq.add_argument("--epochs", type=float, default=None)
+    vq.add_argument("--batch-size", type=int, default=None)
+    vq.add_argument("--learning-rate", type=float, default=None)
+    vq.add_argument("--hidden-size", type=int, default=None)
+    vq.add_argument("--codebook-size", type=int, default=None)
+    vq.add_argument("--code-dim", type=int, default=None)
+    vq.add_argument("--encoder-layers", type=int, default=None)
+    vq.add_argument("--decoder-layers", type=int, default=None)
+    vq.add_argument("--seed", type=int, default=0)
+    vq.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
+    vq.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
+    vq.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    vq.set_defaults(handler=_cmd_train_vqvae)
     return parser
 
 

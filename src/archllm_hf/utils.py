@@ -57,6 +57,25 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def atomic_files(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """Stage files in a temporary folder and move them into ``out_dir`` only if the block succeeds.
+
+    Unlike :func:`atomic_directory`, other files already in ``out_dir`` (e.g. ``checkpoints/``) are kept.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_directory(out_dir / ".staged") as tmp:
+        yield tmp
+    staged = out_dir / ".staged"
+    for item in staged.iterdir():
+        target = out_dir / item.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(item, target)
+    staged.rmdir()
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) for reproducible runs."""
     import numpy as np
@@ -67,4 +86,4 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-__all__ = ["atomic_directory", "atomic_write_json", "atomic_write_text", "set_seed"]
+__all__ = ["atomic_directory", "atomic_files", "atomic_write_json", "atomic_write_text", "set_seed"]

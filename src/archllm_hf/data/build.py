@@ -16,7 +16,7 @@ from .splits import SPLITS, split_for_id
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_NUM_SAMPLES = {"darts": 100_000}
+DEFAULT_NUM_SAMPLES = {"darts": 200_000}
 """Spaces too large to enumerate are sampled; this many unique cells unless told otherwise."""
 
 
@@ -69,7 +69,7 @@ def build_cells_dataset(
     Args:
         space: a :class:`SearchSpace` or its name.
         num_samples: sample this many unique cells instead of enumerating (NB101/NB201 enumerate by default;
-            DARTS samples 100,000 by default).
+            DARTS samples 200,000 by default).
         seed: seed of the sampler.
         metrics: a metrics file (see :mod:`archllm_hf.data.metrics`) or an already loaded
             ``{canonical_id: {column: value}}``; columns are joined by canonical id, missing values are null.

@@ -193,6 +193,10 @@ class SearchSpace(ABC, Generic[CellT]):
         record.update(self.extra_record(cell))
         return record
 
+    def to_native(self, cell: CellT) -> Any:
+        """JSON-ready native form of the cell (default: :meth:`format`)."""
+        return self.format(cell)
+
     def from_record(self, record: dict[str, Any]) -> CellT:
         """Cell of a dataset row written by :meth:`to_record` (default: parse the text column)."""
         if self.text_column is None:

@@ -408,6 +408,43 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         self.check(cell)
         return _canonical_cell(cell.normal) + "_" + _canonical_cell(cell.reduce)
 
+    def arch2vec_valid(self, adjacency: np.ndarray, ops: np.ndarray) -> bool:
+        """arch2vec's DARTS validity (``is_valid_darts``) of a decoded graph, applied to each 11-node block.
+
+        Per block: node 0 is ``c_k-2``, node 1 ``c_k-1``, node 10 ``output``, and op-nodes 2..9 carry one of
+        arch2vec's 8 ops (``none`` allowed). Each op-node of pair ``(2k+2, 2k+3)`` needs an edge from some
+        node before the pair and, except in the last pair, none from nodes after it (pair 0: from {0, 1},
+        none from >= 4; pair 1: from < 4, none from >= 6; pair 2: from < 6, none from >= 8; pair 3: from < 8).
+        Edges into the output, edges between the two op-nodes of a pair and edges between the normal and the
+        reduce block are not checked (arch2vec's graph has only one block).
+
+        Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
+        """
+        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        n = self.num_nodes
+        if adjacency.shape != (n, n) or ops.shape != (n,):
+            raise ValueError(
+                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
+            )
+        if not np.isin(ops, np.arange(len(self.node_vocab))).all():
+            raise ValueError(f"op ids must be in [0, {len(self.node_vocab)}), got {ops.tolist()}")
+        arch2vec_ops = frozenset(OP_SETS["arch2vec"])
+        for off in (0, BLOCK):
+            labels = [self.node_vocab[i] for i in ops[off : off + BLOCK].tolist()]
+            block = adjacency[off : off + BLOCK, off : off + BLOCK] != 0
+            if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[_OUTPUT] != "output":
+                return False
+            if any(op not in arch2vec_ops for op in labels[2:_OUTPUT]):
+                return False
+            for pair in range(4):
+                first = 2 + 2 * pair  # the pair's op-nodes are first and first + 1
+                for node in (first, first + 1):
+                    if not block[:first, node].any():
+                        return False
+                    if pair < 3 and block[first + 2 :, node].any():
+                        return False
+        return True
+
     # --- graph encoding -----------------------------------------------------------------------------------
     def _build_mask(self) -> np.ndarray:
         block = np.zeros((BLOCK, BLOCK), dtype=bool)

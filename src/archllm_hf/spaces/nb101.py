@@ -472,6 +472,33 @@ class NB101Space(SearchSpace[NB101Cell]):
         self.check(cell)
         return hash_cell(cell)
 
+    def arch2vec_valid(self, adjacency: Any, ops: Any) -> bool:
+        """arch2vec's NB101 validity of a decoded graph: nasbench ``is_valid(ModelSpec(adjacency, labels))``.
+
+        The graph is taken as decoded: every slot is a vertex (``<pad>`` slots too, labelled ``<pad>``), the
+        spec is pruned, and only then are the limits checked (input reaches output, at most 7 vertices and 9
+        edges, ``input`` first, ``output`` last, the 3 ops in between). So a ``<pad>`` slot or a dangling
+        vertex is harmless unless it lies on an input-to-output path. A matrix that is not strictly upper
+        triangular (``ModelSpec`` rejects it; arch2vec's ``triu(1)`` decoding never produces one) is invalid.
+
+        Raises ``ValueError`` unless the arrays are ``[num_nodes, num_nodes]`` 0/1 and ``[num_nodes]`` ids.
+        """
+        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        n = self.num_nodes
+        if adjacency.shape != (n, n) or ops.shape != (n,):
+            raise ValueError(
+                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
+            )
+        if not np.isin(adjacency, (0, 1)).all():
+            raise ValueError("adjacency entries must be 0 or 1")
+        if not np.isin(ops, np.arange(len(self.node_vocab))).all():
+            raise ValueError(f"op ids must be in [0, {len(self.node_vocab)}), got {ops.tolist()}")
+        if np.tril(adjacency).any():
+            return False
+        matrix = tuple(tuple(row) for row in adjacency.astype(int).tolist())
+        cell = NB101Cell._trusted(matrix, tuple(self.node_vocab[i] for i in ops.tolist()))
+        return bool(self.validate(cell))
+
     # --- graph encoding --------------------------------------------------------------------------
     def adjacency_mask(self) -> np.ndarray:
         return np.triu(np.ones((self.num_nodes, self.num_nodes), dtype=bool), 1)
@@ -509,6 +536,10 @@ class NB101Space(SearchSpace[NB101Cell]):
     def enumerate(self, progress: bool = False) -> Iterator[NB101Cell]:
         """All 423,624 unique cells in nasbench generation order (pruned; see :func:`enumerate_nb101`)."""
         return self.enumeration(progress=progress).cells()
+
+    def to_native(self, cell: NB101Cell) -> dict[str, list]:
+        """``{"matrix": [[...]], "ops": [...]}``, the nasbench ``ModelSpec`` arguments."""
+        return {"matrix": [list(row) for row in cell.matrix], "ops": list(cell.ops)}
 
     def from_record(self, record: dict[str, Any]) -> NB101Cell:
         """Cell of a dataset row: its ``adjacency`` and ``operations`` are the (pruned) nasbench spec."""

@@ -224,6 +224,26 @@ class NB201Space(SearchSpace[NB201Cell]):
         """The arch string."""
         return self.format(cell)
 
+    def arch2vec_valid(self, adjacency: np.ndarray, ops: np.ndarray) -> bool:
+        """arch2vec's NB201 validity of a decoded graph (``is_valid_nasbench201``): labels only.
+
+        True iff node 0 is ``input``, node 7 is ``output`` and nodes 2..6 carry one of the 5 ops. Node 1 is
+        **not** checked and the adjacency is ignored, so this is laxer than :meth:`decode_graph` (which needs
+        the fixed template and an op on node 1 too).
+
+        Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
+        """
+        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        n = self.num_nodes
+        if adjacency.shape != (n, n) or ops.shape != (n,):
+            raise ValueError(
+                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
+            )
+        if not np.isin(ops, np.arange(len(self.node_vocab))).all():
+            raise ValueError(f"op ids must be in [0, {len(self.node_vocab)}), got {ops.tolist()}")
+        labels = [self.node_vocab[i] for i in ops.tolist()]
+        return labels[0] == "input" and labels[-1] == "output" and all(op in OPS for op in labels[2:-1])
+
     def isomorphism_id(self, cell: NB201Cell) -> str:
         """NAS-Bench-201's unique string (6,466 classes); see :func:`unique_string`."""
         return unique_string(self._require_cell(cell))

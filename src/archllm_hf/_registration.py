@@ -1,0 +1,37 @@
+"""Registration of the package's models and tokenizer with the transformers Auto classes (run on import).
+
+After ``import archllm_hf``, ``AutoConfig``/``AutoModel``/``AutoTokenizer.from_pretrained`` load ArchVQVAE
+folders with the package's own classes. Registering again (a second call, a reload) is harmless.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+from transformers.pipelines import PIPELINE_REGISTRY
+
+from .models.arch2vec import register as register_arch2vec
+from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
+from .pipelines import ArchitectureGenerationPipeline
+
+PIPELINE_TASK = "architecture-generation"
+
+
+def register_auto_classes() -> None:
+    """Register ArchVQVAE's config, model and tokenizer with AutoConfig, AutoModel and AutoTokenizer."""
+    AutoConfig.register(ArchVQVAEConfig.model_type, ArchVQVAEConfig, exist_ok=True)
+    AutoModel.register(ArchVQVAEConfig, ArchVQVAEModel, exist_ok=True)
+    AutoTokenizer.register(ArchVQVAEConfig, tokenizer_class=ArchCodeTokenizer, exist_ok=True)
+    register_arch2vec()
+
+
+def register_pipeline() -> None:
+    """Register the ``architecture-generation`` task (prior: any ``AutoModelForCausalLM``)."""
+    PIPELINE_REGISTRY.register_pipeline(
+        PIPELINE_TASK, pipeline_class=ArchitectureGenerationPipeline, pt_model=AutoModelForCausalLM, type="text"
+    )
+
+
+register_auto_classes()
+register_pipeline()
+
+__all__ = ["PIPELINE_TASK", "register_auto_classes", "register_pipeline"]

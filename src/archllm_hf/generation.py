@@ -1,0 +1,182 @@
+"""Sample code sequences from a prior and decode them into cells through the VQ-VAE.
+
+A generated string that does not decode to a valid cell is reported as invalid (with the reason), never raised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+from transformers import (
+    AutoModel,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    LogitsProcessor,
+    LogitsProcessorList,
+    PreTrainedModel,
+)
+
+from .spaces import DecodedCell, SearchSpace, get_space
+
+PRIOR_INFO_NAME = "archllm_prior.json"
+"""File in a prior folder that says how to prompt it and parse what it writes (see ``training.prior``)."""
+
+
+class CodeGrammarLogitsProcessor(LogitsProcessor):
+    """Constrained mode: allow only code tokens at the ``code_length`` code positions, then only eos."""
+
+    def __init__(self, code_token_ids: list[int], eos_token_id: int, prompt_length: int, code_length: int):
+        self.code_token_ids = torch.as_tensor(code_token_ids, dtype=torch.long)
+        self.eos_token_id = eos_token_id
+        self.prompt_length = prompt_length
+        self.code_length = code_length
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        position = input_ids.shape[1] - self.prompt_length
+        allowed = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
+        if position < self.code_length:
+            allowed[self.code_token_ids.to(scores.device)] = True
+        else:
+            allowed[self.eos_token_id] = True
+        return scores.masked_fill(~allowed, float("-inf"))
+
+
+@dataclass
+class ArchitectureGenerator:
+    """A prior (causal LM + its tokenizer), the VQ-VAE that decodes its codes, and the space of the cells."""
+
+    prior: PreTrainedModel
+    tokenizer: Any
+    vqvae: PreTrainedModel
+    code_tokenizer: Any
+    space: SearchSpace
+    info: dict[str, Any]
+
+    @classmethod
+    def from_pretrained(
+        cls, prior: str | Path, vqvae: str | Path | None = None, device: str | torch.device | None = None
+    ) -> ArchitectureGenerator:
+        """Load a prior folder and its VQ-VAE (``vqvae`` defaults to the path recorded in the prior)."""
+        prior = Path(prior)
+        info_path = prior / PRIOR_INFO_NAME
+        if not info_path.is_file():
+            raise FileNotFoundError(f"{prior} is not an archllm prior folder (no {PRIOR_INFO_NAME})")
+        info = json.loads(info_path.read_text())
+        vqvae = Path(vqvae or info["vqvae"])
+        model = AutoModelForCausalLM.from_pretrained(str(prior))
+        vq = AutoModel.from_pretrained(str(vqvae))
+        generator = cls(
+            prior=model,
+            tokenizer=AutoTokenizer.from_pretrained(str(prior)),
+            vqvae=vq,
+            code_tokenizer=AutoTokenizer.from_pretrained(str(vqvae)),
+            space=get_space(vq.config.space, **dict(vq.config.space_kwargs or {})),
+            info=info,
+        )
+        return generator.to(device) if device is not None else generator
+
+    def to(self, device: str | torch.device) -> ArchitectureGenerator:
+        self.prior.to(device)
+        self.vqvae.to(device)
+        return self
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.prior.parameters()).device
+
+    def _prompt_ids(self) -> list[int]:
+        if self.info["format"] == "codes":
+            return [self.tokenizer.bos_token_id]
+        return self.tokenizer(self.info["prompt"])["input_ids"]
+
+    def _grammar(self, prompt_length: int) -> CodeGrammarLogitsProcessor:
+        if self.info["format"] != "codes":
+            raise ValueError("constrained sampling needs a prior trained on the code tokenizer (format 'codes')")
+        vocab = self.tokenizer.get_vocab()
+        code_ids = [vocab[str(code)] for code in range(self.info["codebook_size"])]
+        return CodeGrammarLogitsProcessor(code_ids, self.tokenizer.eos_token_id, prompt_length, self.info["code_length"])
+
+    @torch.no_grad()
+    def sample_texts(
+        self,
+        num_samples: int,
+        batch_size: int = 2000,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        constrained: bool = False,
+        seed: int | None = None,
+        progress: bool = False,
+    ) -> list[str]:
+        """Sample ``num_samples`` code-number strings (``"12 305 7 41"``; possibly malformed when unconstrained)."""
+        if num_samples < 0 or batch_size <= 0:
+            raise ValueError(f"need num_samples >= 0 and batch_size > 0, got {num_samples} and {batch_size}")
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        if seed is not None:
+            torch.manual_seed(seed)
+        self.prior.eval()
+        prompt = torch.as_tensor([self._prompt_ids()], dtype=torch.long, device=self.device)
+        processors = LogitsProcessorList([self._grammar(prompt.shape[1])] if constrained else [])
+        texts: list[str] = []
+        bar = tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress)
+        while len(texts) < num_samples:
+            n = min(batch_size, num_samples - len(texts))
+            out = self.prior.generate(
+                prompt.expand(n, -1),
+                attention_mask=torch.ones(n, prompt.shape[1], dtype=torch.long, device=self.device),
+                do_sample=True,
+                temperature=temperature,
+                top_k=top_k if top_k is not None else 0,
+                top_p=top_p if top_p is not None else 1.0,
+                max_new_tokens=self.prior.generation_config.max_new_tokens,
+                logits_processor=processors,
+            )
+            texts += self.tokenizer.decode(out[:, prompt.shape[1] :].tolist(), skip_special_tokens=True)
+            bar.update(n)
+        bar.close()
+        return [text.strip() for text in texts]
+
+    @torch.no_grad()
+    def decode_texts(self, texts: list[str], batch_size: int = 8192) -> list[DecodedCell]:
+        """Code-number strings → cells through the VQ-VAE; malformed text gives an invalid result with a reason."""
+        parsed = [self.code_tokenizer.text_to_codes(text) for text in texts]
+        results: list[DecodedCell | None] = [
+            None if p.valid else DecodedCell(None, False, f"malformed code string: {p.reason}") for p in parsed
+        ]
+        good = [i for i, p in enumerate(parsed) if p.valid]
+        for start in range(0, len(good), batch_size):
+            rows = good[start : start + batch_size]
+            codes = torch.as_tensor([parsed[i].codes for i in rows], dtype=torch.long, device=self.vqvae.device)
+            adjacency, ops = self.vqvae.decode_graphs(codes)
+            adjacency, ops = adjacency.cpu().numpy(), ops.cpu().numpy()
+            for k, i in enumerate(rows):
+                results[i] = self.space.decode_graph(adjacency[k], ops[k])
+        return results  # type: ignore[return-value]
+
+    def generate(self, num_samples: int, progress: bool = False, **sampling: Any) -> list[dict[str, Any]]:
+        """Sample and decode ``num_samples`` cells; one JSON-ready record per sample (see :func:`sample_record`)."""
+        texts = self.sample_texts(num_samples, progress=progress, **sampling)
+        decoded = self.decode_texts(texts)
+        return [sample_record(self.space, text, result) for text, result in zip(texts, decoded)]
+
+
+def sample_record(space: SearchSpace, codes: str, decoded: DecodedCell) -> dict[str, Any]:
+    """One generated sample: native cell form, canonical id, isomorphism id, validity and reason, code string."""
+    cell = decoded.cell
+    return {
+        "cell": space.to_native(cell) if cell is not None else None,
+        "id": decoded.id,
+        "isomorphism_id": space.isomorphism_id(cell) if decoded.valid else None,
+        "valid": decoded.valid,
+        "reason": decoded.reason,
+        "codes": codes,
+    }
+
+
+__all__ = ["PRIOR_INFO_NAME", "ArchitectureGenerator", "CodeGrammarLogitsProcessor", "sample_record"]

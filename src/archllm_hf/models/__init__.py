@@ -1,0 +1,1 @@
+"""Models of archllm-hf, one folder per model."""

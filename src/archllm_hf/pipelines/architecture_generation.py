@@ -1,0 +1,97 @@
+"""``pipeline("architecture-generation", model=PRIOR_DIR, vqvae=VQVAE_DIR)``: sample new cells.
+
+    >>> import archllm_hf  # registers the task
+    >>> from transformers import pipeline
+    >>> generate = pipeline("architecture-generation", model="runs/nb201/prior", vqvae="runs/nb201/vqvae")
+    >>> samples = generate(num_samples=8, temperature=1.0, seed=0)
+    >>> samples[0]
+    {'cell': '|nor_conv_3x3~0|+...', 'id': '...', 'isomorphism_id': '...', 'valid': True, 'reason': None,
+     'codes': '12 305 7 41 ...'}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoModel, AutoTokenizer, Pipeline
+
+from ..generation import PRIOR_INFO_NAME, ArchitectureGenerator
+from ..spaces import get_space
+
+_SAMPLING_KEYS = ("num_samples", "sampling_batch_size", "temperature", "top_k", "top_p", "constrained", "seed")
+
+
+class ArchitectureGenerationPipeline(Pipeline):
+    """Samples code sequences from a prior LM and decodes them into cells through a VQ-VAE.
+
+    Args (at construction, besides the usual pipeline ones):
+        vqvae: folder (or loaded model) of the VQ-VAE; defaults to the one recorded in the prior's
+            ``archllm_prior.json``.
+
+    Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
+    ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False: only code tokens at code positions and eos at
+    the end when True), ``seed``. Returns one dict per sample: ``cell`` (native form: NB101 ``{"matrix", "ops"}``, NB201
+    arch string, DARTS genotype text), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason`` (why not
+    valid), ``codes`` (the code string).
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+
+    def __init__(self, *args: Any, vqvae: str | Path | Any = None, prior_info: dict | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if prior_info is None:
+            info_path = Path(str(self.model.name_or_path)) / PRIOR_INFO_NAME
+            if not info_path.is_file():
+                raise ValueError(
+                    f"{self.model.name_or_path} has no {PRIOR_INFO_NAME}; pass prior_info= or use a prior trained by "
+                    "`archllm train-prior`"
+                )
+            prior_info = json.loads(info_path.read_text())
+        vqvae = vqvae if vqvae is not None else prior_info["vqvae"]
+        if isinstance(vqvae, (str, Path)):
+            code_tokenizer = AutoTokenizer.from_pretrained(str(vqvae))
+            vqvae = AutoModel.from_pretrained(str(vqvae))
+        else:
+            code_tokenizer = AutoTokenizer.from_pretrained(vqvae.name_or_path)
+        vqvae.to(self.device)
+        self.generator = ArchitectureGenerator(
+            prior=self.model,
+            tokenizer=self.tokenizer,
+            vqvae=vqvae,
+            code_tokenizer=code_tokenizer,
+            space=get_space(vqvae.config.space, **dict(vqvae.config.space_kwargs or {})),
+            info=prior_info,
+        )
+
+    def __call__(self, inputs: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
+        if "batch_size" in kwargs:  # Pipeline.__call__ would take it for its DataLoader
+            kwargs["sampling_batch_size"] = kwargs.pop("batch_size")
+        return super().__call__(inputs, **kwargs)
+
+    def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict, dict, dict]:
+        unknown = set(kwargs) - set(_SAMPLING_KEYS)
+        if unknown:
+            raise TypeError(f"unknown architecture-generation parameter(s): {sorted(unknown)}")
+        return {}, {k: v for k, v in kwargs.items() if v is not None}, {}
+
+    def preprocess(self, inputs: Any = None) -> dict[str, Any]:
+        if inputs is not None:
+            raise ValueError("architecture-generation samples unconditionally: call it with no input")
+        return {}
+
+    def _forward(self, model_inputs: dict[str, Any], **sampling: Any) -> dict[str, Any]:
+        num_samples = sampling.pop("num_samples", 1)
+        if "sampling_batch_size" in sampling:
+            sampling["batch_size"] = sampling.pop("sampling_batch_size")
+        return {"samples": self.generator.generate(num_samples, **sampling)}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        return model_outputs["samples"]
+
+
+__all__ = ["ArchitectureGenerationPipeline"]

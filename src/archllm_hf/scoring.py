@@ -1,0 +1,322 @@
+"""Scores of generated architectures: validity, uniqueness, novelty, and their isomorphism variants.
+
+:func:`score_generation` is the one implementation; the ``evaluate`` metric (:data:`METRIC_PATH`), the
+generation pipeline, the ``archllm evaluate`` CLI (:func:`score_jsonl`) and the benchmarks all call it.
+
+Outputs, with ``N`` = samples generated, ``V`` = valid samples, ``U`` = distinct canonical ids among the valid
+samples and ``K`` = those of the ``U`` ids that are not training ids:
+
+===========================  =========  ======================================================================
+key                          value      meaning
+===========================  =========  ======================================================================
+``num_generated``            ``N``      samples scored
+``num_valid``                ``V``      samples flagged valid
+``num_unique_valid``         ``U``      distinct canonical ids among the valid samples
+``validity``                 ``V / N``  share of the samples that are valid
+``uniqueness``               ``U / V``  share of the valid samples that are distinct
+``valid_unique_rate``        ``U / N``  distinct valid architectures per sample (the papers' headline number);
+                                        equals ``validity * uniqueness``
+``num_novel``                ``K``      distinct valid ids not in the training ids       (only with train ids)
+``novelty``                  ``K / U``  share of the distinct valid ids that are new     (only with train ids)
+``valid_unique_novel_rate``  ``K / N``  distinct valid new architectures per sample      (only with train ids)
+===========================  =========  ======================================================================
+
+With per-sample isomorphism-class ids (NAS-Bench-201's unique string; see
+:meth:`archllm_hf.spaces.SearchSpace.isomorphism_id`) the same counts and rates are computed over classes
+instead of canonical ids, under the same names with an ``_iso`` suffix: ``num_unique_valid_iso`` (``U_iso``),
+``uniqueness_iso`` (``U_iso / V``), ``valid_unique_rate_iso`` (``U_iso / N``) and, when the training set's
+class ids are given too, ``num_novel_iso`` (``K_iso``), ``novelty_iso`` (``K_iso / U_iso``) and
+``valid_unique_novel_rate_iso`` (``K_iso / N``).
+
+Conventions:
+
+* A rate whose denominator is 0 (nothing generated, nothing valid) is ``0.0``, never NaN or an error.
+* Keys that cannot be computed (novelty without training ids, ``_iso`` keys without isomorphism ids) are
+  **absent** rather than None, so every value in the result is a number and the dict can go straight to a
+  logger.
+* Ids of invalid samples are ignored; a sample flagged valid must have a non-empty id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from .spaces.base import DecodedCell, SearchSpace
+
+METRIC_NAME = "arch_generation"
+METRIC_PATH: str = str(resources.files("archllm_hf") / "metrics" / METRIC_NAME)
+"""Folder of the ``evaluate`` metric wrapping :func:`score_generation`: ``evaluate.load(METRIC_PATH)``."""
+
+Scores = dict[str, float | int]
+
+
+def score_generation(
+    ids: Iterable[str | None],
+    valid: Iterable[bool] | None = None,
+    *,
+    train_ids: Iterable[str] | None = None,
+    isomorphism_ids: Iterable[str | None] | None = None,
+    train_isomorphism_ids: Iterable[str] | None = None,
+) -> Scores:
+    """Validity, uniqueness and novelty of generated samples (see the module docstring for every key).
+
+    Args:
+        ids: one canonical id per generated sample; None or ``""`` for an invalid sample.
+        valid: one validity flag per sample; default: a sample is valid iff its id is not None/empty.
+        train_ids: canonical ids of the training set (any iterable of str); enables the novelty keys.
+        isomorphism_ids: one isomorphism-class id per sample (ignored for invalid samples); enables the
+            ``_iso`` keys.
+        train_isomorphism_ids: class ids of the training set; with ``isomorphism_ids``, enables
+            ``num_novel_iso``, ``novelty_iso`` and ``valid_unique_novel_rate_iso``.
+
+    Raises:
+        ValueError: the per-sample inputs differ in length, a valid sample has no id (or no isomorphism id),
+            one canonical id comes with two isomorphism ids, or ``train_isomorphism_ids`` comes without
+            ``isomorphism_ids``.
+        TypeError: an id is not a str/None, a flag is not a bool, or a training-id argument is a single str.
+    """
+    ids = list(ids)
+    n = len(ids)
+    has_id = [_has_id(sample_id, "ids", k) for k, sample_id in enumerate(ids)]
+    flags = has_id if valid is None else _flags(valid, n)
+    for k, (present, ok) in enumerate(zip(has_id, flags)):
+        if ok and not present:
+            raise ValueError(f"sample {k} is flagged valid but has no id")
+
+    valid_ids = {sample_id for sample_id, ok in zip(ids, flags) if ok}
+    num_valid = sum(flags)
+    scores: Scores = {"num_generated": n, "num_valid": num_valid, "num_unique_valid": len(valid_ids)}
+    scores.update(_rates(len(valid_ids), num_valid, n, ""))
+    if train_ids is not None:
+        scores.update(_novelty(valid_ids, _id_set(train_ids, "train_ids"), n, ""))
+
+    if isomorphism_ids is None:
+        if train_isomorphism_ids is not None:
+            raise ValueError("train_isomorphism_ids needs isomorphism_ids (one per generated sample)")
+        return scores
+    iso = list(isomorphism_ids)
+    if len(iso) != n:
+        raise ValueError(f"isomorphism_ids has {len(iso)} entries but there are {n} samples (ids)")
+    classes = _classes(ids, flags, iso)
+    scores["num_unique_valid_iso"] = len(classes)
+    scores.update(_rates(len(classes), num_valid, n, "_iso"))
+    if train_isomorphism_ids is not None:
+        scores.update(_novelty(classes, _id_set(train_isomorphism_ids, "train_isomorphism_ids"), n, "_iso"))
+    return scores
+
+
+def has_isomorphism_classes(space: SearchSpace) -> bool:
+    """Whether ``space`` has isomorphism classes coarser than its canonical ids (overrides isomorphism_id)."""
+    return type(space).isomorphism_id is not SearchSpace.isomorphism_id
+
+
+def score_cells(
+    space: SearchSpace | str,
+    decoded: Iterable[DecodedCell],
+    train_ids: Iterable[str] | None = None,
+    train_isomorphism_ids: Iterable[str] | None = None,
+) -> Scores:
+    """:func:`score_generation` of decoder outputs, one :class:`DecodedCell` per generated sample.
+
+    A valid cell's id is ``decoded.id``, or ``space.canonical_id(decoded.cell)`` when that is unset. The
+    ``_iso`` keys are computed (with ``space.isomorphism_id``) only where :func:`has_isomorphism_classes`
+    holds; ``train_isomorphism_ids`` is ignored otherwise, since the ``_iso`` keys would repeat the plain
+    ones.
+
+    Args:
+        space: the search space (or its name, e.g. ``"nb201"``).
+        decoded: decoder results, valid and invalid.
+        train_ids: canonical ids of the training set, for novelty.
+        train_isomorphism_ids: isomorphism ids of the training set, for ``novelty_iso``.
+    """
+    space = _resolve_space(space)
+    use_iso = has_isomorphism_classes(space)
+    ids: list[str | None] = []
+    flags: list[bool] = []
+    iso: list[str | None] = []
+    for k, result in enumerate(decoded):
+        if result.valid and result.cell is None and (use_iso or not result.id):
+            raise ValueError(f"decoded sample {k} is valid but carries no cell")
+        sample_id = (result.id or space.canonical_id(result.cell)) if result.valid else None
+        ids.append(sample_id)
+        flags.append(bool(result.valid))
+        iso.append(space.isomorphism_id(result.cell) if use_iso and result.valid else None)
+    return score_generation(
+        ids,
+        flags,
+        train_ids=train_ids,
+        isomorphism_ids=iso if use_iso else None,
+        train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
+    )
+
+
+def score_jsonl(
+    path: str | PathLike[str],
+    space: SearchSpace | str,
+    train_ids: Iterable[str] | None = None,
+    train_isomorphism_ids: Iterable[str] | None = None,
+) -> Scores:
+    """:func:`score_generation` of a JSONL file of generated samples (what ``archllm generate`` writes).
+
+    Each non-blank line is a JSON object with ``"id"`` (str, or null/``""`` when invalid) and optionally
+    ``"valid"`` (bool; default: the id is non-empty) and ``"isomorphism_id"``; other keys are ignored. The
+    ``_iso`` keys are computed when the space has isomorphism classes (:func:`has_isomorphism_classes`) and
+    the valid lines carry ``"isomorphism_id"``: all of them, or none (then the ``_iso`` keys are absent).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: a line is not a JSON object, lacks ``"id"``, has a value of the wrong type, is flagged
+            valid without an id, or (when some valid lines carry an isomorphism id) lacks its isomorphism id;
+            the message names the file and line number.
+    """
+    space = _resolve_space(space)
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"generated-samples file not found: {path}")
+    ids: list[str | None] = []
+    flags: list[bool] = []
+    iso: list[str | None] = []
+    lines_of_valid_without_iso: list[int] = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            sample_id, ok, iso_id = _parse_sample_line(line, f"{path}:{lineno}")
+            if ok and iso_id is None:
+                lines_of_valid_without_iso.append(lineno)
+            ids.append(sample_id)
+            flags.append(ok)
+            iso.append(iso_id)
+    use_iso = has_isomorphism_classes(space) and len(lines_of_valid_without_iso) < sum(flags)
+    if use_iso and lines_of_valid_without_iso:
+        raise ValueError(
+            f"{path}:{lines_of_valid_without_iso[0]}: valid sample without \"isomorphism_id\" while other "
+            "valid lines have one; give it on every valid line or on none"
+        )
+    return score_generation(
+        ids,
+        flags,
+        train_ids=train_ids,
+        isomorphism_ids=iso if use_iso else None,
+        train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
+    )
+
+
+def load_metric(**kwargs: Any):
+    """``evaluate.load(METRIC_PATH, **kwargs)``: the ``arch_generation`` metric.
+
+    Pass ``keep_in_memory=True`` in tests, and ``config_name="isomorphism"`` to accumulate isomorphism ids
+    with ``add_batch``.
+    """
+    import evaluate
+
+    return evaluate.load(METRIC_PATH, **kwargs)
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def _rate(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+def _rates(num_unique: int, num_valid: int, num_generated: int, suffix: str) -> Scores:
+    scores: Scores = {}
+    if not suffix:
+        scores["validity"] = _rate(num_valid, num_generated)
+    scores[f"uniqueness{suffix}"] = _rate(num_unique, num_valid)
+    scores[f"valid_unique_rate{suffix}"] = _rate(num_unique, num_generated)
+    return scores
+
+
+def _novelty(distinct: set[str], train: set[str], num_generated: int, suffix: str) -> Scores:
+    num_novel = len(distinct - train)
+    return {
+        f"num_novel{suffix}": num_novel,
+        f"novelty{suffix}": _rate(num_novel, len(distinct)),
+        f"valid_unique_novel_rate{suffix}": _rate(num_novel, num_generated),
+    }
+
+
+def _has_id(sample_id: object, what: str, index: int) -> bool:
+    if sample_id is not None and not isinstance(sample_id, str):
+        raise TypeError(f"{what}[{index}] must be a str or None, got {type(sample_id).__name__}")
+    return bool(sample_id)
+
+
+def _flags(valid: Iterable[bool], n: int) -> list[bool]:
+    flags = list(valid)
+    if len(flags) != n:
+        raise ValueError(f"valid has {len(flags)} entries but there are {n} samples (ids)")
+    for k, flag in enumerate(flags):
+        if flag not in (True, False):  # also accepts numpy bools and 0/1
+            raise TypeError(f"valid[{k}] must be a bool, got {flag!r}")
+    return [bool(flag) for flag in flags]
+
+
+def _id_set(train: Iterable[str], what: str) -> set[str]:
+    if isinstance(train, str):
+        raise TypeError(f"{what} must be an iterable of ids, not a single str")
+    return set(train)
+
+
+def _classes(ids: list[str | None], flags: list[bool], iso: list[str | None]) -> set[str]:
+    """Distinct isomorphism ids of the valid samples, checking one class per canonical id."""
+    class_of: dict[str, str] = {}
+    for k, (sample_id, ok, iso_id) in enumerate(zip(ids, flags, iso)):
+        if not ok:
+            continue
+        if not _has_id(iso_id, "isomorphism_ids", k):
+            raise ValueError(f"sample {k} is valid but has no isomorphism id")
+        seen = class_of.setdefault(sample_id, iso_id)  # type: ignore[arg-type]
+        if seen != iso_id:
+            raise ValueError(f"id {sample_id!r} comes with two isomorphism ids: {seen!r} and {iso_id!r}")
+    return set(class_of.values())
+
+
+def _parse_sample_line(line: str, where: str) -> tuple[str | None, bool, str | None]:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+    if "id" not in record:
+        raise ValueError(f'{where}: missing "id" (use null or "" for an invalid sample)')
+    sample_id, iso_id = record["id"], record.get("isomorphism_id")
+    for key, value in (("id", sample_id), ("isomorphism_id", iso_id)):
+        if value is not None and not isinstance(value, str):
+            raise ValueError(f'{where}: "{key}" must be a string or null, got {type(value).__name__}')
+    ok = record.get("valid", bool(sample_id))
+    if not isinstance(ok, bool):
+        raise ValueError(f'{where}: "valid" must be true or false, got {ok!r}')
+    if ok and not sample_id:
+        raise ValueError(f'{where}: sample is valid but has no "id"')
+    return sample_id or None, ok, (iso_id or None) if ok else None
+
+
+def _resolve_space(space: SearchSpace | str) -> SearchSpace:
+    if isinstance(space, str):
+        from .spaces import get_space
+
+        return get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
+    return space
+
+
+__all__ = [
+    "METRIC_NAME",
+    "METRIC_PATH",
+    "Scores",
+    "has_isomorphism_classes",
+    "load_metric",
+    "score_cells",
+    "score_generation",
+    "score_jsonl",
+]

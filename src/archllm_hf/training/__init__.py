@@ -1,0 +1,1 @@
+"""Training loops built on the transformers Trainer."""

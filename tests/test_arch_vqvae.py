@@ -1,0 +1,576 @@
+"""ArchVQVAE: config, forward/backward, EMA codebook, encode/decode, save/load, remote code, decode fuzz.
+
+Synthetic graphs on 5 node slots (tiny models, hidden 16, codebook 16) except where a real search space is
+needed to turn graphs into cells (NB201).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from transformers import AutoConfig, AutoModel
+
+from archllm_hf import _registration
+from archllm_hf.models.arch_vqvae import (
+    ArchCodeTokenizer,
+    ArchVQVAEConfig,
+    ArchVQVAEModel,
+    ArchVQVAEOutput,
+)
+from archllm_hf.spaces import DecodedCell, NB201Space
+
+N = 5
+VOCAB = ["<pad>", "in", "a", "b", "out"]
+UPPER = [[int(j > i) for j in range(N)] for i in range(N)]
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def make_config(**overrides) -> ArchVQVAEConfig:
+    kwargs = dict(
+        space="synthetic",
+        num_nodes=N,
+        node_vocab=VOCAB,
+        adjacency_mask=UPPER,
+        hidden_size=16,
+        num_encoder_layers=2,
+        num_decoder_layers=1,
+        num_attention_heads=2,
+        code_dim=8,
+        codebook_size=16,
+        dropout=0.0,
+    )
+    kwargs.update(overrides)
+    return ArchVQVAEConfig(**kwargs)
+
+
+def random_graphs(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """DAGs with 3..N used slots (unused slots padded at the end): input first, output last, random edges."""
+    rng = random.Random(seed)
+    adjacency = torch.zeros(count, N, N, dtype=torch.long)
+    ops = torch.zeros(count, N, dtype=torch.long)
+    for b in range(count):
+        used = rng.randint(3, N)
+        ops[b, 0], ops[b, used - 1] = 1, 4
+        for i in range(1, used - 1):
+            ops[b, i] = rng.randint(2, 3)
+        for i in range(used):
+            for j in range(i + 1, used):
+                adjacency[b, i, j] = int(rng.random() < 0.5)
+    return adjacency, ops
+
+
+def reconstructs(model: ArchVQVAEModel, adjacency: torch.Tensor, ops: torch.Tensor) -> bool:
+    pred_adjacency, pred_ops = model.decode_graphs(model.encode(adjacency, ops))
+    return torch.equal(pred_adjacency, adjacency) and torch.equal(pred_ops, ops)
+
+
+def train_until_reconstructed(model, adjacency, ops, max_steps: int = 1500, lr: float = 1e-2) -> int:
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    for step in range(1, max_steps + 1):
+        loss = model(adjacency, ops).loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if step % 50 == 0 and reconstructs(model, adjacency, ops):
+            return step
+    return max_steps + 1
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run several times faster on one thread (and the machine is shared)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[torch.Tensor, torch.Tensor]:
+    return random_graphs(8, seed=0)
+
+
+@pytest.fixture(scope="module")
+def trained(data) -> ArchVQVAEModel:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config())
+    steps = train_until_reconstructed(model, *data)
+    assert steps <= 1500, "tiny model did not learn to reconstruct 8 graphs"
+    return model.eval()
+
+
+# --- config -------------------------------------------------------------------------------------------------
+def test_config_code_length_and_defaults() -> None:
+    config = make_config(codes_per_node=2, num_graph_codes=3)
+    assert config.code_length == N * 2 + 3
+    assert config.num_ops == len(VOCAB)
+    assert config.model_type == "archllm_vqvae"
+    default = ArchVQVAEConfig(space="s", num_nodes=N, node_vocab=VOCAB, adjacency_mask=UPPER)
+    assert (default.hidden_size, default.num_encoder_layers, default.codebook_size) == (128, 4, 512)
+    assert default.code_length == N and default.space_kwargs == {}
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"space": ""}, "for_space"),
+        ({"num_nodes": 4}, "4x4 matrix"),
+        ({"adjacency_mask": [row[:4] for row in UPPER]}, "5x5 matrix"),
+        ({"adjacency_mask": [[1] + row[1:] for row in UPPER]}, "strictly upper triangular"),
+        ({"adjacency_mask": [[2] * N] * N}, "0 or 1"),
+        ({"node_vocab": ["in", "a"]}, "<pad>"),
+        ({"node_vocab": ["<pad>", "a", "a"]}, "duplicate"),
+        ({"hidden_size": 15}, "divisible"),
+        ({"codebook_size": 0}, "codebook_size must be positive"),
+        ({"num_graph_codes": -1}, "num_graph_codes"),
+        ({"ema_decay": 1.0}, "ema_decay"),
+        ({"dead_code_threshold": 1.5}, "dead_code_threshold"),
+        ({"dropout": 1.0}, "dropout"),
+    ],
+)
+def test_config_rejects_bad_values_with_clear_errors(overrides, message) -> None:
+    with pytest.raises(StrictDataclassClassValidationError, match=message):
+        make_config(**overrides)
+
+
+def test_config_checks_field_types() -> None:
+    with pytest.raises(StrictDataclassFieldValidationError, match="hidden_size"):
+        make_config(hidden_size="16")
+
+
+def test_config_round_trips_and_writes_every_architecture_field(tmp_path: Path) -> None:
+    config = make_config(space_kwargs={"ops": "x"}, num_graph_codes=2)
+    config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["model_type"] == "archllm_vqvae"
+    assert saved["hidden_size"] == 16 and saved["codes_per_node"] == 1  # default values are written too
+    loaded = AutoConfig.from_pretrained(tmp_path)
+    assert type(loaded) is ArchVQVAEConfig
+    assert loaded.to_diff_dict() == config.to_diff_dict()
+    assert loaded.code_length == N + 2
+
+
+class _FakeSpace:
+    name = "fake"
+    num_nodes = N
+    node_vocab = tuple(VOCAB)
+    variant = "v2"
+
+    def adjacency_mask(self):
+        return np.triu(np.ones((N, N), dtype=bool), 1)
+
+
+def test_for_space_reads_the_space() -> None:
+    config = ArchVQVAEConfig.for_space(_FakeSpace(), hidden_size=32, num_attention_heads=2)
+    assert (config.space, config.num_nodes, config.node_vocab) == ("fake", N, VOCAB)
+    assert config.adjacency_mask == UPPER
+    assert config.space_kwargs == {"ops": "v2"}
+    assert config.hidden_size == 32
+    assert ArchVQVAEConfig.for_space(_FakeSpace(), space_kwargs={}).space_kwargs == {}
+    with pytest.raises(TypeError, match="from the space"):
+        ArchVQVAEConfig.for_space(_FakeSpace(), num_nodes=3)
+    with pytest.raises(TypeError, match="SearchSpace"):
+        ArchVQVAEConfig.for_space(object())
+
+
+# --- registration -------------------------------------------------------------------------------------------
+def test_auto_classes_are_registered_idempotently() -> None:
+    _registration.register_auto_classes()
+    _registration.register_auto_classes()
+    config = make_config()
+    assert type(AutoModel.from_config(config)) is ArchVQVAEModel
+    fields = {k: v for k, v in config.to_diff_dict().items() if k != "model_type"}
+    assert type(AutoConfig.for_model("archllm_vqvae", **fields)) is ArchVQVAEConfig
+    from transformers.models.auto.tokenization_auto import TOKENIZER_MAPPING
+
+    assert TOKENIZER_MAPPING[ArchVQVAEConfig] is ArchCodeTokenizer
+
+
+# --- forward / backward / EMA -------------------------------------------------------------------------------
+def test_forward_outputs(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config(codes_per_node=2, num_graph_codes=1))
+    adjacency, ops = data
+    out = model(adjacency, ops)
+    assert isinstance(out, ArchVQVAEOutput)
+    assert list(out.keys())[0] == "loss"
+    assert out.codes.shape == (8, model.config.code_length) and out.codes.dtype == torch.long
+    assert out.op_logits.shape == (8, N, len(VOCAB))
+    assert out.adjacency_logits.shape == (8, N, N)
+    assert torch.allclose(out.loss, out.op_loss + out.adjacency_loss + out.commitment_loss)
+    assert 1.0 <= out.perplexity <= model.config.codebook_size
+    disallowed = ~torch.tensor(UPPER, dtype=torch.bool)
+    assert (out.adjacency_logits[:, disallowed] == torch.finfo(out.adjacency_logits.dtype).min).all()
+    as_tuple = model(adjacency, ops, return_dict=False)
+    assert isinstance(as_tuple, tuple) and len(as_tuple) == 8
+
+
+def test_space_without_edges_has_zero_adjacency_loss(data) -> None:
+    model = ArchVQVAEModel(make_config(adjacency_mask=[[0] * N for _ in range(N)]))
+    out = model(torch.zeros(8, N, N, dtype=torch.long), data[1])
+    assert out.adjacency_loss == 0 and torch.isfinite(out.loss)
+    assert (model.decode_graphs(out.codes)[0] == 0).all()
+
+
+def test_return_loss_false_computes_no_losses(data) -> None:
+    out = ArchVQVAEModel(make_config())(*data, return_loss=False)
+    assert out.loss is None and out.op_loss is None and out.commitment_loss is None
+    assert out.codes is not None and out.op_logits is not None
+
+
+def test_gradients_reach_the_encoder_and_codebook_is_not_a_parameter(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config())
+    model(*data).loss.backward()
+    encoder_grads = [p.grad for p in model.encoder.parameters()]
+    assert all(g is not None for g in encoder_grads)
+    assert model.encoder.op_embeddings.weight.grad.abs().sum() > 0
+    assert model.encoder.layers[0].mlp[0].weight.grad.abs().sum() > 0
+    parameter_names = {name for name, _ in model.named_parameters()}
+    assert not any(name.startswith("quantizer.") for name in parameter_names)
+    assert {"quantizer.codebook", "quantizer.ema_count", "quantizer.ema_weight"} <= set(model.state_dict())
+
+
+def test_codebook_changes_in_train_mode_only(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config())
+    model.train()
+    model(*data)  # first step: every code restarts from encoder outputs
+    state = {k: v.clone() for k, v in model.quantizer.state_dict().items()}
+    model.eval()
+    model(*data)
+    assert all(torch.equal(state[k], v) for k, v in model.quantizer.state_dict().items())
+    model.train()
+    model(*data)
+    assert not torch.equal(state["codebook"], model.quantizer.codebook)
+    assert not torch.equal(state["ema_count"], model.quantizer.ema_count)
+
+
+def test_first_training_step_initialises_every_code_from_encoder_outputs(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config(dead_code_threshold=0.0))
+    assert model.quantizer.ema_count.sum() == 0
+    model.train()
+    model(*data)
+    # every code restarted with count 1, then one EMA step: count = decay * 1 + (1 - decay) * assignments
+    assert (model.quantizer.ema_count >= model.config.ema_decay - 1e-6).all()
+
+
+def test_dead_codes_restart_and_live_codes_do_not(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config(dead_code_threshold=0.5))
+    model.train()
+    for _ in range(3):
+        model(*data)
+    quantizer = model.quantizer
+    dead = torch.zeros(16, dtype=torch.bool)
+    dead[:4] = True
+    with torch.no_grad():
+        quantizer.ema_count[dead] = 0.01
+        quantizer.ema_count[~dead] = 5.0
+    before = quantizer.codebook.clone()
+    model(*data)
+    assert (quantizer.ema_count[dead] >= model.config.ema_decay - 1e-6).all()  # reset to 1, then decayed once
+    assert not torch.equal(before[dead], quantizer.codebook[dead])
+    decay = model.config.ema_decay
+    assert (
+        quantizer.ema_count[~dead] >= 5.0 * decay - 1e-6
+    ).all()  # not restarted: 5 * decay + (1 - decay) * n
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda a, o: (a, o[:, :4]), "ops must have shape"),
+        (lambda a, o: (a[:, :4], o), "adjacency must have shape"),
+        (lambda a, o: (a, o.float()), "ops must hold integers"),
+        (lambda a, o: (a, o + 10), "op ids must be in"),
+        (lambda a, o: (a * 2, o), "0 or 1"),
+        (lambda a, o: (a + torch.eye(N, dtype=torch.long), o), "outside config.adjacency_mask"),
+    ],
+)
+def test_forward_rejects_malformed_graphs(data, change, message) -> None:
+    model = ArchVQVAEModel(make_config())
+    with pytest.raises(ValueError, match=message):
+        model(*change(*data))
+    with pytest.raises(ValueError, match=message):
+        model.encode(*change(*data))
+
+
+def test_node_mask_shape_is_checked(data) -> None:
+    with pytest.raises(ValueError, match="node_mask"):
+        ArchVQVAEModel(make_config())(*data, node_mask=torch.ones(8, N - 1, dtype=torch.bool))
+
+
+# --- encode / decode ----------------------------------------------------------------------------------------
+def test_encode_is_deterministic_and_leaves_the_model_alone(data) -> None:
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config(dropout=0.3))
+    model.train()
+    model(*data)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    codes = model.encode(*data)
+    assert codes.shape == (8, N) and codes.dtype == torch.long
+    assert torch.equal(codes, model.encode(*data))
+    assert model.training
+    assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    assert not codes.requires_grad
+
+
+def test_decode_graphs_output_and_checks(data) -> None:
+    model = ArchVQVAEModel(
+        make_config(adjacency_mask=[[int(j == i + 1) for j in range(N)] for i in range(N)])
+    )
+    codes = torch.randint(0, 16, (6, N))
+    adjacency, ops = model.decode_graphs(codes)
+    assert adjacency.shape == (6, N, N) and ops.shape == (6, N)
+    assert adjacency.dtype == ops.dtype == torch.long
+    assert (adjacency[:, ~torch.tensor(model.config.adjacency_mask, dtype=torch.bool)] == 0).all()
+    with pytest.raises(ValueError, match="shape"):
+        model.decode_graphs(codes[:, :3])
+    with pytest.raises(ValueError, match=r"\[0, 16\)"):
+        model.decode_graphs(codes + 16)
+    with pytest.raises(ValueError, match="integer"):
+        model.decode_graphs(codes.float())
+
+
+def test_trained_model_reconstructs_its_graphs(trained, data) -> None:
+    adjacency, ops = data
+    codes = trained.encode(adjacency, ops)
+    assert len({tuple(row) for row in codes.tolist()}) == len(codes)  # distinct graphs, distinct codes
+    pred_adjacency, pred_ops = trained.decode_graphs(codes)
+    assert torch.equal(pred_adjacency, adjacency)
+    assert torch.equal(pred_ops, ops)
+    assert torch.equal(trained(adjacency, ops).codes, codes)
+
+
+# --- save / load --------------------------------------------------------------------------------------------
+def test_save_pretrained_round_trip_is_bit_identical(trained, data, tmp_path: Path) -> None:
+    trained.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").is_file()
+    assert not (tmp_path / "pytorch_model.bin").exists()
+    loaded = AutoModel.from_pretrained(tmp_path)
+    assert type(loaded) is ArchVQVAEModel and not loaded.training
+    original, reloaded = trained.state_dict(), loaded.state_dict()
+    assert original.keys() == reloaded.keys()
+    assert all(torch.equal(original[k], reloaded[k]) for k in original)
+    assert loaded.quantizer.ema_count.sum() > 0  # not re-initialised by _init_weights
+    a, b = trained(*data), loaded(*data)
+    for key in ("loss", "codes", "op_logits", "adjacency_logits"):
+        assert torch.equal(a[key], b[key]), key
+
+
+def test_remote_code_loads_without_the_package(trained, data, tmp_path: Path, monkeypatch) -> None:
+    for cls, auto in ((ArchVQVAEConfig, "AutoConfig"), (ArchVQVAEModel, "AutoModel")):
+        monkeypatch.setattr(cls, "_auto_class", None)  # restored after the test
+        cls.register_for_auto_class(auto)
+    folder = tmp_path / "remote"
+    trained.save_pretrained(folder)
+    assert {"configuration_arch_vqvae.py", "modeling_arch_vqvae.py"} <= {p.name for p in folder.iterdir()}
+    assert json.loads((folder / "config.json").read_text())["auto_map"]["AutoModel"] == (
+        "modeling_arch_vqvae.ArchVQVAEModel"
+    )
+    adjacency, ops = data
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        sys.modules["archllm_hf"] = None  # the package must not be needed
+        import torch
+        from transformers import AutoModel
+        model = AutoModel.from_pretrained({str(folder)!r}, trust_remote_code=True)
+        codes = model.encode(torch.tensor({adjacency.tolist()}), torch.tensor({ops.tolist()}))
+        try:
+            model.decode(codes)
+            error = None
+        except ImportError as err:
+            error = str(err)
+        print(json.dumps({{"module": type(model).__module__, "codes": codes.tolist(), "error": error}}))
+        """
+    )
+    result = _run_python(script, tmp_path)
+    assert result["module"].startswith("transformers_modules.")
+    assert result["codes"] == trained.encode(adjacency, ops).tolist()
+    assert "archllm-hf package" in result["error"]
+
+
+def _run_python(script: str, tmp_path: Path) -> dict:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PYTHONPATH": ""}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_trainer_reports_eval_loss(data, tmp_path: Path) -> None:
+    from datasets import Dataset
+    from transformers import Trainer, TrainingArguments
+
+    adjacency, ops = data
+    dataset = Dataset.from_dict(
+        {"adjacency": adjacency.tolist(), "ops": ops.tolist(), "node_mask": (ops != 0).tolist()}
+    ).with_format("torch")
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_eval_batch_size=3,
+        report_to="none",
+        use_cpu=True,
+        disable_tqdm=True,
+    )
+    metrics = Trainer(model=ArchVQVAEModel(make_config()), args=args, eval_dataset=dataset).evaluate()
+    assert metrics["eval_loss"] > 0
+
+
+# --- distributed EMA ----------------------------------------------------------------------------------------
+def test_ema_statistics_are_all_reduced_and_restarts_broadcast(data, monkeypatch) -> None:
+    """Simulates a second rank holding the same batch: all_reduce doubles the sums, broadcast imposes rank 0's
+    restart candidates. (A real 2-process gloo DDP run was checked by hand: codebooks stay identical.)"""
+    from archllm_hf.models.arch_vqvae import modeling_arch_vqvae as modeling
+
+    calls: list[str] = []
+    rank0_candidates = torch.full((16, 8), 0.5)
+
+    def all_reduce(tensor, *args, **kwargs):
+        calls.append("all_reduce")
+        tensor.mul_(2)
+
+    def broadcast(tensor, src, *args, **kwargs):
+        calls.append(f"broadcast from {src}")
+        tensor.copy_(rank0_candidates)
+
+    monkeypatch.setattr(modeling, "_distributed", lambda: True)
+    monkeypatch.setattr(modeling.dist, "all_reduce", all_reduce)
+    monkeypatch.setattr(modeling.dist, "broadcast", broadcast)
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config())
+    model.train()
+    model(*data)  # every code restarts (from the broadcast candidates), then one EMA step
+    assert calls == ["broadcast from 0", "all_reduce", "all_reduce"]
+    quantizer, decay = model.quantizer, model.config.ema_decay
+    # all codes restarted to the same vector, so every latent ties and goes to code 0; its count is doubled
+    assert quantizer.ema_count[0].item() == pytest.approx(decay + (1 - decay) * 2 * 8 * N)
+    assert torch.allclose(quantizer.ema_count[1:], torch.full((15,), decay))
+    assert torch.allclose(quantizer.ema_weight[1:], torch.full((15, 8), 0.5 * decay))
+
+
+# --- decode never raises ------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def nb201_model() -> ArchVQVAEModel:
+    torch.manual_seed(0)
+    space = NB201Space()
+    config = ArchVQVAEConfig.for_space(
+        space,
+        hidden_size=16,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        num_attention_heads=2,
+        code_dim=8,
+        codebook_size=16,
+    )
+    return ArchVQVAEModel(config).eval()
+
+
+def test_decode_gives_one_result_per_row_with_reasons(nb201_model) -> None:
+    length = nb201_model.config.code_length
+    good = [1] * length
+    results = nb201_model.decode(
+        [
+            good,
+            good[:-1],
+            [*good[:-1], 16],
+            [*good[:-1], -1],
+            [*good[:-1], 1.5],
+            [*good[:-1], True],
+            "1 2 3",
+            None,
+        ]
+    )
+    assert len(results) == 8 and all(isinstance(r, DecodedCell) for r in results)
+    reasons = [r.reason for r in results[1:]]
+    assert not any(r.valid for r in results[1:])
+    assert f"expected {length} codes, got {length - 1}" in reasons[0]
+    assert "outside the codebook" in reasons[1] and "outside the codebook" in reasons[2]
+    assert "not an integer" in reasons[3]
+    assert "boolean" in reasons[4]
+    assert "got a str" in reasons[5]
+    assert "sequence of integers" in reasons[6]
+    assert nb201_model.decode([]) == []
+    assert len(nb201_model.decode(torch.tensor(good))) == 1  # one 1-D sequence
+    assert len(nb201_model.decode(torch.ones(3, length, dtype=torch.int32))) == 3
+    assert "1-D" in nb201_model.decode(torch.ones(2, 2, 2, dtype=torch.long))[0].reason
+    assert "integer" in nb201_model.decode(torch.ones(2, length))[0].reason
+    assert len(nb201_model.decode(np.ones((2, length), dtype=np.int64))) == 2
+    assert "integer" in nb201_model.decode(np.ones((2, length)))[1].reason
+
+
+def test_decode_matches_decode_graphs_and_the_space(nb201_model) -> None:
+    codes = torch.randint(0, 16, (5, nb201_model.config.code_length))
+    adjacency, ops = nb201_model.decode_graphs(codes)
+    space = NB201Space()
+    expected = [space.decode_graph(a.numpy(), o.numpy()) for a, o in zip(adjacency, ops)]
+    assert nb201_model.decode(codes) == expected
+    assert nb201_model.decode(codes, batch_size=2) == expected
+
+
+def test_model_space_must_match_the_config() -> None:
+    space = NB201Space()
+    config = ArchVQVAEConfig.for_space(
+        space, hidden_size=16, num_attention_heads=2, code_dim=8, codebook_size=16
+    )
+    config.node_vocab = [*config.node_vocab[:-1], "exit"]
+    with pytest.raises(ValueError, match="does not match"):
+        ArchVQVAEModel(config).decode([[0] * config.code_length])
+
+
+_scalars = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.integers(min_value=0, max_value=15),
+    st.floats(allow_nan=True),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=3),
+)
+_rows = st.one_of(
+    st.lists(_scalars, max_size=12), st.lists(st.integers(0, 15), min_size=8, max_size=8), _scalars
+)
+
+
+@st.composite
+def _tensors(draw) -> torch.Tensor:
+    shape = draw(st.lists(st.integers(0, 6), max_size=3))
+    values = draw(st.lists(st.integers(-3, 40), min_size=math.prod(shape), max_size=math.prod(shape)))
+    dtype = draw(
+        st.sampled_from([torch.long, torch.int32, torch.uint8, torch.float32, torch.bool, torch.int8])
+    )
+    return torch.tensor(values, dtype=torch.long).reshape(shape).to(dtype)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(codes=st.one_of(st.lists(_rows, max_size=5), _rows, _tensors()))
+def test_decode_never_raises(nb201_model, codes) -> None:
+    results = nb201_model.decode(codes)
+    assert isinstance(results, list)
+    for result in results:
+        assert isinstance(result, DecodedCell)
+        assert result.valid or result.reason

@@ -1,0 +1,364 @@
+"""Generation scores: every output against hand-derived counts, edge cases, the isomorphism variants on
+NAS-Bench-201, the cell/JSONL front ends and the ``evaluate`` metric wrapper."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from archllm_hf.scoring import (
+    METRIC_NAME,
+    METRIC_PATH,
+    has_isomorphism_classes,
+    score_cells,
+    score_generation,
+    score_jsonl,
+)
+from archllm_hf.spaces import DecodedCell, NB201Space, SearchSpace, get_space
+
+# Two NB201 arch strings in one isomorphism class (node 2 = x + conv1x1(x) either way), and one outside it.
+ARCH_A = "|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"
+ARCH_B = "|skip_connect~0|+|nor_conv_1x1~0|skip_connect~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"
+ARCH_C = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+RATE_KEYS = (
+    "validity",
+    "uniqueness",
+    "valid_unique_rate",
+    "novelty",
+    "valid_unique_novel_rate",
+    "uniqueness_iso",
+    "valid_unique_rate_iso",
+    "novelty_iso",
+    "valid_unique_novel_rate_iso",
+)
+
+
+class PlainNB201(NB201Space):
+    """NB201 without isomorphism classes (the base-class isomorphism_id), to test the non-coarse path."""
+
+    isomorphism_id = SearchSpace.isomorphism_id
+
+
+@pytest.fixture(scope="module")
+def nb201() -> NB201Space:
+    return get_space("nb201")
+
+
+@pytest.fixture(scope="module")
+def iso(nb201):
+    """arch string -> isomorphism id; checks the fixture's premise (A ~ B, C elsewhere)."""
+    ids = {arch: nb201.isomorphism_id(nb201.parse(arch)) for arch in (ARCH_A, ARCH_B, ARCH_C)}
+    assert ids[ARCH_A] == ids[ARCH_B] != ids[ARCH_C]
+    return ids
+
+
+# --- score_generation: hand-computed counts ------------------------------------------------------------
+
+
+def test_every_output_from_its_counts():
+    # 10 samples, 7 valid, 5 distinct valid ids (a b c d e), 2 of them (d e) in the training set.
+    ids = ["a", "b", "c", "d", "e", "a", "b", None, "", None]
+    train = {"d", "e", "not-generated"}
+    n, v, u, k = 10, 7, 5, 3
+    scores = score_generation(ids, train_ids=train)
+    assert scores == {
+        "num_generated": n,
+        "num_valid": v,
+        "num_unique_valid": u,
+        "validity": v / n,
+        "uniqueness": u / v,
+        "valid_unique_rate": u / n,
+        "num_novel": k,
+        "novelty": k / u,
+        "valid_unique_novel_rate": k / n,
+    }
+    assert scores["validity"] == 0.7 and scores["novelty"] == 0.6
+
+
+def test_explicit_flags_override_ids_and_ids_of_invalid_samples_are_ignored():
+    # "x" is flagged invalid (e.g. a decoded but invalid cell): it counts in N only.
+    scores = score_generation(["a", "x", "a", "b"], [True, False, True, True], train_ids=["x"])
+    assert (scores["num_generated"], scores["num_valid"], scores["num_unique_valid"]) == (4, 3, 2)
+    assert scores["num_novel"] == 2  # "x" being in train does not matter, it is not valid
+
+
+def test_missing_inputs_leave_their_keys_out():
+    scores = score_generation(["a", "b"])
+    assert not {"num_novel", "novelty", "valid_unique_novel_rate"} & scores.keys()
+    assert not any(key.endswith("_iso") for key in scores)
+    assert all(isinstance(value, (int, float)) for value in scores.values())
+
+
+@pytest.mark.parametrize("make", [list, set, tuple, lambda ids: (i for i in ids), dict.fromkeys])
+def test_train_ids_accept_any_iterable_of_str(make):
+    assert score_generation(["a", "b", "c"], train_ids=make(["b", "z"]))["num_novel"] == 2
+
+
+def test_nothing_generated_gives_zero_rates():
+    scores = score_generation([], train_ids=["a"], isomorphism_ids=[], train_isomorphism_ids=["a"])
+    assert scores["num_generated"] == scores["num_valid"] == scores["num_novel"] == 0
+    assert all(scores[key] == 0.0 for key in RATE_KEYS)
+
+
+def test_nothing_valid_gives_zero_rates_not_nan():
+    scores = score_generation([None, "", None], train_ids=["a"], isomorphism_ids=[None, "", "junk"],
+                              train_isomorphism_ids=[])
+    assert (scores["num_generated"], scores["num_valid"], scores["num_unique_valid"]) == (3, 0, 0)
+    assert all(scores[key] == 0.0 for key in RATE_KEYS)
+
+
+def test_everything_in_train_gives_zero_novelty_but_full_uniqueness():
+    scores = score_generation(["a", "b"], train_ids=["a", "b"])
+    assert scores["uniqueness"] == 1.0 and scores["novelty"] == 0.0 and scores["num_novel"] == 0
+
+
+# --- score_generation: errors -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"ids": ["a", "b"], "valid": [True]}, ValueError, "valid has 1 entries but there are 2"),
+        ({"ids": ["a", "b"], "isomorphism_ids": ["x"]}, ValueError, "isomorphism_ids has 1 entries"),
+        ({"ids": ["a", None], "valid": [True, True]}, ValueError, "sample 1 is flagged valid but has no id"),
+        ({"ids": ["a", ""], "valid": [True, True]}, ValueError, "sample 1 is flagged valid"),
+        ({"ids": ["a"], "isomorphism_ids": [None]}, ValueError, "sample 0 is valid but has no isomorphism"),
+        ({"ids": ["a", "a"], "isomorphism_ids": ["x", "y"]}, ValueError, "two isomorphism ids"),
+        ({"ids": ["a"], "train_isomorphism_ids": ["x"]}, ValueError, "needs isomorphism_ids"),
+        ({"ids": ["a", 3]}, TypeError, r"ids\[1\] must be a str or None"),
+        ({"ids": ["a"], "valid": ["yes"]}, TypeError, r"valid\[0\] must be a bool"),
+        ({"ids": ["a"], "valid": [None]}, TypeError, r"valid\[0\] must be a bool"),
+        ({"ids": ["a"], "train_ids": "abc"}, TypeError, "not a single str"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        score_generation(**kwargs)
+
+
+# --- isomorphism variants on NAS-Bench-201 ------------------------------------------------------------
+
+
+def test_two_arch_strings_in_one_class_count_once_under_iso(iso):
+    ids = [ARCH_A, ARCH_B, ARCH_C, ARCH_A, None]
+    iso_ids = [iso.get(arch) if arch else None for arch in ids]
+    scores = score_generation(
+        ids, isomorphism_ids=iso_ids, train_ids=[ARCH_B], train_isomorphism_ids=[iso[ARCH_B]]
+    )
+    n, v, u, u_iso = 5, 4, 3, 2
+    assert (scores["num_unique_valid"], scores["num_unique_valid_iso"]) == (u, u_iso)
+    assert scores["uniqueness"] == u / v and scores["uniqueness_iso"] == u_iso / v
+    assert scores["valid_unique_rate"] == u / n and scores["valid_unique_rate_iso"] == u_iso / n
+    # B is in train, so A is novel as an arch string but not as a class; only C is a new class.
+    assert (scores["num_novel"], scores["num_novel_iso"]) == (2, 1)
+    assert scores["novelty"] == 2 / u and scores["novelty_iso"] == 1 / u_iso
+    assert scores["valid_unique_novel_rate_iso"] == 1 / n
+
+
+def test_iso_novelty_needs_train_class_ids(iso):
+    scores = score_generation([ARCH_A], isomorphism_ids=[iso[ARCH_A]], train_ids=[ARCH_A])
+    assert "num_unique_valid_iso" in scores and "novelty_iso" not in scores and "novelty" in scores
+
+
+def test_has_isomorphism_classes(nb201):
+    assert has_isomorphism_classes(nb201)
+    assert not has_isomorphism_classes(PlainNB201())
+
+
+# --- score_cells --------------------------------------------------------------------------------------
+
+
+def _mixed_decoded(space):
+    a, b, c = (space.parse(arch) for arch in (ARCH_A, ARCH_B, ARCH_C))
+    return [
+        DecodedCell(a, True, None, ARCH_A),
+        DecodedCell(None, False, "graph is not an array"),
+        DecodedCell(b, True),  # no id: computed through the space
+        DecodedCell(c, False, "rejected"),  # an invalid cell is ignored even with a cell present
+        DecodedCell(a, True, None, ARCH_A),
+    ]
+
+
+def test_score_cells_matches_score_generation_with_iso(nb201, iso):
+    decoded = _mixed_decoded(nb201)
+    scores = score_cells(nb201, decoded, train_ids=[ARCH_C], train_isomorphism_ids=[iso[ARCH_A]])
+    ids = [ARCH_A, None, ARCH_B, None, ARCH_A]
+    expected = score_generation(
+        ids,
+        isomorphism_ids=[iso[ARCH_A], None, iso[ARCH_B], None, iso[ARCH_A]],
+        train_ids=[ARCH_C],
+        train_isomorphism_ids=[iso[ARCH_A]],
+    )
+    assert scores == expected
+    assert (scores["num_valid"], scores["num_unique_valid"], scores["num_unique_valid_iso"]) == (3, 2, 1)
+    assert scores["num_novel_iso"] == 0 and scores["num_novel"] == 2
+    assert score_cells("nb201", _mixed_decoded(nb201)) == score_generation(
+        ids, isomorphism_ids=[iso[ARCH_A], None, iso[ARCH_B], None, iso[ARCH_A]]
+    )
+
+
+def test_score_cells_without_isomorphism_classes_has_no_iso_keys(nb201):
+    space = PlainNB201()
+    scores = score_cells(space, _mixed_decoded(nb201), train_ids=[ARCH_A], train_isomorphism_ids=["ignored"])
+    assert not any(key.endswith("_iso") for key in scores)
+    assert (scores["num_valid"], scores["num_unique_valid"], scores["num_novel"]) == (3, 2, 1)
+
+
+def test_score_cells_rejects_a_valid_result_without_cell_or_id(nb201):
+    with pytest.raises(ValueError, match="decoded sample 1 is valid but carries no cell"):
+        score_cells(PlainNB201(), [DecodedCell(None, False, "x"), DecodedCell(None, True)])
+    with pytest.raises(ValueError, match="decoded sample 0"):  # iso needs the cell even when the id is set
+        score_cells(nb201, [DecodedCell(None, True, None, ARCH_A)])
+
+
+# --- score_jsonl --------------------------------------------------------------------------------------
+
+
+def _write_jsonl(path: Path, records: list[object]) -> Path:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    return path
+
+
+def test_score_jsonl_reads_generated_samples(tmp_path, nb201, iso):
+    records = [
+        {"cell": ARCH_A, "id": ARCH_A, "isomorphism_id": iso[ARCH_A], "valid": True, "reason": None},
+        {"cell": None, "id": None, "isomorphism_id": None, "valid": False, "reason": "bad graph"},
+        {"id": ARCH_B, "isomorphism_id": iso[ARCH_B], "valid": True},
+        {"id": ARCH_C, "isomorphism_id": iso[ARCH_C]},  # "valid" defaults to: id is non-empty
+        {"id": ""},
+    ]
+    path = _write_jsonl(tmp_path / "samples.jsonl", records)
+    path.write_text(path.read_text() + "\n   \n")  # blank lines are skipped
+    expected = score_generation(
+        [ARCH_A, None, ARCH_B, ARCH_C, None],
+        isomorphism_ids=[iso[ARCH_A], None, iso[ARCH_B], iso[ARCH_C], None],
+        train_ids=[ARCH_A],
+        train_isomorphism_ids=[iso[ARCH_A]],
+    )
+    scores = score_jsonl(path, nb201, train_ids=[ARCH_A], train_isomorphism_ids=[iso[ARCH_A]])
+    assert scores == expected and scores["num_generated"] == 5 and scores["num_unique_valid_iso"] == 2
+    assert score_jsonl(path, "nb201", train_ids=[ARCH_A], train_isomorphism_ids=[iso[ARCH_A]]) == expected
+
+
+def test_score_jsonl_without_isomorphism_ids_omits_iso_keys(tmp_path, nb201):
+    path = _write_jsonl(tmp_path / "s.jsonl", [{"id": ARCH_A, "valid": True}, {"id": None, "valid": False}])
+    scores = score_jsonl(path, nb201)
+    assert scores == score_generation([ARCH_A, None])
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "match"),
+    [
+        ('{"id": "a", "valid": tru}', "not valid JSON"),
+        ('["a", true]', "expected a JSON object"),
+        ('{"valid": true}', 'missing "id"'),
+        ('{"id": "a", "valid": "yes"}', '"valid" must be true or false'),
+        ('{"id": 7}', '"id" must be a string or null'),
+        ('{"id": null, "valid": true}', 'valid but has no "id"'),
+    ],
+)
+def test_score_jsonl_names_the_malformed_line(tmp_path, nb201, bad_line, match):
+    path = tmp_path / "samples.jsonl"
+    path.write_text('{"id": "a", "valid": true}\n\n' + bad_line + '\n{"id": "b"}\n')
+    with pytest.raises(ValueError, match=match) as info:
+        score_jsonl(path, PlainNB201())
+    assert f"{path}:3:" in str(info.value)
+
+
+def test_score_jsonl_rejects_isomorphism_ids_on_only_some_valid_lines(tmp_path, nb201, iso):
+    records = [{"id": ARCH_A, "isomorphism_id": iso[ARCH_A]}, {"id": None}, {"id": ARCH_B}]
+    path = _write_jsonl(tmp_path / "s.jsonl", records)
+    with pytest.raises(ValueError, match=r"s\.jsonl:3: valid sample without \"isomorphism_id\""):
+        score_jsonl(path, nb201)
+    # a space without isomorphism classes does not use them, so partial isomorphism ids are fine there
+    assert "uniqueness_iso" not in score_jsonl(path, PlainNB201())
+
+
+def test_score_jsonl_missing_file(tmp_path, nb201):
+    with pytest.raises(FileNotFoundError, match="nope.jsonl"):
+        score_jsonl(tmp_path / "nope.jsonl", nb201)
+
+
+# --- property -----------------------------------------------------------------------------------------
+
+_ids = st.one_of(st.none(), st.just(""), st.sampled_from("abcdef"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    samples=st.lists(_ids, max_size=30),
+    train=st.sets(st.sampled_from("abcdefgh"), max_size=8),
+    classes=st.dictionaries(st.sampled_from("abcdef"), st.sampled_from("XYZ"), min_size=6),
+)
+def test_rates_are_bounded_and_consistent(samples, train, classes):
+    iso_ids = [classes[s] if s else None for s in samples]
+    scores = score_generation(samples, train_ids=train, isomorphism_ids=iso_ids,
+                              train_isomorphism_ids={classes.get(t, "W") for t in train})
+    assert all(0.0 <= scores[key] <= 1.0 for key in RATE_KEYS)
+    assert math.isclose(scores["valid_unique_rate"], scores["validity"] * scores["uniqueness"])
+    assert math.isclose(scores["valid_unique_rate_iso"], scores["validity"] * scores["uniqueness_iso"])
+    assert math.isclose(scores["valid_unique_novel_rate"], scores["valid_unique_rate"] * scores["novelty"])
+    assert scores["num_novel"] <= scores["num_unique_valid"] <= scores["num_valid"] <= scores["num_generated"]
+    assert scores["num_novel_iso"] <= scores["num_unique_valid_iso"] <= scores["num_unique_valid"]
+
+
+# --- the evaluate metric ------------------------------------------------------------------------------
+
+
+def test_metric_folder_layout():
+    folder = Path(METRIC_PATH)
+    assert folder.name == METRIC_NAME
+    assert (folder / f"{METRIC_NAME}.py").is_file() and (folder / "README.md").is_file()
+    assert not (folder / "__init__.py").exists()
+    for line in (folder / f"{METRIC_NAME}.py").read_text().splitlines():  # evaluate's import scanner
+        assert not (line.startswith("import ") and "," in line), line
+
+
+@pytest.fixture()
+def evaluate():
+    return pytest.importorskip("evaluate")
+
+
+def test_metric_compute_equals_score_generation(evaluate, iso):
+    predictions = [ARCH_A, ARCH_B, "", ARCH_C, ARCH_A, ""]
+    iso_ids = [iso.get(p, "") for p in predictions]
+    kwargs = {"train_ids": [ARCH_C], "isomorphism_ids": iso_ids, "train_isomorphism_ids": [iso[ARCH_C]]}
+    metric = evaluate.load(METRIC_PATH, keep_in_memory=True)
+    result = metric.compute(predictions=predictions, **kwargs)
+    assert result == score_generation(predictions, **kwargs)
+    assert result["num_unique_valid_iso"] == 2 and result["num_novel"] == 2
+
+
+def test_metric_add_batch_equals_compute_at_once(evaluate):
+    predictions = ["a", "", "b", "a", "c", "", "d", "a"]
+    metric = evaluate.load(METRIC_PATH, keep_in_memory=True)
+    at_once = metric.compute(predictions=predictions, train_ids=["d"])
+    metric = evaluate.load(METRIC_PATH, keep_in_memory=True)
+    for start in range(0, len(predictions) - 1, 3):
+        metric.add_batch(predictions=predictions[start : min(start + 3, len(predictions) - 1)])
+    metric.add(prediction=predictions[-1])
+    assert metric.compute(train_ids=["d"]) == at_once == score_generation(predictions, train_ids=["d"])
+
+
+def test_metric_isomorphism_config_accumulates_class_ids(evaluate, iso):
+    metric = evaluate.load(METRIC_PATH, "isomorphism", keep_in_memory=True)
+    metric.add_batch(predictions=[ARCH_A, ""], isomorphism_ids=[iso[ARCH_A], ""])
+    metric.add_batch(predictions=[ARCH_B, ARCH_C], isomorphism_ids=[iso[ARCH_B], iso[ARCH_C]])
+    result = metric.compute(train_isomorphism_ids=[iso[ARCH_C]])
+    assert result == score_generation(
+        [ARCH_A, "", ARCH_B, ARCH_C],
+        isomorphism_ids=[iso[ARCH_A], "", iso[ARCH_B], iso[ARCH_C]],
+        train_isomorphism_ids=[iso[ARCH_C]],
+    )
+    assert (result["num_unique_valid"], result["num_unique_valid_iso"], result["num_novel_iso"]) == (3, 2, 1)
+
+
+def test_metric_unknown_config(evaluate):
+    with pytest.raises(ValueError, match="unknown arch_generation config"):
+        evaluate.load(METRIC_PATH, "nope", keep_in_memory=True)
