@@ -7,10 +7,12 @@ a short summary. Heavy imports happen inside the handlers so ``archllm --help`` 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from .spaces import SPACE_NAMES
 
@@ -80,6 +82,101 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from dataclasses import replace
+
+    from .training.prior import SPACE_DEFAULTS, PriorTrainingConfig, train_prior
+
+    space = json.loads((Path(args.vqvae) / "config.json").read_text()).get("space")
+    config = SPACE_DEFAULTS.get(space, PriorTrainingConfig())
+    overrides = {
+        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "hidden_size": args.hidden_size, "num_layers": args.layers, "base_model": args.base_model,
+        "seed": args.seed,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None}, lora=args.lora)
+    if config.base_model is not None and args.learning_rate is None:
+        config = replace(config, learning_rate=5e-5 if not args.lora else 2e-4)
+    summary = train_prior(
+        args.vqvae, args.out, dataset=args.dataset, config=config, device=args.device,
+        resume=not args.no_resume, progress=not args.quiet,
+    )
+    print(
+        f"saved prior ({summary['num_parameters']:,} parameters) to {args.out}; trained "
+        f"{summary['train_seconds']:.1f} s on {summary['device']}, eval loss {summary['eval_loss']:.4f}"
+    )
+    return 0
+
+
+def _sampling_kwargs(args: argparse.Namespace) -> dict:
+    return {
+        "batch_size": args.batch_size, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
+        "constrained": args.constrained, "seed": args.seed,
+    }
+
+
+def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .generation import ArchitectureGenerator
+    from .scoring import score_generation
+    from .utils import atomic_write_text
+
+    generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
+    start = time.perf_counter()
+    samples = generator.generate(args.num, progress=not args.quiet, **_sampling_kwargs(args))
+    elapsed = time.perf_counter() - start
+    atomic_write_text(args.out, "".join(json.dumps(s) + "\n" for s in samples))
+    scores = score_generation([s["id"] for s in samples], [s["valid"] for s in samples])
+    print(
+        f"wrote {len(samples):,} samples to {args.out} in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} cells/s); "
+        f"validity {scores['validity']:.2%}, valid_unique_rate {scores['valid_unique_rate']:.2%}"
+    )
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .scoring import score_jsonl
+
+    train_ids = None
+    if args.train_ids:
+        train_ids = _read_ids(args.train_ids, args.space)
+    scores = score_jsonl(args.file, args.space, train_ids=train_ids)
+    print(json.dumps(scores, indent=2))
+    return 0
+
+
+def _read_ids(source: str, space: str) -> set[str]:
+    """Training ids from a text file (one per line) or a dataset repo folder (its train split)."""
+    path = Path(source)
+    if path.is_dir():
+        import datasets
+
+        return set(datasets.load_dataset(str(path), space, split="train")["id"])
+    if not path.is_file():
+        raise FileNotFoundError(f"--train-ids: no such file or folder: {path}")
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .run import run_pipeline
+
+    out = args.out or f"runs/{args.space}"
+    report = run_pipeline(
+        args.space, out, num_samples=args.num_samples, device=args.device, seed=args.seed, progress=not args.quiet
+    )
+    print((Path(out) / "report.md").read_text())
+    print(f"report: {out}/report.json, {out}/report.md, {out}/temperature.png")
+    return 0 if report["scores"]["num_generated"] else 1
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)")
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=None)
+    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument("--constrained", action="store_true", help="only code tokens at code positions, then eos")
+    parser.add_argument("--seed", type=int, default=0)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archllm", description="Discrete architecture representations and generation for NAS."
@@ -120,6 +217,48 @@ def build_parser() -> argparse.ArgumentParser:
     vq.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
     vq.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     vq.set_defaults(handler=_cmd_train_vqvae)
+
+    prior = commands.add_parser("train-prior", help="train the language-model prior over VQ-VAE codes")
+    prior.add_argument("--vqvae", required=True, help="folder written by train-vqvae")
+    prior.add_argument("--out", required=True)
+    prior.add_argument("--base-model", default=None, help="causal LM name or path to fine-tune (Arch-LLM path)")
+    prior.add_argument("--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)")
+    prior.add_argument("--dataset", default=None, help="dataset repo folder (default: rebuild)")
+    prior.add_argument("--epochs", type=float, default=None)
+    prior.add_argument("--batch-size", type=int, default=None)
+    prior.add_argument("--learning-rate", type=float, default=None)
+    prior.add_argument("--hidden-size", type=int, default=None)
+    prior.add_argument("--layers", type=int, default=None)
+    prior.add_argument("--seed", type=int, default=None)
+    prior.add_argument("--device", default=None)
+    prior.add_argument("--no-resume", action="store_true")
+    prior.add_argument("-q", "--quiet", action="store_true")
+    prior.set_defaults(handler=_cmd_train_prior)
+
+    gen = commands.add_parser("generate", help="sample cells from a prior and decode them through the VQ-VAE")
+    gen.add_argument("--prior", required=True)
+    gen.add_argument("--vqvae", default=None, help="default: the VQ-VAE recorded in the prior")
+    gen.add_argument("--num", type=int, required=True)
+    gen.add_argument("--out", required=True, help="JSONL file, one sample per line")
+    gen.add_argument("--device", default=None)
+    gen.add_argument("-q", "--quiet", action="store_true")
+    _add_sampling_options(gen)
+    gen.set_defaults(handler=_cmd_generate)
+
+    ev = commands.add_parser("evaluate", help="score generated cells: validity, uniqueness, novelty")
+    ev.add_argument("file", help="JSONL from `archllm generate`")
+    ev.add_argument("--space", choices=SPACE_NAMES, required=True)
+    ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
+    ev.set_defaults(handler=_cmd_evaluate)
+
+    run = commands.add_parser("run", help="the whole pipeline: data, VQ-VAE, prior, generation, report")
+    run.add_argument("--space", choices=SPACE_NAMES, default="nb201")
+    run.add_argument("--out", default=None, help="output folder (default runs/SPACE)")
+    run.add_argument("--num-samples", type=int, default=10_000)
+    run.add_argument("--device", default=None)
+    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("-q", "--quiet", action="store_true")
+    run.set_defaults(handler=_cmd_run)
     return parser
 
 

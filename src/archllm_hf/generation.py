@@ -149,14 +149,18 @@ class ArchitectureGenerator:
         results: list[DecodedCell | None] = [
             None if p.valid else DecodedCell(None, False, f"malformed code string: {p.reason}") for p in parsed
         ]
-        good = [i for i, p in enumerate(parsed) if p.valid]
-        for start in range(0, len(good), batch_size):
-            rows = good[start : start + batch_size]
-            codes = torch.as_tensor([parsed[i].codes for i in rows], dtype=torch.long, device=self.vqvae.device)
+        distinct = list(dict.fromkeys(tuple(p.codes) for p in parsed if p.valid))  # decode each sequence once
+        decoded: dict[tuple[int, ...], DecodedCell] = {}
+        for start in range(0, len(distinct), batch_size):
+            rows = distinct[start : start + batch_size]
+            codes = torch.as_tensor(rows, dtype=torch.long, device=self.vqvae.device)
             adjacency, ops = self.vqvae.decode_graphs(codes)
             adjacency, ops = adjacency.cpu().numpy(), ops.cpu().numpy()
-            for k, i in enumerate(rows):
-                results[i] = self.space.decode_graph(adjacency[k], ops[k])
+            for k, row in enumerate(rows):
+                decoded[row] = self.space.decode_graph(adjacency[k], ops[k])
+        for i, p in enumerate(parsed):
+            if p.valid:
+                results[i] = decoded[tuple(p.codes)]
         return results  # type: ignore[return-value]
 
     def generate(self, num_samples: int, progress: bool = False, **sampling: Any) -> list[dict[str, Any]]:

@@ -30,16 +30,14 @@ from transformers import (
     LlamaForCausalLM,
     PreTrainedModel,
     Trainer,
-    TrainingArguments,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..generation import PRIOR_INFO_NAME
 from ..models.arch_vqvae import ArchVQVAEModel
 from ..spaces import get_space
 from ..utils import atomic_files, set_seed
+from .common import last_checkpoint, load_cells, training_arguments
 from .graphs import graph_dataset
-from .vqvae import load_cells
 
 logger = logging.getLogger(__name__)
 
@@ -206,9 +204,8 @@ def train_prior(
         longest = max(len(ids) - n for ids, n in zip(train_data["input_ids"], train_data["prompt_length"]))
         prior_format, max_new_tokens = "text", longest + 4
 
-    checkpoints = out_dir / "checkpoints"
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
+    args = training_arguments(
+        out_dir, seed=config.seed, device=device, progress=progress,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(config.batch_size, 512),
@@ -216,16 +213,6 @@ def train_prior(
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         lr_scheduler_type="cosine",
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,
-        logging_steps=50,
-        seed=config.seed,
-        data_seed=config.seed,
-        report_to="none",
-        disable_tqdm=not progress,
-        use_cpu=(device == "cpu"),
-        remove_unused_columns=False,
     )
     trainer = Trainer(
         model=model,
@@ -235,7 +222,7 @@ def train_prior(
         data_collator=CausalLMCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
     )
-    last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    last = last_checkpoint(out_dir, resume)
     start = time.perf_counter()
     train_output = trainer.train(resume_from_checkpoint=last)
     train_seconds = time.perf_counter() - start

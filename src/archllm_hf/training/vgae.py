@@ -39,13 +39,13 @@ from typing import Any
 import datasets
 import numpy as np
 import torch
-from transformers import Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import Trainer
 
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..spaces import DARTSSpace, DecodedCell, SearchSpace, get_space
 from ..spaces.nb101 import nb101_hash
 from ..utils import atomic_files, set_seed
+from .common import last_checkpoint, load_cells, training_arguments
 from .graphs import collate_graphs, graph_dataset
 
 logger = logging.getLogger(__name__)
@@ -65,20 +65,6 @@ def space_kwargs_of(space: SearchSpace) -> dict[str, Any]:
 def space_of(config: Arch2VecConfig) -> SearchSpace:
     """The search space a model was trained on."""
     return get_space(config.space, **config.space_kwargs)
-
-
-def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | None, **build_kwargs: Any):
-    """The cells ``DatasetDict`` of ``space``: given, loaded from a dataset repo folder, or built in memory.
-
-    Same behaviour as ``training.vqvae.load_cells``, kept here so the baseline does not import the VQ-VAE.
-    """
-    if isinstance(dataset, datasets.DatasetDict):
-        return dataset
-    if dataset is not None:
-        return datasets.load_dataset(str(dataset), space.name)
-    from ..data import build_cells_dataset
-
-    return build_cells_dataset(space, **build_kwargs)
 
 
 def _batches(graphs: datasets.Dataset, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -290,9 +276,8 @@ def train_vgae(
 
     config = Arch2VecConfig.for_space(space, space_kwargs=space_kwargs_of(space), **(model_kwargs or {}))
     model = Arch2VecModel(config)
-    checkpoints = out_dir / "checkpoints"
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
+    args = training_arguments(
+        out_dir, seed=seed, device=device, progress=progress,
         num_train_epochs=epochs,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=max(batch_size, 1024),
@@ -305,18 +290,8 @@ def train_vgae(
         max_grad_norm=5.0,
         lr_scheduler_type="constant",
         warmup_steps=0,
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,
         prediction_loss_only=True,
         logging_steps=100,
-        seed=seed,
-        data_seed=seed,
-        report_to="none",
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
-        use_cpu=(device == "cpu"),
-        remove_unused_columns=False,
     )
     trainer = Arch2VecTrainer(
         model=model,
@@ -325,7 +300,7 @@ def train_vgae(
         eval_dataset=eval_graphs,
         data_collator=collate_graphs,
     )
-    last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    last = last_checkpoint(out_dir, resume)
     if last:
         logger.info("resuming from %s", last)
     start = time.perf_counter()
@@ -398,7 +373,6 @@ __all__ = [
     "arch2vec_validity",
     "generate_vgae",
     "generation_metrics",
-    "load_cells",
     "posterior_stats",
     "sample_graphs",
     "save_vgae",

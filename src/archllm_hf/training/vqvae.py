@@ -16,12 +16,12 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import Trainer, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import Trainer
 
 from ..models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from ..spaces import SearchSpace, get_space
 from ..utils import atomic_files, set_seed
+from .common import last_checkpoint, load_cells, training_arguments
 from .graphs import collate_graphs, graph_dataset, reconstruction_metrics
 
 logger = logging.getLogger(__name__)
@@ -47,9 +47,11 @@ _QUANTIZER = {"dropout": 0.0, "code_dim": 16, "dead_code_threshold": 0.5}
 
 SPACE_DEFAULTS: dict[str, VQVAETrainingConfig] = {
     # An NB201 node holds one of 7 labels and the topology is fixed, so 7 codes carry everything.
-    "nb201": VQVAETrainingConfig(epochs=5, batch_size=256, learning_rate=2e-3, model={**_QUANTIZER, "codebook_size": 16}),
-    "nb101": VQVAETrainingConfig(epochs=20, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
-    "darts": VQVAETrainingConfig(epochs=20, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
+    "nb201": VQVAETrainingConfig(
+        epochs=5, batch_size=256, learning_rate=2e-3, model={**_QUANTIZER, "codebook_size": 16, "hidden_size": 64}
+    ),
+    "nb101": VQVAETrainingConfig(epochs=3, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
+    "darts": VQVAETrainingConfig(epochs=3, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
 }
 
 
@@ -64,17 +66,6 @@ class ArchVQVAETrainer(Trainer):
         self.log(recon)
         metrics.update(recon)
         return metrics
-
-
-def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | None, **build_kwargs):
-    """The cells ``DatasetDict`` of ``space``: given, loaded from a dataset repo folder, or built in memory."""
-    if isinstance(dataset, datasets.DatasetDict):
-        return dataset
-    if dataset is not None:
-        return datasets.load_dataset(str(dataset), space.name)
-    from ..data import build_cells_dataset
-
-    return build_cells_dataset(space, **build_kwargs)
 
 
 def train_vqvae(
@@ -115,9 +106,8 @@ def train_vqvae(
 
     model_config = ArchVQVAEConfig.for_space(space, **config.model)
     model = ArchVQVAEModel(model_config)
-    checkpoints = out_dir / "checkpoints"
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
+    args = training_arguments(
+        out_dir, seed=config.seed, device=device, progress=progress,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(config.batch_size, 1024),
@@ -125,22 +115,11 @@ def train_vqvae(
         weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio,
         lr_scheduler_type="cosine",
-        eval_strategy="epoch",
-        save_strategy="epoch",
-        save_total_limit=2,
-        logging_steps=50,
-        seed=config.seed,
-        data_seed=config.seed,
-        report_to="none",
-        disable_tqdm=not progress,
-        dataloader_num_workers=0,
-        use_cpu=(device == "cpu"),
-        remove_unused_columns=False,
     )
     trainer = ArchVQVAETrainer(
         model=model, args=args, train_dataset=train_graphs, eval_dataset=eval_graphs, data_collator=collate_graphs
     )
-    last = get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
+    last = last_checkpoint(out_dir, resume)
     if last:
         logger.info("resuming from %s", last)
     start = time.perf_counter()
@@ -187,4 +166,4 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
-__all__ = ["SPACE_DEFAULTS", "ArchVQVAETrainer", "VQVAETrainingConfig", "load_cells", "save_vqvae", "train_vqvae"]
+__all__ = ["SPACE_DEFAULTS", "ArchVQVAETrainer", "VQVAETrainingConfig", "save_vqvae", "train_vqvae"]

@@ -1,0 +1,178 @@
+"""The main job: build the dataset, train the VQ-VAE, train the prior, generate, score, and write a report.
+
+``archllm run --space nb201 --out runs/nb201`` writes::
+
+    OUT/dataset/      the cells dataset repo (parquet + card)
+    OUT/vqvae/        VQ-VAE + code tokenizer (AutoModel / AutoTokenizer)
+    OUT/prior/        the prior LM (AutoModelForCausalLM / AutoTokenizer)
+    OUT/samples.jsonl the generated cells at temperature 1.0
+    OUT/report.json   scores, speed, temperature sweep, timings
+    OUT/report.md     the same as markdown tables
+    OUT/temperature.png  validity / uniqueness / novelty against sampling temperature
+
+Every step resumes: a finished step (its output present) is skipped when the command is run again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .data import build_cells_dataset, write_dataset_config
+from .generation import PRIOR_INFO_NAME, ArchitectureGenerator
+from .scoring import score_generation
+from .spaces import get_space
+from .training.prior import train_prior
+from .training.vqvae import train_vqvae
+from .utils import atomic_write_json, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+HEADLINE = ("validity", "uniqueness", "novelty", "valid_unique_rate")
+DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
+
+
+def run_pipeline(
+    space: str = "nb201",
+    out_dir: str | Path = "runs/nb201",
+    num_samples: int = 10_000,
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES,
+    sweep_samples: int = 2_000,
+    batch_size: int = 2_000,
+    device: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the whole pipeline for ``space`` and return the report (also written to ``out_dir``)."""
+    out = Path(out_dir)
+    timings: dict[str, float] = {}
+    space_obj = get_space(space)
+
+    start = time.perf_counter()
+    cells = build_cells_dataset(space_obj, seed=seed, progress=progress)
+    if not (out / "dataset" / space / "build_info.json").is_file():
+        write_dataset_config(cells, out / "dataset", space, {"command": f"archllm run --space {space}", "seed": seed})
+    timings["dataset_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    if not (out / "vqvae" / "model.safetensors").is_file():
+        train_vqvae(space_obj, out / "vqvae", dataset=cells, device=device, progress=progress)
+    timings["vqvae_s"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    if not (out / "prior" / PRIOR_INFO_NAME).is_file():
+        train_prior(out / "vqvae", out / "prior", dataset=cells, device=device, progress=progress)
+    timings["prior_s"] = time.perf_counter() - start
+
+    generator = ArchitectureGenerator.from_pretrained(out / "prior", out / "vqvae", device=device)
+    train_ids = set(cells["train"]["id"])
+    train_iso = set(cells["train"]["unique_str"]) if "unique_str" in cells["train"].column_names else None
+
+    def score(samples: list[dict[str, Any]]) -> dict[str, Any]:
+        return score_generation(
+            [s["id"] for s in samples],
+            [s["valid"] for s in samples],
+            train_ids=train_ids,
+            isomorphism_ids=[s["isomorphism_id"] for s in samples] if train_iso is not None else None,
+            train_isomorphism_ids=train_iso,
+        )
+
+    generator.generate(min(batch_size, 256), batch_size=batch_size, seed=seed)  # warm-up, not timed
+    start = time.perf_counter()
+    samples = generator.generate(num_samples, batch_size=batch_size, seed=seed, progress=progress)
+    generation_s = time.perf_counter() - start
+    _write_jsonl(out / "samples.jsonl", samples)
+    scores = score(samples)
+
+    sweep = []
+    for temperature in temperatures:
+        sweep_set = generator.generate(sweep_samples, batch_size=batch_size, temperature=temperature, seed=seed)
+        sweep.append({"temperature": temperature, **score(sweep_set)})
+
+    report = {
+        "space": space,
+        "archllm_hf": __version__,
+        "device": str(generator.device),
+        "num_samples": num_samples,
+        "temperature": 1.0,
+        "constrained": False,
+        "seed": seed,
+        "scores": scores,
+        "generation": {
+            "seconds": generation_s,
+            "cells_per_second": num_samples / generation_s if generation_s > 0 else None,
+            "batch_size": batch_size,
+            "measures": "sample + decode + validate + canonical id, end to end",
+        },
+        "temperature_sweep": {"samples_per_temperature": sweep_samples, "points": sweep},
+        "timings": timings,
+    }
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", render_report_markdown(report))
+    plot_temperature_sweep(report, out / "temperature.png")
+    return report
+
+
+def render_report_markdown(report: dict[str, Any]) -> str:
+    """Markdown tables of a report: headline scores and the temperature sweep."""
+    scores = report["scores"]
+    gen = report["generation"]
+    lines = [
+        f"# archllm run: {report['space']}",
+        "",
+        f"{report['num_samples']:,} samples at temperature {report['temperature']} (unconstrained), "
+        f"{gen['cells_per_second']:,.0f} cells/s with batch size {gen['batch_size']} on {report['device']}.",
+        "",
+        "| metric | value | definition |",
+        "|---|---:|---|",
+        f"| validity | {scores['validity']:.2%} | valid / generated |",
+        f"| uniqueness | {scores['uniqueness']:.2%} | distinct valid / valid |",
+        f"| novelty | {scores['novelty']:.2%} | distinct valid not in training / distinct valid |",
+        f"| valid_unique_rate | {scores['valid_unique_rate']:.2%} | distinct valid / generated |",
+    ]
+    if "uniqueness_iso" in scores:
+        lines.append(f"| uniqueness (isomorphism classes) | {scores['uniqueness_iso']:.2%} | distinct classes / valid |")
+    lines += ["", "| temperature | validity | uniqueness | novelty | valid_unique_rate |", "|---:|---:|---:|---:|---:|"]
+    for point in report["temperature_sweep"]["points"]:
+        lines.append(
+            f"| {point['temperature']} | {point['validity']:.2%} | {point['uniqueness']:.2%} | "
+            f"{point['novelty']:.2%} | {point['valid_unique_rate']:.2%} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def plot_temperature_sweep(report: dict[str, Any], path: Path) -> Path:
+    """PNG of validity, uniqueness and novelty against sampling temperature."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = report["temperature_sweep"]["points"]
+    temperatures = [p["temperature"] for p in points]
+    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=150)
+    for key in ("validity", "uniqueness", "novelty"):
+        ax.plot(temperatures, [100 * p[key] for p in points], marker="o", label=key)
+    ax.set_xlabel("sampling temperature")
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 102)
+    ax.set_title(f"{report['space']}: {report['temperature_sweep']['samples_per_temperature']:,} samples per point")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp)
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
+
+
+__all__ = ["DEFAULT_TEMPERATURES", "plot_temperature_sweep", "render_report_markdown", "run_pipeline"]

@@ -1,0 +1,209 @@
+"""The LM prior (default and Arch-LLM paths), generation, the pipeline task, and the report."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import datasets
+import pytest
+import torch
+
+from archllm_hf.generation import PRIOR_INFO_NAME, ArchitectureGenerator, CodeGrammarLogitsProcessor
+from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
+from archllm_hf.spaces import get_space
+from archllm_hf.training.prior import PriorTrainingConfig, train_prior
+from archllm_hf.training.vqvae import save_vqvae
+
+TINY_PRIOR = dict(epochs=1, batch_size=64, learning_rate=3e-3, hidden_size=16, num_layers=1, num_heads=2)
+
+
+@pytest.fixture(scope="module")
+def cells() -> datasets.DatasetDict:
+    from archllm_hf.data import build_cells_dataset
+
+    full = build_cells_dataset("nb201", progress=False)
+    return datasets.DatasetDict({name: split.select(range(min(len(split), 256))) for name, split in full.items()})
+
+
+@pytest.fixture(scope="module")
+def vqvae_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    config = ArchVQVAEConfig.for_space(
+        get_space("nb201"), hidden_size=16, num_encoder_layers=1, num_decoder_layers=1, num_attention_heads=2,
+        code_dim=8, codebook_size=16,
+    )
+    out = tmp_path_factory.mktemp("vqvae")
+    save_vqvae(ArchVQVAEModel(config).eval(), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def prior_dir(vqvae_dir, cells, tmp_path_factory):
+    out = tmp_path_factory.mktemp("prior")
+    summary = train_prior(vqvae_dir, out, dataset=cells, config=PriorTrainingConfig(**TINY_PRIOR), progress=False)
+    assert summary["train_steps"] > 0 and summary["eval_loss"] is not None
+    return out
+
+
+def test_prior_folder_holds_model_tokenizer_generation_config_and_info(prior_dir, vqvae_dir):
+    for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json", PRIOR_INFO_NAME):
+        assert (prior_dir / name).is_file(), name
+    info = json.loads((prior_dir / PRIOR_INFO_NAME).read_text())
+    assert info["format"] == "codes" and info["space"] == "nb201" and info["vqvae"] == str(vqvae_dir)
+    assert json.loads((prior_dir / "generation_config.json").read_text())["max_new_tokens"] == info["code_length"] + 1
+
+
+def test_prior_loads_and_generates_with_plain_transformers(prior_dir):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["archllm_hf"] = None  # prove the package is not needed
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        model = AutoModelForCausalLM.from_pretrained({str(prior_dir)!r})
+        tok = AutoTokenizer.from_pretrained({str(prior_dir)!r})
+        ids = tok("3 1 4", return_tensors="pt")["input_ids"]
+        assert ids[0, 0].item() == tok.bos_token_id and ids[0, -1].item() == tok.eos_token_id, ids
+        out = model.generate(ids[:, :1], max_new_tokens=3, do_sample=False)
+        print(type(model).__name__, out.shape[1])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["LlamaForCausalLM", "4"]
+
+
+def test_training_resumes_from_its_checkpoint(vqvae_dir, cells, tmp_path):
+    config = PriorTrainingConfig(**TINY_PRIOR)
+    first = train_prior(vqvae_dir, tmp_path, dataset=cells, config=config, progress=False)
+    assert first["resumed_from"] is None
+    assert any(p.name.startswith("checkpoint-") for p in (tmp_path / "checkpoints").iterdir())
+    config.epochs = 2
+    second = train_prior(vqvae_dir, tmp_path, dataset=cells, config=config, progress=False)
+    assert second["resumed_from"] is not None and second["train_steps"] == 2 * first["train_steps"]
+
+
+def test_generation_records_and_seeded_reproducibility(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    samples = generator.generate(40, batch_size=16, seed=1)
+    assert len(samples) == 40
+    assert set(samples[0]) == {"cell", "id", "isomorphism_id", "valid", "reason", "codes"}
+    for sample in samples:
+        assert sample["valid"] == (sample["id"] is not None)
+        assert sample["valid"] or sample["reason"]
+        if sample["valid"]:
+            assert sample["cell"] == sample["id"]  # NB201: the arch string is both
+    assert generator.generate(40, batch_size=16, seed=1) == samples
+
+
+def test_constrained_sampling_only_writes_well_formed_code_strings(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    texts = generator.sample_texts(64, batch_size=32, temperature=2.0, constrained=True, seed=0)
+    parsed = [generator.code_tokenizer.text_to_codes(text) for text in texts]
+    assert all(p.valid for p in parsed), [p.reason for p in parsed if not p.valid][:3]
+
+
+def test_malformed_code_text_decodes_as_invalid_with_a_reason(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    decoded = generator.decode_texts(["", "1 2", "<bos> 1 2 3", "x y z", "99999 " * 8, "1 2 3 4 5 6 7 8 9"])
+    assert [d.valid for d in decoded] == [False] * 6
+    assert all(d.reason and d.reason.startswith("malformed code string") for d in decoded)
+
+
+def test_grammar_processor_masks_everything_but_codes_then_eos():
+    processor = CodeGrammarLogitsProcessor([4, 5, 6], eos_token_id=2, prompt_length=1, code_length=2)
+    scores = torch.zeros(3, 8)
+    for length, allowed in ((1, {4, 5, 6}), (2, {4, 5, 6}), (3, {2})):
+        masked = processor(torch.zeros(3, length, dtype=torch.long), scores)
+        assert {i for i in range(8) if torch.isfinite(masked[0, i])} == allowed
+
+
+def test_sampling_arguments_are_checked(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    with pytest.raises(ValueError, match="temperature"):
+        generator.sample_texts(4, temperature=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        generator.sample_texts(4, batch_size=0)
+    with pytest.raises(FileNotFoundError, match="not an archllm prior"):
+        ArchitectureGenerator.from_pretrained(prior_dir.parent)
+
+
+def test_pipeline_from_a_fresh_process(prior_dir, vqvae_dir):
+    script = textwrap.dedent(
+        f"""
+        import json
+        import archllm_hf
+        from transformers import pipeline
+        generate = pipeline("architecture-generation", model={str(prior_dir)!r}, vqvae={str(vqvae_dir)!r})
+        first = generate(num_samples=6, batch_size=4, temperature=0.9, top_k=10, seed=3)
+        again = generate(num_samples=6, batch_size=4, temperature=0.9, top_k=10, seed=3)
+        assert first == again
+        print(json.dumps(first))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    samples = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(samples) == 6 and all(set(s) >= {"cell", "id", "valid", "reason", "codes"} for s in samples)
+
+
+def test_pipeline_rejects_unknown_parameters(prior_dir):
+    from transformers import pipeline
+
+    generate = pipeline("architecture-generation", model=str(prior_dir))
+    with pytest.raises(TypeError, match="temprature"):
+        generate(num_samples=2, temprature=1.0)
+
+
+def _tiny_bpe_causal_lm(path) -> None:
+    """A small GPT-2 with a byte-level BPE tokenizer trained here, standing in for a pretrained LLM."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    corpus = [" ".join(str((i * 7 + j) % 16) for j in range(8)) for i in range(200)] + ["Architecture codes:"] * 5
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"]))
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
+    tokenizer.save_pretrained(path)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_embd=32, n_layer=1, n_head=2, n_positions=64,
+        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(path)
+
+
+def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
+    base = tmp_path / "base"
+    _tiny_bpe_causal_lm(base)
+    out = tmp_path / "prior"
+    summary = train_prior(
+        vqvae_dir, out, dataset=cells, progress=False,
+        config=PriorTrainingConfig(epochs=1, batch_size=32, learning_rate=1e-3, base_model=str(base)),
+    )
+    assert summary["train_steps"] > 0
+    info = json.loads((out / PRIOR_INFO_NAME).read_text())
+    assert info["format"] == "text" and info["prompt"] and info["base_model"] == str(base)
+    generator = ArchitectureGenerator.from_pretrained(out)
+    samples = generator.generate(12, batch_size=6, seed=0)
+    assert len(samples) == 12 and all(s["valid"] or s["reason"] for s in samples)
+    with pytest.raises(ValueError, match="constrained"):
+        generator.sample_texts(2, constrained=True)
+
+
+def test_report_markdown_and_plot(tmp_path):
+    from archllm_hf.run import plot_temperature_sweep, render_report_markdown
+
+    scores = {"validity": 0.99, "uniqueness": 0.5, "novelty": 0.25, "valid_unique_rate": 0.495, "num_generated": 10}
+    report = {
+        "space": "nb201", "num_samples": 10, "temperature": 1.0, "device": "cpu", "scores": scores,
+        "generation": {"cells_per_second": 1234.0, "batch_size": 5},
+        "temperature_sweep": {"samples_per_temperature": 10, "points": [{"temperature": t, **scores} for t in (0.5, 1)]},
+    }
+    text = render_report_markdown(report)
+    assert "| validity | 99.00% |" in text and "| 0.5 | 99.00% | 50.00% | 25.00% | 49.50% |" in text
+    png = plot_temperature_sweep(report, tmp_path / "t.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
