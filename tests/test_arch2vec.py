@@ -10,9 +10,11 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModel
 
-from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput, register
+from archllm_hf._registration import register_auto_classes
+from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput
 from archllm_hf.spaces import get_space
-from archllm_hf.training.graphs import collate_graphs, graph_arrays
+from archllm_hf.codes import graphs_to_tensors
+from archllm_hf.training.graphs import collate_graphs
 from archllm_hf.training.vgae import (
     ARCH2VEC_EPOCHS,
     arch2vec_graph_hash,
@@ -38,8 +40,7 @@ def tiny_model(space_name: str = "nb201", seed: int = 0, **space_kwargs) -> tupl
 
 
 def batch_of(space, n: int = 6, seed: int = 0) -> dict[str, torch.Tensor]:
-    arrays = graph_arrays(space, space.sample(n, seed=seed))
-    return collate_graphs([{k: torch.as_tensor(v[i]) for k, v in arrays.items()} for i in range(n)])
+    return collate_graphs(graphs_to_tensors(space, space.sample(n, seed=seed)))
 
 
 # --- config -------------------------------------------------------------------------------------------------
@@ -160,8 +161,8 @@ def test_decode_thresholds_the_raw_strict_upper_triangle():
 
 
 def test_save_and_auto_load_are_bit_identical_including_posterior_stats(tmp_path):
-    register()
-    register()  # idempotent
+    register_auto_classes()
+    register_auto_classes()  # idempotent
     model, space = tiny_model()
     batch = batch_of(space, n=12)
     mean, std = model.posterior_stats([batch])
@@ -365,7 +366,7 @@ def test_arch2vec_epochs_per_space():
 
 
 def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
-    register()
+    register_auto_classes()
     cells = tiny_nb201_dataset()
     kwargs = dict(
         dataset=cells, batch_size=32, device="cpu", progress=False, model_kwargs=TINY, num_generated=50

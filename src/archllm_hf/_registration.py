@@ -9,7 +9,7 @@ from __future__ import annotations
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 from transformers.pipelines import PIPELINE_REGISTRY
 
-from .models.arch2vec import register as register_arch2vec
+from .models.arch2vec import Arch2VecConfig, Arch2VecModel
 from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from .pipelines import ArchitectureGenerationPipeline
 
@@ -17,11 +17,12 @@ PIPELINE_TASK = "architecture-generation"
 
 
 def register_auto_classes() -> None:
-    """Register ArchVQVAE's config, model and tokenizer with AutoConfig, AutoModel and AutoTokenizer."""
+    """Register ArchVQVAE (config, model, code tokenizer) and arch2vec (config, model) with the Auto classes."""
     AutoConfig.register(ArchVQVAEConfig.model_type, ArchVQVAEConfig, exist_ok=True)
     AutoModel.register(ArchVQVAEConfig, ArchVQVAEModel, exist_ok=True)
     AutoTokenizer.register(ArchVQVAEConfig, tokenizer_class=ArchCodeTokenizer, exist_ok=True)
-    register_arch2vec()
+    AutoConfig.register(Arch2VecConfig.model_type, Arch2VecConfig, exist_ok=True)
+    AutoModel.register(Arch2VecConfig, Arch2VecModel, exist_ok=True)
 
 
 def register_pipeline() -> None:

@@ -10,20 +10,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..codes import graphs_to_tensors
 from ..spaces import SearchSpace
 
 GRAPH_COLUMNS = ("adjacency", "ops", "node_mask")
-
-
-def graph_arrays(space: SearchSpace, cells: Sequence[Any]) -> dict[str, np.ndarray]:
-    """Stacked graph encodings of ``cells``: ``adjacency [B,N,N] int8``, ``ops [B,N] int64``, ``node_mask [B,N]``."""
-    graphs = [space.to_graph(cell) for cell in cells]
-    n = space.num_nodes
-    return {
-        "adjacency": np.stack([g.adjacency for g in graphs]).astype(np.int8).reshape(len(graphs), n, n),
-        "ops": np.stack([g.ops for g in graphs]).astype(np.int64).reshape(len(graphs), n),
-        "node_mask": np.stack([g.mask for g in graphs]).astype(bool).reshape(len(graphs), n),
-    }
 
 
 class GraphTensors(torch.utils.data.Dataset):
@@ -51,14 +41,8 @@ def graph_dataset(space: SearchSpace, rows: datasets.Dataset, progress: bool = F
              for batch in tqdm(rows.iter(batch_size=4096), total=-(-len(rows) // 4096), disable=not progress,
                                desc=f"graph encoding ({space.name})")
              for values in zip(*batch.values())]
-    arrays = graph_arrays(space, cells) if cells else {
-        "adjacency": np.zeros((0, space.num_nodes, space.num_nodes), np.int8),
-        "ops": np.zeros((0, space.num_nodes), np.int64),
-        "node_mask": np.zeros((0, space.num_nodes), bool),
-    }
-    return GraphTensors(
-        torch.from_numpy(arrays["adjacency"]), torch.from_numpy(arrays["ops"]), torch.from_numpy(arrays["node_mask"])
-    )
+    tensors = graphs_to_tensors(space, cells)
+    return GraphTensors(tensors["adjacency"].to(torch.int8), tensors["ops"], tensors["node_mask"])
 
 
 def collate_graphs(examples: list[dict[str, torch.Tensor]] | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -120,4 +104,4 @@ def reconstruction_metrics(model, graphs: GraphTensors, batch_size: int = 1024) 
     }
 
 
-__all__ = ["GRAPH_COLUMNS", "GraphTensors", "collate_graphs", "graph_arrays", "graph_dataset", "reconstruction_metrics"]
+__all__ = ["GRAPH_COLUMNS", "GraphTensors", "collate_graphs", "graph_dataset", "reconstruction_metrics"]

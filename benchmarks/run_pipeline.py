@@ -1,0 +1,43 @@
+"""Time and score the main job (``archllm run``): dataset → VQ-VAE → prior → 10,000 samples → report.
+
+    python benchmarks/run_pipeline.py --space nb201 [--device cuda]
+
+Writes ``benchmarks/results/run-<space>.json`` (the report plus provenance and wall time) and
+``benchmarks/results/run-<space>-temperature.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from _common import RESULTS, provenance
+
+from archllm_hf.run import run_pipeline
+from archllm_hf.utils import atomic_write_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--space", choices=["nb101", "nb201", "darts"], default="nb201")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--num-samples", type=int, default=10_000)
+    parser.add_argument("--keep", default=None, help="keep the run folder here (default: a temp dir)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.keep) if args.keep else Path(tmp) / args.space
+        start = time.perf_counter()
+        report = run_pipeline(args.space, out, num_samples=args.num_samples, device=args.device, progress=False)
+        wall = time.perf_counter() - start
+        shutil.copyfile(out / "temperature.png", RESULTS / f"run-{args.space}-temperature.png")
+    atomic_write_json(RESULTS / f"run-{args.space}.json", {"benchmark": "run_pipeline", **provenance(),
+                                                            "wall_seconds": wall, **report})
+    print(json.dumps({"wall_seconds": round(wall, 1), **report["scores"], **report["generation"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
