@@ -19,11 +19,19 @@ def provenance() -> dict[str, Any]:
 
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
         ).stdout.strip()
         dirty = bool(
-            subprocess.run(["git", "status", "--porcelain", "--", "src"], capture_output=True, text=True,
-                           cwd=Path(__file__).parent).stdout.strip()
+            subprocess.run(
+                ["git", "status", "--porcelain", "--", "src"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
         )
     except (OSError, subprocess.CalledProcessError):  # e.g. a copy of the tree without .git (GPU machine)
         commit, dirty = os.environ.get("ARCHLLM_GIT_COMMIT"), None

@@ -29,10 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=None, help="processes (default: os.cpu_count())")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache folder (see module docstring)")
-    parser.add_argument("--no-cache", dest="no_cache", action="store_true", default=True,
-                        help="enumerate from scratch in a fresh temporary cache folder (default)")
-    parser.add_argument("--cache", dest="no_cache", action="store_false",
-                        help="reuse the cache in --cache-dir")
+    parser.add_argument(
+        "--no-cache",
+        dest="no_cache",
+        action="store_true",
+        default=True,
+        help="enumerate from scratch in a fresh temporary cache folder (default)",
+    )
+    parser.add_argument(
+        "--cache", dest="no_cache", action="store_false", help="reuse the cache in --cache-dir"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/enumerate_nb101.json"))
     parser.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args(argv)

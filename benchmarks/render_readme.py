@@ -8,7 +8,6 @@ Replaces the text between ``<!-- results:start -->`` and ``<!-- results:end -->`
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from _common import RESULTS
 
@@ -76,9 +75,11 @@ def enumeration_line() -> list[str]:
     r = _load("enumerate_nb101.json")
     if r is None:
         return []
-    return [f"Full NAS-Bench-101 enumeration: {r['count']:,} unique cells from {r['num_labeled_graphs']:,} labeled graphs "
-            f"in {r['wall_s']:.1f} s with {r['workers']} workers (`enumerate_nb101.json`, "
-            "`python benchmarks/enumerate_nb101.py`)."]
+    return [
+        f"Full NAS-Bench-101 enumeration: {r['count']:,} unique cells from {r['num_labeled_graphs']:,} labeled graphs "
+        f"in {r['wall_s']:.1f} s with {r['workers']} workers (`enumerate_nb101.json`, "
+        "`python benchmarks/enumerate_nb101.py`)."
+    ]
 
 
 def render() -> str:

@@ -22,7 +22,9 @@ from archllm_hf.utils import atomic_write_json
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--space", choices=["nb101", "nb201", "darts"], default="nb201")
     parser.add_argument("--device", default=None)
     parser.add_argument("--num-samples", type=int, default=10_000)
@@ -31,11 +33,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp) / args.space
         start = time.perf_counter()
-        report = run_pipeline(args.space, out, num_samples=args.num_samples, device=args.device, progress=False)
+        report = run_pipeline(
+            args.space, out, num_samples=args.num_samples, device=args.device, progress=False
+        )
         wall = time.perf_counter() - start
         shutil.copyfile(out / "temperature.png", RESULTS / f"run-{args.space}-temperature.png")
-    atomic_write_json(RESULTS / f"run-{args.space}.json", {"benchmark": "run_pipeline", **provenance(),
-                                                            "wall_seconds": wall, **report})
+    atomic_write_json(
+        RESULTS / f"run-{args.space}.json",
+        {"benchmark": "run_pipeline", **provenance(), "wall_seconds": wall, **report},
+    )
     print(json.dumps({"wall_seconds": round(wall, 1), **report["scores"], **report["generation"]}, indent=2))
 
 

@@ -20,7 +20,9 @@ from archllm_hf.utils import atomic_write_json
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--space", choices=["nb101", "nb201", "darts", "all"], default="nb201")
     parser.add_argument("--device", default=None)
     parser.add_argument("--epochs", type=float, default=None, help="override the space's default epochs")
@@ -38,7 +40,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(args.out_models) / space if args.out_models else Path(tmp) / space
             summary = train_vqvae(
-                space, out, config=config, device=args.device, resume=False, progress=False,
+                space,
+                out,
+                config=config,
+                device=args.device,
+                resume=False,
+                progress=False,
                 num_samples=args.num_samples,
             )
         result = {"benchmark": "vqvae_reconstruction", **provenance(), **summary}

@@ -38,7 +38,11 @@ def test_split_is_a_function_of_the_id_with_90_5_5_proportions(nb201_cells):
 
 
 def test_split_uses_md5_buckets():
-    for cell_id in ("a", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "28cfc7874f6d200472e1a9dcd8650aa0"):
+    for cell_id in (
+        "a",
+        "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|",
+        "28cfc7874f6d200472e1a9dcd8650aa0",
+    ):
         bucket = int(hashlib.md5(cell_id.encode()).hexdigest()[:16], 16) % 100
         expected = "train" if bucket < 90 else "validation" if bucket < 95 else "test"
         assert split_for_id(cell_id) == expected
@@ -66,7 +70,9 @@ def test_metric_columns_equal_the_csv_values(nb201_cells, shared_data):
     for row in nb201_cells["test"]:
         source = table[row["arch_str"]]
         assert row["cifar10_test_acc_200ep"] == pytest.approx(float(source["CIFAR10TestAccuracy200Epochs"]))
-        assert row["imagenet16_test_acc_200ep"] == pytest.approx(float(source["ImageNetTestAccuracy200Epochs"]))
+        assert row["imagenet16_test_acc_200ep"] == pytest.approx(
+            float(source["ImageNetTestAccuracy200Epochs"])
+        )
     disconnected = [row for split in SPLITS for row in nb201_cells[split] if not row["connected"]]
     assert len(disconnected) == 341
     assert {round(row["cifar10_test_acc_200ep"], 6) for row in disconnected} == {10.0}
@@ -92,7 +98,11 @@ def test_repo_folder_loads_with_load_dataset(nb201_cells, tmp_path):
     assert {split: loaded[split].num_rows for split in SPLITS} == {s: nb201_cells[s].num_rows for s in SPLITS}
     assert loaded["test"]["id"][:] == nb201_cells["test"]["id"][:]
     card = (tmp_path / "README.md").read_text()
-    assert "config_name: nb201" in card and "NAS-Bench-201" in card and "@inproceedings{ying2019nasbench101" in card
+    assert (
+        "config_name: nb201" in card
+        and "NAS-Bench-201" in card
+        and "@inproceedings{ying2019nasbench101" in card
+    )
 
 
 def test_second_config_keeps_the_first_and_card_lists_both(nb201_cells, tmp_path):
@@ -113,7 +123,9 @@ def test_failed_write_leaves_the_existing_config_untouched(nb201_cells, tmp_path
             write_dataset_config(nb201_cells, tmp_path, "nb201")
     assert sorted(p.name for p in (tmp_path / "nb201").iterdir()) == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-    assert datasets.load_dataset(str(tmp_path), "nb201", split="test").num_rows == nb201_cells["test"].num_rows
+    assert (
+        datasets.load_dataset(str(tmp_path), "nb201", split="test").num_rows == nb201_cells["test"].num_rows
+    )
 
 
 def test_cli_build_writes_a_loadable_folder(tmp_path, capsys):
@@ -126,11 +138,16 @@ def test_cli_build_writes_a_loadable_folder(tmp_path, capsys):
 
 
 def test_cli_reports_bad_input_clearly(tmp_path, capsys):
-    assert cli_main(["data", "build", "--space", "nb201", "--out", str(tmp_path), "--metrics", "nope.csv"]) == 2
+    assert (
+        cli_main(["data", "build", "--space", "nb201", "--out", str(tmp_path), "--metrics", "nope.csv"]) == 2
+    )
     assert "metrics file not found" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
-    assert cli_main(["data", "build", "--space", "nb201", "--out", str(tmp_path / "o"), "--metrics", str(bad)]) == 2
+    assert (
+        cli_main(["data", "build", "--space", "nb201", "--out", str(tmp_path / "o"), "--metrics", str(bad)])
+        == 2
+    )
     assert "ArchitectureString" in capsys.readouterr().err
 
 
@@ -141,4 +158,6 @@ def test_upload_goes_through_upload_folder(tmp_path):
     ):
         assert upload_dataset_repo(tmp_path, "me/cells") == "https://example/commit"
     assert create_repo.call_args.kwargs["repo_type"] == "dataset"
-    assert upload.call_args.kwargs["repo_id"] == "me/cells" and upload.call_args.kwargs["repo_type"] == "dataset"
+    assert (
+        upload.call_args.kwargs["repo_id"] == "me/cells" and upload.call_args.kwargs["repo_type"] == "dataset"
+    )

@@ -25,15 +25,22 @@ def cells() -> datasets.DatasetDict:
     from archllm_hf.data import build_cells_dataset
 
     full = build_cells_dataset("nb201", progress=False)
-    return datasets.DatasetDict({name: split.select(range(min(len(split), 256))) for name, split in full.items()})
+    return datasets.DatasetDict(
+        {name: split.select(range(min(len(split), 256))) for name, split in full.items()}
+    )
 
 
 @pytest.fixture(scope="module")
 def vqvae_dir(tmp_path_factory):
     torch.manual_seed(0)
     config = ArchVQVAEConfig.for_space(
-        get_space("nb201"), hidden_size=16, num_encoder_layers=1, num_decoder_layers=1, num_attention_heads=2,
-        code_dim=8, codebook_size=16,
+        get_space("nb201"),
+        hidden_size=16,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        num_attention_heads=2,
+        code_dim=8,
+        codebook_size=16,
     )
     out = tmp_path_factory.mktemp("vqvae")
     save_vqvae(ArchVQVAEModel(config).eval(), out)
@@ -43,17 +50,28 @@ def vqvae_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def prior_dir(vqvae_dir, cells, tmp_path_factory):
     out = tmp_path_factory.mktemp("prior")
-    summary = train_prior(vqvae_dir, out, dataset=cells, config=PriorTrainingConfig(**TINY_PRIOR), progress=False)
+    summary = train_prior(
+        vqvae_dir, out, dataset=cells, config=PriorTrainingConfig(**TINY_PRIOR), progress=False
+    )
     assert summary["train_steps"] > 0 and summary["eval_loss"] is not None
     return out
 
 
 def test_prior_folder_holds_model_tokenizer_generation_config_and_info(prior_dir, vqvae_dir):
-    for name in ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json", PRIOR_INFO_NAME):
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "tokenizer.json",
+        PRIOR_INFO_NAME,
+    ):
         assert (prior_dir / name).is_file(), name
     info = json.loads((prior_dir / PRIOR_INFO_NAME).read_text())
     assert info["format"] == "codes" and info["space"] == "nb201" and info["vqvae"] == str(vqvae_dir)
-    assert json.loads((prior_dir / "generation_config.json").read_text())["max_new_tokens"] == info["code_length"] + 1
+    assert (
+        json.loads((prior_dir / "generation_config.json").read_text())["max_new_tokens"]
+        == info["code_length"] + 1
+    )
 
 
 def test_prior_loads_and_generates_with_plain_transformers(prior_dir):
@@ -162,16 +180,25 @@ def _tiny_bpe_causal_lm(path) -> None:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
-    corpus = [" ".join(str((i * 7 + j) % 16) for j in range(8)) for i in range(200)] + ["Architecture codes:"] * 5
+    corpus = [" ".join(str((i * 7 + j) % 16) for j in range(8)) for i in range(200)] + [
+        "Architecture codes:"
+    ] * 5
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"]))
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>")
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
     tokenizer.save_pretrained(path)
     config = GPT2Config(
-        vocab_size=len(tokenizer), n_embd=32, n_layer=1, n_head=2, n_positions=64,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        n_positions=64,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     GPT2LMHeadModel(config).save_pretrained(path)
 
@@ -181,7 +208,10 @@ def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
     _tiny_bpe_causal_lm(base)
     out = tmp_path / "prior"
     summary = train_prior(
-        vqvae_dir, out, dataset=cells, progress=False,
+        vqvae_dir,
+        out,
+        dataset=cells,
+        progress=False,
         config=PriorTrainingConfig(epochs=1, batch_size=32, learning_rate=1e-3, base_model=str(base)),
     )
     assert summary["train_steps"] > 0
@@ -197,11 +227,24 @@ def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
 def test_report_markdown_and_plot(tmp_path):
     from archllm_hf.run import plot_temperature_sweep, render_report_markdown
 
-    scores = {"validity": 0.99, "uniqueness": 0.5, "novelty": 0.25, "valid_unique_rate": 0.495, "num_generated": 10}
+    scores = {
+        "validity": 0.99,
+        "uniqueness": 0.5,
+        "novelty": 0.25,
+        "valid_unique_rate": 0.495,
+        "num_generated": 10,
+    }
     report = {
-        "space": "nb201", "num_samples": 10, "temperature": 1.0, "device": "cpu", "scores": scores,
+        "space": "nb201",
+        "num_samples": 10,
+        "temperature": 1.0,
+        "device": "cpu",
+        "scores": scores,
         "generation": {"cells_per_second": 1234.0, "batch_size": 5},
-        "temperature_sweep": {"samples_per_temperature": 10, "points": [{"temperature": t, **scores} for t in (0.5, 1)]},
+        "temperature_sweep": {
+            "samples_per_temperature": 10,
+            "points": [{"temperature": t, **scores} for t in (0.5, 1)],
+        },
     }
     text = render_report_markdown(report)
     assert "| validity | 99.00% |" in text and "| 0.5 | 99.00% | 50.00% | 25.00% | 49.50% |" in text

@@ -107,8 +107,9 @@ def test_nothing_generated_gives_zero_rates():
 
 
 def test_nothing_valid_gives_zero_rates_not_nan():
-    scores = score_generation([None, "", None], train_ids=["a"], isomorphism_ids=[None, "", "junk"],
-                              train_isomorphism_ids=[])
+    scores = score_generation(
+        [None, "", None], train_ids=["a"], isomorphism_ids=[None, "", "junk"], train_isomorphism_ids=[]
+    )
     assert (scores["num_generated"], scores["num_valid"], scores["num_unique_valid"]) == (3, 0, 0)
     assert all(scores[key] == 0.0 for key in RATE_KEYS)
 
@@ -298,8 +299,12 @@ _ids = st.one_of(st.none(), st.just(""), st.sampled_from("abcdef"))
 )
 def test_rates_are_bounded_and_consistent(samples, train, classes):
     iso_ids = [classes[s] if s else None for s in samples]
-    scores = score_generation(samples, train_ids=train, isomorphism_ids=iso_ids,
-                              train_isomorphism_ids={classes.get(t, "W") for t in train})
+    scores = score_generation(
+        samples,
+        train_ids=train,
+        isomorphism_ids=iso_ids,
+        train_isomorphism_ids={classes.get(t, "W") for t in train},
+    )
     assert all(0.0 <= scores[key] <= 1.0 for key in RATE_KEYS)
     assert math.isclose(scores["valid_unique_rate"], scores["validity"] * scores["uniqueness"])
     assert math.isclose(scores["valid_unique_rate_iso"], scores["validity"] * scores["uniqueness_iso"])

@@ -78,8 +78,15 @@ def valid_cells(draw) -> NB101Cell:
 
 
 def test_readme_example_hash() -> None:
-    matrix = [[0, 1, 1, 1, 0, 1, 0], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 1, 0, 0],
-              [0, 0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 0, 0, 1], [0] * 7]
+    matrix = [
+        [0, 1, 1, 1, 0, 1, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 1, 0, 0],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0, 0, 0, 0, 0, 0, 1],
+        [0] * 7,
+    ]
     cell = NB101Cell(matrix, ["input", C1, C3, C3, C3, MP, "output"])
     # the hash printed in the NAS-Bench-101 README for this spec
     assert SPACE.canonical_id(cell) == "28cfc7874f6d200472e1a9dcd8650aa0" == reference_hash(cell)
@@ -367,8 +374,9 @@ def test_enumeration_cache_and_workers(enum5) -> None:
             assert np.array_equal(getattr(other, field), getattr(enumeration, field))
         assert other.num_labeled == enumeration.num_labeled
     path.write_bytes(b"not an npz file")
-    assert np.array_equal(enumerate_nb101(max_vertices=5, workers=1, cache_dir=cache_dir).hashes,
-                          enumeration.hashes)
+    assert np.array_equal(
+        enumerate_nb101(max_vertices=5, workers=1, cache_dir=cache_dir).hashes, enumeration.hashes
+    )
 
 
 def test_uniform_sampling(enum5, tmp_path) -> None:

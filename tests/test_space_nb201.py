@@ -54,7 +54,14 @@ def test_space_attributes() -> None:
     assert SPACE.text_column == "arch_str"
     assert SPACE.num_nodes == 8
     assert VOCAB == (
-        "<pad>", "input", "none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3", "output",
+        "<pad>",
+        "input",
+        "none",
+        "skip_connect",
+        "nor_conv_1x1",
+        "nor_conv_3x3",
+        "avg_pool_3x3",
+        "output",
     )
 
 
@@ -125,9 +132,7 @@ def test_isomorphism_id_skip_edge_makes_nodes_interchangeable() -> None:
 
 def test_isomorphism_id_ignores_ops_after_a_zero_node() -> None:
     # 0->1 is `none`, so node 1 is zero and the ops on 1->2 and 1->3 cannot matter: 25 cells, one id.
-    ids = {
-        SPACE.isomorphism_id(cell_of(NO, C3, x, SK, y, AP)) for x in OPS for y in OPS
-    }
+    ids = {SPACE.isomorphism_id(cell_of(NO, C3, x, SK, y, AP)) for x in OPS for y in OPS}
     assert len(ids) == 1
 
 

@@ -14,14 +14,23 @@ from archllm_hf.models.arch_vqvae import ArchVQVAEModel
 from archllm_hf.training.graphs import graph_dataset, reconstruction_metrics
 from archllm_hf.training.vqvae import VQVAETrainingConfig, train_vqvae
 
-TINY_MODEL = {"hidden_size": 16, "num_encoder_layers": 1, "num_decoder_layers": 1, "num_attention_heads": 2,
-              "code_dim": 8, "codebook_size": 16, "dropout": 0.0}
+TINY_MODEL = {
+    "hidden_size": 16,
+    "num_encoder_layers": 1,
+    "num_decoder_layers": 1,
+    "num_attention_heads": 2,
+    "code_dim": 8,
+    "codebook_size": 16,
+    "dropout": 0.0,
+}
 
 
 @pytest.fixture(scope="module")
 def small_cells() -> datasets.DatasetDict:
     full = build_cells_dataset("nb201", progress=False)
-    return datasets.DatasetDict({name: split.select(range(min(len(split), 300))) for name, split in full.items()})
+    return datasets.DatasetDict(
+        {name: split.select(range(min(len(split), 300))) for name, split in full.items()}
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +45,10 @@ def test_vqvae_folder_loads_with_auto_classes_and_reports_reconstruction(trained
     model = AutoModel.from_pretrained(str(out))
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     assert isinstance(model, ArchVQVAEModel)
-    assert tokenizer.codebook_size == model.config.codebook_size and tokenizer.code_length == model.config.code_length
+    assert (
+        tokenizer.codebook_size == model.config.codebook_size
+        and tokenizer.code_length == model.config.code_length
+    )
     recon = json.loads((out / "reconstruction.json").read_text())
     assert recon == summary["test"] and recon["num_cells"] == small_cells["test"].num_rows
     for key in ("op_accuracy", "adjacency_accuracy", "exact_match", "codebook_usage"):
@@ -88,11 +100,30 @@ def test_training_resumes_and_extends(trained, small_cells, tmp_path):
 
 def test_cli_train_vqvae_from_a_dataset_folder(small_cells, tmp_path, capsys):
     write_dataset_config(small_cells, tmp_path / "data", "nb201")
-    code = cli_main([
-        "train-vqvae", "--space", "nb201", "--out", str(tmp_path / "vq"), "--dataset", str(tmp_path / "data"),
-        "--epochs", "1", "--hidden-size", "16", "--codebook-size", "16", "--code-dim", "8", "--encoder-layers", "1",
-        "--decoder-layers", "1", "-q",
-    ])
+    code = cli_main(
+        [
+            "train-vqvae",
+            "--space",
+            "nb201",
+            "--out",
+            str(tmp_path / "vq"),
+            "--dataset",
+            str(tmp_path / "data"),
+            "--epochs",
+            "1",
+            "--hidden-size",
+            "16",
+            "--codebook-size",
+            "16",
+            "--code-dim",
+            "8",
+            "--encoder-layers",
+            "1",
+            "--decoder-layers",
+            "1",
+            "-q",
+        ]
+    )
     assert code == 0
     assert "held-out test" in capsys.readouterr().out
     assert AutoModel.from_pretrained(str(tmp_path / "vq")).config.hidden_size == 16
@@ -103,11 +134,32 @@ def test_cli_generate_then_evaluate(trained, small_cells, tmp_path, capsys):
 
     vq, _ = trained
     prior = tmp_path / "prior"
-    train_prior(vq, prior, dataset=small_cells, progress=False,
-                config=PriorTrainingConfig(epochs=1, batch_size=64, hidden_size=16, num_layers=1, num_heads=2))
+    train_prior(
+        vq,
+        prior,
+        dataset=small_cells,
+        progress=False,
+        config=PriorTrainingConfig(epochs=1, batch_size=64, hidden_size=16, num_layers=1, num_heads=2),
+    )
     samples = tmp_path / "gen.jsonl"
-    assert cli_main(["generate", "--prior", str(prior), "--num", "30", "--out", str(samples), "--batch-size", "8",
-                     "--constrained", "-q"]) == 0
+    assert (
+        cli_main(
+            [
+                "generate",
+                "--prior",
+                str(prior),
+                "--num",
+                "30",
+                "--out",
+                str(samples),
+                "--batch-size",
+                "8",
+                "--constrained",
+                "-q",
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
     assert len(rows) == 30
     capsys.readouterr()

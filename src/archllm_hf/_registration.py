@@ -28,7 +28,10 @@ def register_auto_classes() -> None:
 def register_pipeline() -> None:
     """Register the ``architecture-generation`` task (prior: any ``AutoModelForCausalLM``)."""
     PIPELINE_REGISTRY.register_pipeline(
-        PIPELINE_TASK, pipeline_class=ArchitectureGenerationPipeline, pt_model=AutoModelForCausalLM, type="text"
+        PIPELINE_TASK,
+        pipeline_class=ArchitectureGenerationPipeline,
+        pt_model=AutoModelForCausalLM,
+        type="text",
     )
 
 

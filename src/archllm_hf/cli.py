@@ -23,7 +23,11 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     start = time.perf_counter()
     dataset = build_cells_dataset(
-        args.space, num_samples=args.num_samples, seed=args.seed, metrics=args.metrics, progress=not args.quiet
+        args.space,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        metrics=args.metrics,
+        progress=not args.quiet,
     )
     info = {
         "command": build_command(list(argv)),
@@ -69,11 +73,19 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
         model={**defaults.model, **model_overrides},
     )
     summary = train_vqvae(
-        args.space, args.out, dataset=args.dataset, config=config, device=args.device,
-        resume=not args.no_resume, progress=not args.quiet, num_samples=args.num_samples,
+        args.space,
+        args.out,
+        dataset=args.dataset,
+        config=config,
+        device=args.device,
+        resume=not args.no_resume,
+        progress=not args.quiet,
+        num_samples=args.num_samples,
     )
     test = summary["test"]
-    print(f"saved VQ-VAE ({args.space}) to {args.out}; trained {summary['train_seconds']:.1f} s on {summary['device']}")
+    print(
+        f"saved VQ-VAE ({args.space}) to {args.out}; trained {summary['train_seconds']:.1f} s on {summary['device']}"
+    )
     print(
         f"  held-out test ({test['num_cells']:,} cells): exact match {test['exact_match']:.4%}, "
         f"ops {test['op_accuracy']:.4%}, adjacency {test['adjacency_accuracy']:.4%}, "
@@ -90,16 +102,25 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
     space = json.loads((Path(args.vqvae) / "config.json").read_text()).get("space")
     config = SPACE_DEFAULTS.get(space, PriorTrainingConfig())
     overrides = {
-        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-        "hidden_size": args.hidden_size, "num_layers": args.layers, "base_model": args.base_model,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "hidden_size": args.hidden_size,
+        "num_layers": args.layers,
+        "base_model": args.base_model,
         "seed": args.seed,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None}, lora=args.lora)
     if config.base_model is not None and args.learning_rate is None:
         config = replace(config, learning_rate=5e-5 if not args.lora else 2e-4)
     summary = train_prior(
-        args.vqvae, args.out, dataset=args.dataset, config=config, device=args.device,
-        resume=not args.no_resume, progress=not args.quiet,
+        args.vqvae,
+        args.out,
+        dataset=args.dataset,
+        config=config,
+        device=args.device,
+        resume=not args.no_resume,
+        progress=not args.quiet,
     )
     print(
         f"saved prior ({summary['num_parameters']:,} parameters) to {args.out}; trained "
@@ -110,8 +131,12 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _sampling_kwargs(args: argparse.Namespace) -> dict:
     return {
-        "batch_size": args.batch_size, "temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
-        "constrained": args.constrained, "seed": args.seed,
+        "batch_size": args.batch_size,
+        "temperature": args.temperature,
+        "top_k": args.top_k,
+        "top_p": args.top_p,
+        "constrained": args.constrained,
+        "seed": args.seed,
     }
 
 
@@ -161,7 +186,12 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     out = args.out or f"runs/{args.space}"
     report = run_pipeline(
-        args.space, out, num_samples=args.num_samples, device=args.device, seed=args.seed, progress=not args.quiet
+        args.space,
+        out,
+        num_samples=args.num_samples,
+        device=args.device,
+        seed=args.seed,
+        progress=not args.quiet,
     )
     print((Path(out) / "report.md").read_text())
     print(f"report: {out}/report.json, {out}/report.md, {out}/temperature.png")
@@ -169,11 +199,15 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)")
+    parser.add_argument(
+        "--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)"
+    )
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
-    parser.add_argument("--constrained", action="store_true", help="only code tokens at code positions, then eos")
+    parser.add_argument(
+        "--constrained", action="store_true", help="only code tokens at code positions, then eos"
+    )
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -186,23 +220,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="build the NAS-Bench cells dataset repo")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    build = data_commands.add_parser("build", help="write one search space as a parquet config of a dataset repo")
+    build = data_commands.add_parser(
+        "build", help="write one search space as a parquet config of a dataset repo"
+    )
     build.add_argument("--space", choices=SPACE_NAMES, required=True)
     build.add_argument("--out", required=True, help="dataset repo folder (other configs in it are kept)")
     build.add_argument(
-        "--num-samples", type=int, default=None,
+        "--num-samples",
+        type=int,
+        default=None,
         help="sample this many unique cells instead of enumerating (default: enumerate; DARTS: 200,000)",
     )
     build.add_argument("--metrics", default=None, help="benchmark metrics file to join by canonical id")
     build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
-    build.add_argument("--push-to-hub", metavar="REPO_ID", default=None, help="also upload the folder to the Hub")
+    build.add_argument(
+        "--push-to-hub", metavar="REPO_ID", default=None, help="also upload the folder to the Hub"
+    )
     build.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     build.set_defaults(handler=_cmd_data_build)
 
     vq = commands.add_parser("train-vqvae", help="train the VQ-VAE of a search space (Trainer API)")
     vq.add_argument("--space", choices=SPACE_NAMES, required=True)
-    vq.add_argument("--out", required=True, help="output folder (AutoModel/AutoTokenizer.from_pretrained load it)")
-    vq.add_argument("--dataset", default=None, help="dataset repo folder from `archllm data build` (default: build)")
+    vq.add_argument(
+        "--out", required=True, help="output folder (AutoModel/AutoTokenizer.from_pretrained load it)"
+    )
+    vq.add_argument(
+        "--dataset", default=None, help="dataset repo folder from `archllm data build` (default: build)"
+    )
     vq.add_argument("--num-samples", type=int, default=None, help="cells to sample when building (DARTS)")
     vq.add_argument("--epochs", type=float, default=None)
     vq.add_argument("--batch-size", type=int, default=None)
@@ -221,8 +265,12 @@ def build_parser() -> argparse.ArgumentParser:
     prior = commands.add_parser("train-prior", help="train the language-model prior over VQ-VAE codes")
     prior.add_argument("--vqvae", required=True, help="folder written by train-vqvae")
     prior.add_argument("--out", required=True)
-    prior.add_argument("--base-model", default=None, help="causal LM name or path to fine-tune (Arch-LLM path)")
-    prior.add_argument("--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)")
+    prior.add_argument(
+        "--base-model", default=None, help="causal LM name or path to fine-tune (Arch-LLM path)"
+    )
+    prior.add_argument(
+        "--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)"
+    )
     prior.add_argument("--dataset", default=None, help="dataset repo folder (default: rebuild)")
     prior.add_argument("--epochs", type=float, default=None)
     prior.add_argument("--batch-size", type=int, default=None)
@@ -265,7 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     try:
         return args.handler(args, argv)
     except (ValueError, FileNotFoundError) as err:

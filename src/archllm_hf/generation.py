@@ -96,10 +96,14 @@ class ArchitectureGenerator:
 
     def _grammar(self, prompt_length: int) -> CodeGrammarLogitsProcessor:
         if self.info["format"] != "codes":
-            raise ValueError("constrained sampling needs a prior trained on the code tokenizer (format 'codes')")
+            raise ValueError(
+                "constrained sampling needs a prior trained on the code tokenizer (format 'codes')"
+            )
         vocab = self.tokenizer.get_vocab()
         code_ids = [vocab[str(code)] for code in range(self.info["codebook_size"])]
-        return CodeGrammarLogitsProcessor(code_ids, self.tokenizer.eos_token_id, prompt_length, self.info["code_length"])
+        return CodeGrammarLogitsProcessor(
+            code_ids, self.tokenizer.eos_token_id, prompt_length, self.info["code_length"]
+        )
 
     @torch.no_grad()
     def sample_texts(
@@ -147,7 +151,8 @@ class ArchitectureGenerator:
         """Code-number strings → cells through the VQ-VAE; malformed text gives an invalid result with a reason."""
         parsed = [self.code_tokenizer.text_to_codes(text) for text in texts]
         results: list[DecodedCell | None] = [
-            None if p.valid else DecodedCell(None, False, f"malformed code string: {p.reason}") for p in parsed
+            None if p.valid else DecodedCell(None, False, f"malformed code string: {p.reason}")
+            for p in parsed
         ]
         distinct = list(dict.fromkeys(tuple(p.codes) for p in parsed if p.valid))  # decode each sequence once
         decoded: dict[tuple[int, ...], DecodedCell] = {}

@@ -55,7 +55,9 @@ def run_pipeline(
     start = time.perf_counter()
     cells = build_cells_dataset(space_obj, seed=seed, progress=progress)
     if not (out / "dataset" / space / "build_info.json").is_file():
-        write_dataset_config(cells, out / "dataset", space, {"command": f"archllm run --space {space}", "seed": seed})
+        write_dataset_config(
+            cells, out / "dataset", space, {"command": f"archllm run --space {space}", "seed": seed}
+        )
     timings["dataset_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -90,7 +92,9 @@ def run_pipeline(
 
     sweep = []
     for temperature in temperatures:
-        sweep_set = generator.generate(sweep_samples, batch_size=batch_size, temperature=temperature, seed=seed)
+        sweep_set = generator.generate(
+            sweep_samples, batch_size=batch_size, temperature=temperature, seed=seed
+        )
         sweep.append({"temperature": temperature, **score(sweep_set)})
 
     report = {
@@ -135,8 +139,14 @@ def render_report_markdown(report: dict[str, Any]) -> str:
         f"| valid_unique_rate | {scores['valid_unique_rate']:.2%} | distinct valid / generated |",
     ]
     if "uniqueness_iso" in scores:
-        lines.append(f"| uniqueness (isomorphism classes) | {scores['uniqueness_iso']:.2%} | distinct classes / valid |")
-    lines += ["", "| temperature | validity | uniqueness | novelty | valid_unique_rate |", "|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"| uniqueness (isomorphism classes) | {scores['uniqueness_iso']:.2%} | distinct classes / valid |"
+        )
+    lines += [
+        "",
+        "| temperature | validity | uniqueness | novelty | valid_unique_rate |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for point in report["temperature_sweep"]["points"]:
         lines.append(
             f"| {point['temperature']} | {point['validity']:.2%} | {point['uniqueness']:.2%} | "
@@ -160,7 +170,9 @@ def plot_temperature_sweep(report: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("sampling temperature")
     ax.set_ylabel("%")
     ax.set_ylim(0, 102)
-    ax.set_title(f"{report['space']}: {report['temperature_sweep']['samples_per_temperature']:,} samples per point")
+    ax.set_title(
+        f"{report['space']}: {report['temperature_sweep']['samples_per_temperature']:,} samples per point"
+    )
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
     fig.tight_layout()

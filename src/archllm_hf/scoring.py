@@ -195,7 +195,7 @@ def score_jsonl(
     use_iso = has_isomorphism_classes(space) and len(lines_of_valid_without_iso) < sum(flags)
     if use_iso and lines_of_valid_without_iso:
         raise ValueError(
-            f"{path}:{lines_of_valid_without_iso[0]}: valid sample without \"isomorphism_id\" while other "
+            f'{path}:{lines_of_valid_without_iso[0]}: valid sample without "isomorphism_id" while other '
             "valid lines have one; give it on every valid line or on none"
         )
     return score_generation(

@@ -37,7 +37,9 @@ def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: 
     return datasets.Features(columns)
 
 
-def space_cells(space: SearchSpace, num_samples: int | None = None, seed: int = 0, progress: bool = True) -> list:
+def space_cells(
+    space: SearchSpace, num_samples: int | None = None, seed: int = 0, progress: bool = True
+) -> list:
     """All cells of a finite space, or ``num_samples`` unique seeded samples (required for DARTS)."""
     if num_samples is None:
         num_samples = DEFAULT_NUM_SAMPLES.get(space.name)
@@ -96,13 +98,20 @@ def build_cells_dataset(
             record[column] = cell_metrics.get(column)
         rows[split_for_id(record["id"])].append(record)
     if metrics:
-        logger.info("joined metrics for %d of %d cells (%d metric records)", matched, len(cells), len(metrics))
+        logger.info(
+            "joined metrics for %d of %d cells (%d metric records)", matched, len(cells), len(metrics)
+        )
         if matched == 0:
-            raise ValueError(f"no {space.name} cell matched any of the {len(metrics)} metric records by canonical id")
+            raise ValueError(
+                f"no {space.name} cell matched any of the {len(metrics)} metric records by canonical id"
+            )
 
     features = features_for(space, metric_columns, extra_features)
     return datasets.DatasetDict(
-        {split: datasets.Dataset.from_list(split_rows, features=features) for split, split_rows in rows.items()}
+        {
+            split: datasets.Dataset.from_list(split_rows, features=features)
+            for split, split_rows in rows.items()
+        }
     )
 
 

@@ -65,7 +65,9 @@ def _nb101_from_hash_records(space: SearchSpace, data: dict) -> Iterable[tuple[s
             cell = NB101Cell(record["module_adjacency"], record["module_operations"])
             runs_by_epoch = record["computed"]
         except (KeyError, TypeError) as err:
-            raise ValueError(f"NB101 record {key!r} lacks module_adjacency/module_operations/computed: {err}") from None
+            raise ValueError(
+                f"NB101 record {key!r} lacks module_adjacency/module_operations/computed: {err}"
+            ) from None
         cell_id = space.canonical_id(cell)
         if cell_id != key:
             raise ValueError(f"NB101 record key {key} does not match the cell's hash {cell_id}")
@@ -88,7 +90,9 @@ def _nb101_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict
         for key, record in records.items():
             values = _literal(key)
             if not (isinstance(values, tuple) and len(values) == 56):
-                raise ValueError(f"NASLib NB101 key must be a 56-tuple (7x7 adjacency + 7 op codes), got {key!r}")
+                raise ValueError(
+                    f"NASLib NB101 key must be a 56-tuple (7x7 adjacency + 7 op codes), got {key!r}"
+                )
             matrix = [list(values[row * 7 : row * 7 + 7]) for row in range(7)]
             try:
                 ops = [_NASLIB_NB101_OPS[code] for code in values[49:]]

@@ -106,18 +106,29 @@ def render_dataset_card(out_dir: str | Path, repo_id: str = "archllm-hf/nas-benc
     schema = pq.read_schema(out_dir / summaries[0].name / f"{SPLITS[0]}-00000-of-00001.parquet")
     features = datasets.Features.from_arrow_schema(schema)
     columns = [
-        {"name": name, "dtype": _dtype_name(feature), "doc": COLUMN_DOCS.get(name, "benchmark metric, joined by canonical id (null where absent)")}
+        {
+            "name": name,
+            "dtype": _dtype_name(feature),
+            "doc": COLUMN_DOCS.get(name, "benchmark metric, joined by canonical id (null where absent)"),
+        }
         for name, feature in features.items()
     ]
     template = resources.files("archllm_hf.hub_cards").joinpath("dataset_card.md").read_text()
     card = DatasetCard.from_template(
-        card_data, template_str=template, configs=summaries, columns=columns, version=__version__, repo_id=repo_id
+        card_data,
+        template_str=template,
+        configs=summaries,
+        columns=columns,
+        version=__version__,
+        repo_id=repo_id,
     )
     atomic_write_text(out_dir / "README.md", str(card))
     return out_dir / "README.md"
 
 
-def upload_dataset_repo(out_dir: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
+def upload_dataset_repo(
+    out_dir: str | Path, repo_id: str, private: bool = False, token: str | None = None
+) -> str:
     """Publish the folder as a Hub dataset repo (needs network and a token); returns the commit URL."""
     from huggingface_hub import HfApi
 
@@ -160,7 +171,12 @@ def _dtype_name(feature: Any) -> str:
 
 
 def _size_category(n: int) -> str:
-    for bound, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+    for bound, label in (
+        (1_000, "n<1K"),
+        (10_000, "1K<n<10K"),
+        (100_000, "10K<n<100K"),
+        (1_000_000, "100K<n<1M"),
+    ):
         if n < bound:
             return label
     return "1M<n<10M"

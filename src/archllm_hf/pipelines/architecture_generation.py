@@ -1,12 +1,12 @@
 """``pipeline("architecture-generation", model=PRIOR_DIR, vqvae=VQVAE_DIR)``: sample new cells.
 
-    >>> import archllm_hf  # registers the task
-    >>> from transformers import pipeline
-    >>> generate = pipeline("architecture-generation", model="runs/nb201/prior", vqvae="runs/nb201/vqvae")
-    >>> samples = generate(num_samples=8, temperature=1.0, seed=0)
-    >>> samples[0]
-    {'cell': '|nor_conv_3x3~0|+...', 'id': '...', 'isomorphism_id': '...', 'valid': True, 'reason': None,
-     'codes': '12 305 7 41 ...'}
+>>> import archllm_hf  # registers the task
+>>> from transformers import pipeline
+>>> generate = pipeline("architecture-generation", model="runs/nb201/prior", vqvae="runs/nb201/vqvae")
+>>> samples = generate(num_samples=8, temperature=1.0, seed=0)
+>>> samples[0]
+{'cell': '|nor_conv_3x3~0|+...', 'id': '...', 'isomorphism_id': '...', 'valid': True, 'reason': None,
+ 'codes': '12 305 7 41 ...'}
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from transformers import AutoModel, AutoTokenizer, Pipeline
 from ..generation import PRIOR_INFO_NAME, ArchitectureGenerator
 from ..spaces import get_space
 
-_SAMPLING_KEYS = ("num_samples", "sampling_batch_size", "temperature", "top_k", "top_p", "constrained", "seed")
+_SAMPLING_KEYS = (
+    "num_samples",
+    "sampling_batch_size",
+    "temperature",
+    "top_k",
+    "top_p",
+    "constrained",
+    "seed",
+)
 
 
 class ArchitectureGenerationPipeline(Pipeline):
@@ -42,7 +50,9 @@ class ArchitectureGenerationPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
 
-    def __init__(self, *args: Any, vqvae: str | Path | Any = None, prior_info: dict | None = None, **kwargs: Any):
+    def __init__(
+        self, *args: Any, vqvae: str | Path | Any = None, prior_info: dict | None = None, **kwargs: Any
+    ):
         super().__init__(*args, **kwargs)
         if prior_info is None:
             info_path = Path(str(self.model.name_or_path)) / PRIOR_INFO_NAME

@@ -220,6 +220,18 @@ class SearchSpace(ABC, Generic[CellT]):
             self.__dict__["_allowed_edges_cache"] = cached
         return cached
 
+    def _arch2vec_arrays(self, adjacency: Any, ops: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Shape and label-id checks shared by the spaces' ``arch2vec_valid``; raises ``ValueError``."""
+        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        n = self.num_nodes
+        if adjacency.shape != (n, n) or ops.shape != (n,):
+            raise ValueError(
+                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
+            )
+        if not np.isin(ops, np.arange(self.num_ops)).all():
+            raise ValueError(f"op ids must be in [0, {self.num_ops}), got {ops.tolist()}")
+        return adjacency, ops
+
     def _check_graph_arrays(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Shape/dtype/range checks shared by every ``from_graph``; returns int arrays."""
         n = self.num_nodes

@@ -420,14 +420,7 @@ class DARTSSpace(SearchSpace[DARTSCell]):
 
         Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
         """
-        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
-        n = self.num_nodes
-        if adjacency.shape != (n, n) or ops.shape != (n,):
-            raise ValueError(
-                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
-            )
-        if not np.isin(ops, np.arange(len(self.node_vocab))).all():
-            raise ValueError(f"op ids must be in [0, {len(self.node_vocab)}), got {ops.tolist()}")
+        adjacency, ops = self._arch2vec_arrays(adjacency, ops)
         arch2vec_ops = frozenset(OP_SETS["arch2vec"])
         for off in (0, BLOCK):
             labels = [self.node_vocab[i] for i in ops[off : off + BLOCK].tolist()]

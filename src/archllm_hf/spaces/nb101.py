@@ -276,8 +276,13 @@ class NB101Enumeration:
 
     def _arrays(self) -> dict[str, np.ndarray]:
         meta = np.array([FORMAT_VERSION, self.max_vertices, self.max_edges, self.num_labeled], dtype=np.int64)
-        return {"hashes": self.hashes, "num_vertices": self.num_vertices, "edge_bits": self.edge_bits,
-                "interior_labels": self.interior_labels, "meta": meta}
+        return {
+            "hashes": self.hashes,
+            "num_vertices": self.num_vertices,
+            "edge_bits": self.edge_bits,
+            "interior_labels": self.interior_labels,
+            "meta": meta,
+        }
 
     def save(self, path: Path) -> None:
         """Write atomically: a temporary file in the same folder, then ``os.replace``."""
@@ -297,8 +302,15 @@ class NB101Enumeration:
             version, max_vertices, max_edges, num_labeled = data["meta"].tolist()
             if version != FORMAT_VERSION:
                 raise ValueError(f"{path} has format version {version}, expected {FORMAT_VERSION}")
-            return cls(data["hashes"], data["num_vertices"], data["edge_bits"], data["interior_labels"],
-                       max_vertices, max_edges, num_labeled)
+            return cls(
+                data["hashes"],
+                data["num_vertices"],
+                data["edge_bits"],
+                data["interior_labels"],
+                max_vertices,
+                max_edges,
+                num_labeled,
+            )
 
 
 def default_cache_dir() -> Path:
@@ -306,15 +318,23 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("ARCHLLM_CACHE") or Path.home() / ".cache" / "archllm_hf")
 
 
-def enumeration_cache_path(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES,
-                           cache_dir: str | os.PathLike[str] | None = None) -> Path:
+def enumeration_cache_path(
+    max_vertices: int = MAX_VERTICES,
+    max_edges: int = MAX_EDGES,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Path:
     folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     return folder / f"nb101_enumeration_v{max_vertices}_e{max_edges}_f{FORMAT_VERSION}.npz"
 
 
-def enumerate_nb101(max_vertices: int = MAX_VERTICES, max_edges: int = MAX_EDGES, workers: int | None = None,
-                    progress: bool = False, cache_dir: str | os.PathLike[str] | None = None,
-                    use_cache: bool = True) -> NB101Enumeration:
+def enumerate_nb101(
+    max_vertices: int = MAX_VERTICES,
+    max_edges: int = MAX_EDGES,
+    workers: int | None = None,
+    progress: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None,
+    use_cache: bool = True,
+) -> NB101Enumeration:
     """Every unique NAS-Bench-101 cell, keeping for each hash the first graph that nasbench's
     ``generate_graphs.py`` visits (vertices 2..``max_vertices``, bitmasks increasing, labelings in
     ``itertools.product`` order).
@@ -439,8 +459,9 @@ class NB101Space(SearchSpace[NB101Cell]):
 
     def format(self, cell: NB101Cell) -> str:
         """Compact one-line JSON, keys ``matrix`` then ``ops``."""
-        return json.dumps({"matrix": [list(row) for row in cell.matrix], "ops": list(cell.ops)},
-                          separators=(",", ":"))
+        return json.dumps(
+            {"matrix": [list(row) for row in cell.matrix], "ops": list(cell.ops)}, separators=(",", ":")
+        )
 
     # --- semantics -------------------------------------------------------------------------------
     def prune(self, cell: NB101Cell) -> NB101Cell | None:
@@ -463,8 +484,11 @@ class NB101Space(SearchSpace[NB101Cell]):
             return Validity(False, f"the last vertex must be {OUTPUT!r}, got {pruned.ops[-1]!r}")
         for i, op in enumerate(pruned.ops[1:-1], start=1):
             if op not in HASH_OPS:
-                return Validity(False, f"interior vertex {i} (after pruning) has op {op!r}; "
-                                       f"interior ops must be one of {', '.join(HASH_OPS)}")
+                return Validity(
+                    False,
+                    f"interior vertex {i} (after pruning) has op {op!r}; "
+                    f"interior ops must be one of {', '.join(HASH_OPS)}",
+                )
         return VALID
 
     def canonical_id(self, cell: NB101Cell) -> str:
@@ -483,16 +507,9 @@ class NB101Space(SearchSpace[NB101Cell]):
 
         Raises ``ValueError`` unless the arrays are ``[num_nodes, num_nodes]`` 0/1 and ``[num_nodes]`` ids.
         """
-        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
-        n = self.num_nodes
-        if adjacency.shape != (n, n) or ops.shape != (n,):
-            raise ValueError(
-                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
-            )
+        adjacency, ops = self._arch2vec_arrays(adjacency, ops)
         if not np.isin(adjacency, (0, 1)).all():
             raise ValueError("adjacency entries must be 0 or 1")
-        if not np.isin(ops, np.arange(len(self.node_vocab))).all():
-            raise ValueError(f"op ids must be in [0, {len(self.node_vocab)}), got {ops.tolist()}")
         if np.tril(adjacency).any():
             return False
         matrix = tuple(tuple(row) for row in adjacency.astype(int).tolist())

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 
 import datasets
 import numpy as np
@@ -37,15 +35,23 @@ class GraphTensors(torch.utils.data.Dataset):
 
 def graph_dataset(space: SearchSpace, rows: datasets.Dataset, progress: bool = False) -> GraphTensors:
     """Graph encodings of every row of a cells-dataset split (``space.from_record`` → ``space.to_graph``)."""
-    cells = [space.from_record(dict(zip(batch, values)))
-             for batch in tqdm(rows.iter(batch_size=4096), total=-(-len(rows) // 4096), disable=not progress,
-                               desc=f"graph encoding ({space.name})")
-             for values in zip(*batch.values())]
+    cells = [
+        space.from_record(dict(zip(batch, values)))
+        for batch in tqdm(
+            rows.iter(batch_size=4096),
+            total=-(-len(rows) // 4096),
+            disable=not progress,
+            desc=f"graph encoding ({space.name})",
+        )
+        for values in zip(*batch.values())
+    ]
     tensors = graphs_to_tensors(space, cells)
     return GraphTensors(tensors["adjacency"].to(torch.int8), tensors["ops"], tensors["node_mask"])
 
 
-def collate_graphs(examples: list[dict[str, torch.Tensor]] | dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def collate_graphs(
+    examples: list[dict[str, torch.Tensor]] | dict[str, torch.Tensor],
+) -> dict[str, torch.Tensor]:
     """Data collator: stack the graph tensors of a batch (adjacency and ops as long, node_mask as bool).
 
     Accepts a list of examples or, from :meth:`GraphTensors.__getitems__`, an already stacked batch.

@@ -79,7 +79,9 @@ def encode_split(vqvae: ArchVQVAEModel, graphs: datasets.Dataset, batch_size: in
     for start in range(0, len(graphs), batch_size):
         chunk = graphs[start : start + batch_size]
         codes += vqvae.encode(
-            chunk["adjacency"].long().to(device), chunk["ops"].long().to(device), chunk["node_mask"].bool().to(device)
+            chunk["adjacency"].long().to(device),
+            chunk["ops"].long().to(device),
+            chunk["node_mask"].bool().to(device),
         ).tolist()
     return codes
 
@@ -104,7 +106,9 @@ class CausalLMCollator:
             ids = torch.as_tensor(example["input_ids"], dtype=torch.long)
             input_ids[row, : len(ids)] = ids
             attention_mask[row, : len(ids)] = 1
-            labels[row, int(example.get("prompt_length", 0)) : len(ids)] = ids[int(example.get("prompt_length", 0)) :]
+            labels[row, int(example.get("prompt_length", 0)) : len(ids)] = ids[
+                int(example.get("prompt_length", 0)) :
+            ]
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
@@ -119,7 +123,9 @@ def _tokenize_text(tokenizer, sequences: list[list[int]], prompt: str) -> datase
     prompt_ids = tokenizer(prompt)["input_ids"]
     bodies = tokenizer([" " + codes_to_text(c) for c in sequences], add_special_tokens=False)["input_ids"]
     encoded = [prompt_ids + body + [tokenizer.eos_token_id] for body in bodies]
-    return datasets.Dataset.from_dict({"input_ids": encoded, "prompt_length": [len(prompt_ids)] * len(encoded)})
+    return datasets.Dataset.from_dict(
+        {"input_ids": encoded, "prompt_length": [len(prompt_ids)] * len(encoded)}
+    )
 
 
 def _scratch_model(tokenizer, config: PriorTrainingConfig, code_length: int) -> LlamaForCausalLM:
@@ -142,16 +148,22 @@ def _scratch_model(tokenizer, config: PriorTrainingConfig, code_length: int) -> 
 def _base_model(config: PriorTrainingConfig):
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
     if tokenizer.eos_token_id is None:
-        raise ValueError(f"the tokenizer of {config.base_model} has no eos token; the prior needs one to stop")
+        raise ValueError(
+            f"the tokenizer of {config.base_model} has no eos token; the prior needs one to stop"
+        )
     if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token  # labels come from the attention mask, so eos is still learned
+        tokenizer.pad_token = (
+            tokenizer.eos_token
+        )  # labels come from the attention mask, so eos is still learned
     model = AutoModelForCausalLM.from_pretrained(config.base_model)
     if config.lora:
         try:
             from peft import LoraConfig, get_peft_model
         except ImportError as err:
             raise ImportError("LoRA fine-tuning needs peft: pip install 'archllm-hf[lora]'") from err
-        model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=config.lora_rank, lora_alpha=2 * config.lora_rank))
+        model = get_peft_model(
+            model, LoraConfig(task_type="CAUSAL_LM", r=config.lora_rank, lora_alpha=2 * config.lora_rank)
+        )
     return model, tokenizer
 
 
@@ -195,7 +207,10 @@ def train_prior(
     if config.base_model is None:
         tokenizer = code_tokenizer
         model: PreTrainedModel = _scratch_model(tokenizer, config, code_length)
-        train_data, eval_data = _tokenize_codes(tokenizer, train_codes), _tokenize_codes(tokenizer, eval_codes)
+        train_data, eval_data = (
+            _tokenize_codes(tokenizer, train_codes),
+            _tokenize_codes(tokenizer, eval_codes),
+        )
         prior_format, max_new_tokens = "codes", code_length + 1
     else:
         model, tokenizer = _base_model(config)
@@ -205,7 +220,10 @@ def train_prior(
         prior_format, max_new_tokens = "text", longest + 4
 
     args = training_arguments(
-        out_dir, seed=config.seed, device=device, progress=progress,
+        out_dir,
+        seed=config.seed,
+        device=device,
+        progress=progress,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(config.batch_size, 512),

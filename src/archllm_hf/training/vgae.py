@@ -277,7 +277,10 @@ def train_vgae(
     config = Arch2VecConfig.for_space(space, space_kwargs=space_kwargs_of(space), **(model_kwargs or {}))
     model = Arch2VecModel(config)
     args = training_arguments(
-        out_dir, seed=seed, device=device, progress=progress,
+        out_dir,
+        seed=seed,
+        device=device,
+        progress=progress,
         num_train_epochs=epochs,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=max(batch_size, 1024),

@@ -48,7 +48,10 @@ _QUANTIZER = {"dropout": 0.0, "code_dim": 16, "dead_code_threshold": 0.5}
 SPACE_DEFAULTS: dict[str, VQVAETrainingConfig] = {
     # An NB201 node holds one of 7 labels and the topology is fixed, so 7 codes carry everything.
     "nb201": VQVAETrainingConfig(
-        epochs=5, batch_size=256, learning_rate=2e-3, model={**_QUANTIZER, "codebook_size": 16, "hidden_size": 64}
+        epochs=5,
+        batch_size=256,
+        learning_rate=2e-3,
+        model={**_QUANTIZER, "codebook_size": 16, "hidden_size": 64},
     ),
     "nb101": VQVAETrainingConfig(epochs=3, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
     "darts": VQVAETrainingConfig(epochs=3, batch_size=512, learning_rate=2e-3, model=dict(_QUANTIZER)),
@@ -58,10 +61,14 @@ SPACE_DEFAULTS: dict[str, VQVAETrainingConfig] = {
 class ArchVQVAETrainer(Trainer):
     """``Trainer`` that adds reconstruction metrics (per-element and whole-cell) to every evaluation."""
 
-    def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval") -> dict[str, float]:
+    def evaluate(
+        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
+    ) -> dict[str, float]:
         metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
         graphs = eval_dataset if eval_dataset is not None else self.eval_dataset
-        recon = reconstruction_metrics(self.model, graphs, batch_size=max(self.args.per_device_eval_batch_size, 1024))
+        recon = reconstruction_metrics(
+            self.model, graphs, batch_size=max(self.args.per_device_eval_batch_size, 1024)
+        )
         recon = {f"{metric_key_prefix}_{k}": v for k, v in recon.items() if k != "num_cells"}
         self.log(recon)
         metrics.update(recon)
@@ -107,7 +114,10 @@ def train_vqvae(
     model_config = ArchVQVAEConfig.for_space(space, **config.model)
     model = ArchVQVAEModel(model_config)
     args = training_arguments(
-        out_dir, seed=config.seed, device=device, progress=progress,
+        out_dir,
+        seed=config.seed,
+        device=device,
+        progress=progress,
         num_train_epochs=config.epochs,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=max(config.batch_size, 1024),
@@ -117,7 +127,11 @@ def train_vqvae(
         lr_scheduler_type="cosine",
     )
     trainer = ArchVQVAETrainer(
-        model=model, args=args, train_dataset=train_graphs, eval_dataset=eval_graphs, data_collator=collate_graphs
+        model=model,
+        args=args,
+        train_dataset=train_graphs,
+        eval_dataset=eval_graphs,
+        data_collator=collate_graphs,
     )
     last = last_checkpoint(out_dir, resume)
     if last:
@@ -148,7 +162,9 @@ def train_vqvae(
 
 def save_vqvae(model: ArchVQVAEModel, out_dir: str | Path, summary: dict[str, Any] | None = None) -> Path:
     """Save model, tokenizer and summary into ``out_dir`` (files moved in only once all are written)."""
-    tokenizer = ArchCodeTokenizer(codebook_size=model.config.codebook_size, code_length=model.config.code_length)
+    tokenizer = ArchCodeTokenizer(
+        codebook_size=model.config.codebook_size, code_length=model.config.code_length
+    )
     with atomic_files(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
