@@ -28,7 +28,7 @@ PRIOR_INFO_NAME = "archllm_prior.json"
 
 
 class CodeGrammarLogitsProcessor(LogitsProcessor):
-    """Constrained mode: allow only code tokens at the ``code_length`` code positions, then only eos."""
+    """Constrained mode: allow only code tokens at the ``code_length`` code positions, and only eos after them."""
 
     def __init__(self, code_token_ids: list[int], eos_token_id: int, prompt_length: int, code_length: int):
         self.code_token_ids = torch.as_tensor(code_token_ids, dtype=torch.long)
@@ -105,6 +105,14 @@ class ArchitectureGenerator:
             code_ids, self.tokenizer.eos_token_id, prompt_length, self.info["code_length"]
         )
 
+    def _length_kwargs(self) -> dict[str, int]:
+        """A code-token prior writes exactly ``code_length`` tokens (eos is suppressed before, not needed after);
+        a text prior writes until eos, at most ``generation_config.max_new_tokens`` tokens."""
+        if self.info["format"] == "codes":
+            length = self.info["code_length"]
+            return {"min_new_tokens": length, "max_new_tokens": length}
+        return {"max_new_tokens": self.prior.generation_config.max_new_tokens}
+
     @torch.no_grad()
     def sample_texts(
         self,
@@ -138,10 +146,13 @@ class ArchitectureGenerator:
                 temperature=temperature,
                 top_k=top_k if top_k is not None else 0,
                 top_p=top_p if top_p is not None else 1.0,
-                max_new_tokens=self.prior.generation_config.max_new_tokens,
                 logits_processor=processors,
+                **self._length_kwargs(),
             )
-            texts += self.tokenizer.decode(out[:, prompt.shape[1] :].tolist(), skip_special_tokens=True)
+            # code format: keep special tokens so a stray one is named in the reason; text format: drop eos/pad
+            texts += self.tokenizer.decode(
+                out[:, prompt.shape[1] :].tolist(), skip_special_tokens=self.info["format"] != "codes"
+            )
             bar.update(n)
         bar.close()
         return [text.strip() for text in texts]
