@@ -116,6 +116,23 @@ def test_generation_records_and_seeded_reproducibility(prior_dir):
     assert generator.generate(40, batch_size=16, seed=1) == samples
 
 
+def test_sampling_without_replacement_returns_distinct_strings(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    texts = generator.sample_texts(300, batch_size=64, temperature=0.7, without_replacement=True, seed=2)
+    assert len(texts) == 300 and len(set(texts)) == 300
+    assert (
+        generator.sample_texts(300, batch_size=64, temperature=0.7, without_replacement=True, seed=2) == texts
+    )
+
+
+def test_sampling_without_replacement_gives_up_with_a_clear_error(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    with pytest.raises(RuntimeError, match="distinct code strings in 256 draws"):
+        generator.sample_texts(
+            200, batch_size=64, temperature=0.01, without_replacement=True, max_draws=256, seed=0
+        )
+
+
 def test_constrained_sampling_only_writes_well_formed_code_strings(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
     texts = generator.sample_texts(64, batch_size=32, temperature=2.0, constrained=True, seed=0)
@@ -248,5 +265,9 @@ def test_report_markdown_and_plot(tmp_path):
     }
     text = render_report_markdown(report)
     assert "| validity | 99.00% |" in text and "| 0.5 | 99.00% | 50.00% | 25.00% | 49.50% |" in text
+    both = render_report_markdown(
+        {**report, "without_replacement": True, "scores_with_replacement": {**scores, "uniqueness": 0.25}}
+    )
+    assert "without replacement)" in both and "| uniqueness | 50.00% | 25.00% |" in both
     png = plot_temperature_sweep(report, tmp_path / "t.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

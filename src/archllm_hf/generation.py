@@ -122,23 +122,40 @@ class ArchitectureGenerator:
         top_k: int | None = None,
         top_p: float | None = None,
         constrained: bool = False,
+        without_replacement: bool = False,
+        max_draws: int | None = None,
         seed: int | None = None,
         progress: bool = False,
     ) -> list[str]:
-        """Sample ``num_samples`` code-number strings (``"12 305 7 41"``; possibly malformed when unconstrained)."""
+        """Sample ``num_samples`` code-number strings (``"12 305 7 41"``; possibly malformed when unconstrained).
+
+        ``without_replacement=True`` returns ``num_samples`` *distinct* strings: the prior's distribution conditioned
+        on not repeating an earlier string (draws that repeat one are discarded, malformed strings included). This
+        is what a small space needs (10,000 draws from NB201's 15,625 cells repeat a quarter of the time even from
+        a perfect prior). At most ``max_draws`` draws (default ``100 * num_samples``) are made before giving up.
+        """
         if num_samples < 0 or batch_size <= 0:
             raise ValueError(f"need num_samples >= 0 and batch_size > 0, got {num_samples} and {batch_size}")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        max_draws = 100 * num_samples if max_draws is None else max_draws
         if seed is not None:
             torch.manual_seed(seed)
         self.prior.eval()
         prompt = torch.as_tensor([self._prompt_ids()], dtype=torch.long, device=self.device)
         processors = LogitsProcessorList([self._grammar(prompt.shape[1])] if constrained else [])
         texts: list[str] = []
+        seen: set[str] = set()
+        draws = 0
         bar = tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress)
         while len(texts) < num_samples:
-            n = min(batch_size, num_samples - len(texts))
+            if without_replacement and draws >= max_draws:
+                raise RuntimeError(
+                    f"sampling without replacement: the prior gave only {len(texts):,} distinct code strings in "
+                    f"{draws:,} draws (asked for {num_samples:,}); ask for fewer samples, raise the temperature, "
+                    "or raise max_draws"
+                )
+            n = batch_size if without_replacement else min(batch_size, num_samples - len(texts))
             out = self.prior.generate(
                 prompt.expand(n, -1),
                 attention_mask=torch.ones(n, prompt.shape[1], dtype=torch.long, device=self.device),
@@ -149,13 +166,20 @@ class ArchitectureGenerator:
                 logits_processor=processors,
                 **self._length_kwargs(),
             )
+            draws += n
             # code format: keep special tokens so a stray one is named in the reason; text format: drop eos/pad
-            texts += self.tokenizer.decode(
+            batch = self.tokenizer.decode(
                 out[:, prompt.shape[1] :].tolist(), skip_special_tokens=self.info["format"] != "codes"
             )
-            bar.update(n)
+            batch = [text.strip() for text in batch]
+            if without_replacement:
+                batch = [text for text in dict.fromkeys(batch) if text not in seen]
+                batch = batch[: num_samples - len(texts)]
+                seen.update(batch)
+            texts += batch
+            bar.update(len(batch))
         bar.close()
-        return [text.strip() for text in texts]
+        return texts
 
     @torch.no_grad()
     def decode_texts(self, texts: list[str], batch_size: int = 8192) -> list[DecodedCell]:
