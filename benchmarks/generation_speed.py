@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    started = provenance()  # the code as it was when the run began
     run = Path(args.run)
     generator = ArchitectureGenerator.from_pretrained(run / "prior", run / "vqvae", device=args.device)
     points = []
@@ -62,7 +63,7 @@ def main() -> None:
         RESULTS / f"speed-{generator.space.name}-{device}.json",
         {
             "benchmark": "generation_speed",
-            **provenance(),
+            **started,
             "space": generator.space.name,
             "device": device,
             "measures": "sample + decode + validate + canonical id, end to end (temperature 1.0, iid)",

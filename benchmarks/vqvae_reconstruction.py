@@ -32,6 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
+    started = provenance()  # the code as it was when the run began
     spaces = ["nb201", "nb101", "darts"] if args.space == "all" else [args.space]
     for space in spaces:
         config = SPACE_DEFAULTS[space]
@@ -48,7 +49,7 @@ def main() -> None:
                 progress=False,
                 num_samples=args.num_samples,
             )
-        result = {"benchmark": "vqvae_reconstruction", **provenance(), **summary}
+        result = {"benchmark": "vqvae_reconstruction", **started, **summary}
         name = f"vqvae-{space}{'-' + args.tag if args.tag else ''}.json"
         atomic_write_json(RESULTS / name, result)
         test = summary["test"]

@@ -13,7 +13,7 @@ import torch
 
 from archllm_hf.generation import PRIOR_INFO_NAME, ArchitectureGenerator, CodeGrammarLogitsProcessor
 from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
-from archllm_hf.spaces import get_space
+from archllm_hf.spaces import DecodedCell, get_space
 from archllm_hf.training.prior import PriorTrainingConfig, train_prior
 from archllm_hf.training.vqvae import save_vqvae
 
@@ -116,21 +116,57 @@ def test_generation_records_and_seeded_reproducibility(prior_dir):
     assert generator.generate(40, batch_size=16, seed=1) == samples
 
 
-def test_sampling_without_replacement_returns_distinct_strings(prior_dir):
+def test_sampling_without_replacement_returns_distinct_samples(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
-    texts = generator.sample_texts(300, batch_size=64, temperature=0.7, without_replacement=True, seed=2)
-    assert len(texts) == 300 and len(set(texts)) == 300
-    assert (
-        generator.sample_texts(300, batch_size=64, temperature=0.7, without_replacement=True, seed=2) == texts
-    )
+    kwargs = dict(batch_size=64, temperature=0.7, without_replacement=True, seed=2)
+    samples = generator.generate(300, **kwargs)
+    keys = [s["id"] if s["valid"] else s["codes"] for s in samples]
+    assert len(samples) == 300 and len(set(keys)) == 300
+    assert generator.generate(300, **kwargs) == samples
+
+
+def test_without_replacement_never_repeats_a_valid_cell(prior_dir, monkeypatch):
+    """Distinct code strings can decode to one cell: the cell, not the string, must not repeat."""
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    space = generator.space
+    pool = space.sample(20, seed=0)
+
+    def decode_into_pool(parsed, batch_size=8192):
+        graphs = [space.to_graph(pool[sum(p.codes) % len(pool)]) if p.valid else None for p in parsed]
+        return [
+            space.decode_graph(graph.adjacency, graph.ops)
+            if graph is not None
+            else DecodedCell(None, False, "malformed code string")
+            for graph in graphs
+        ]
+
+    monkeypatch.setattr(generator, "_decode_parsed", decode_into_pool)
+    iid = generator.generate(200, batch_size=64, seed=0)
+    assert len({s["id"] for s in iid if s["valid"]}) < sum(s["valid"] for s in iid)
+    distinct = generator.generate(30, batch_size=64, without_replacement=True, seed=0)
+    valid_ids = [s["id"] for s in distinct if s["valid"]]
+    invalid_codes = [s["codes"] for s in distinct if not s["valid"]]
+    assert len(distinct) == 30 and valid_ids and len(set(valid_ids)) == len(valid_ids) <= len(pool)
+    assert len(set(invalid_codes)) == len(invalid_codes)
 
 
 def test_sampling_without_replacement_gives_up_with_a_clear_error(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
-    with pytest.raises(RuntimeError, match="distinct code strings in 256 draws"):
-        generator.sample_texts(
+    with pytest.raises(RuntimeError, match="distinct samples in 256 draws"):
+        generator.generate(
             200, batch_size=64, temperature=0.01, without_replacement=True, max_draws=256, seed=0
         )
+
+
+def test_fast_code_path_matches_parsing_the_text(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    offset = generator.code_tokenizer.code_token_offset
+    ids = torch.tensor([[offset + 3] * 8, [offset + 1] * 7 + [generator.tokenizer.bos_token_id]])
+    texts, parsed = generator._parse_generated(ids)
+    assert texts[0] == "3 3 3 3 3 3 3 3" and parsed[0].codes == [3] * 8
+    assert not parsed[1].valid and "special token" in parsed[1].reason
+    for text, fast in zip(texts, parsed):
+        assert generator.code_tokenizer.text_to_codes(text) == fast
 
 
 def test_constrained_sampling_only_writes_well_formed_code_strings(prior_dir):

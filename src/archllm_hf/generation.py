@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -21,6 +22,7 @@ from transformers import (
     PreTrainedModel,
 )
 
+from .models.arch_vqvae.tokenization_arch_vqvae import CodeParse
 from .spaces import DecodedCell, SearchSpace, get_space
 
 PRIOR_INFO_NAME = "archllm_prior.json"
@@ -113,52 +115,32 @@ class ArchitectureGenerator:
             return {"min_new_tokens": length, "max_new_tokens": length}
         return {"max_new_tokens": self.prior.generation_config.max_new_tokens}
 
-    @torch.no_grad()
-    def sample_texts(
-        self,
-        num_samples: int,
-        batch_size: int = 2000,
-        temperature: float = 1.0,
-        top_k: int | None = None,
-        top_p: float | None = None,
-        constrained: bool = False,
-        without_replacement: bool = False,
-        max_draws: int | None = None,
-        seed: int | None = None,
-        progress: bool = False,
-    ) -> list[str]:
-        """Sample ``num_samples`` code-number strings (``"12 305 7 41"``; possibly malformed when unconstrained).
-
-        ``without_replacement=True`` returns ``num_samples`` *distinct* strings: the prior's distribution conditioned
-        on not repeating an earlier string (draws that repeat one are discarded, malformed strings included). This
-        is what a small space needs (10,000 draws from NB201's 15,625 cells repeat a quarter of the time even from
-        a perfect prior). At most ``max_draws`` draws (default ``100 * num_samples``) are made before giving up.
-        """
+    def _check_sampling(self, num_samples: int, batch_size: int, temperature: float) -> None:
         if num_samples < 0 or batch_size <= 0:
             raise ValueError(f"need num_samples >= 0 and batch_size > 0, got {num_samples} and {batch_size}")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
-        max_draws = 100 * num_samples if max_draws is None else max_draws
+
+    @torch.no_grad()
+    def _sample_batches(
+        self,
+        batch_size: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+        constrained: bool = False,
+        seed: int | None = None,
+    ) -> Iterator[tuple[list[str], list[CodeParse]]]:
+        """Endless batches of ``batch_size`` samples: their code strings and the parsed codes."""
         if seed is not None:
             torch.manual_seed(seed)
         self.prior.eval()
         prompt = torch.as_tensor([self._prompt_ids()], dtype=torch.long, device=self.device)
         processors = LogitsProcessorList([self._grammar(prompt.shape[1])] if constrained else [])
-        texts: list[str] = []
-        seen: set[str] = set()
-        draws = 0
-        bar = tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress)
-        while len(texts) < num_samples:
-            if without_replacement and draws >= max_draws:
-                raise RuntimeError(
-                    f"sampling without replacement: the prior gave only {len(texts):,} distinct code strings in "
-                    f"{draws:,} draws (asked for {num_samples:,}); ask for fewer samples, raise the temperature, "
-                    "or raise max_draws"
-                )
-            n = batch_size if without_replacement else min(batch_size, num_samples - len(texts))
+        while True:
             out = self.prior.generate(
-                prompt.expand(n, -1),
-                attention_mask=torch.ones(n, prompt.shape[1], dtype=torch.long, device=self.device),
+                prompt.expand(batch_size, -1),
+                attention_mask=torch.ones(batch_size, prompt.shape[1], dtype=torch.long, device=self.device),
                 do_sample=True,
                 temperature=temperature,
                 top_k=top_k if top_k is not None else 0,
@@ -166,25 +148,60 @@ class ArchitectureGenerator:
                 logits_processor=processors,
                 **self._length_kwargs(),
             )
-            draws += n
+            yield self._parse_generated(out[:, prompt.shape[1] :])
+
+    def _parse_generated(self, ids: torch.Tensor) -> tuple[list[str], list[CodeParse]]:
+        """Generated token ids → (code strings, parsed codes). A code-token prior's rows that hold only code tokens
+        are read straight from the ids; everything else goes through the text and the code tokenizer's parser."""
+        texts: list[str | None] = [None] * ids.shape[0]
+        parsed: list[CodeParse | None] = [None] * ids.shape[0]
+        if self.info["format"] == "codes":
+            codes = ids - self.code_tokenizer.code_token_offset
+            clean = ((codes >= 0) & (codes < self.info["codebook_size"])).all(dim=1).tolist()
+            for i, row in enumerate(codes.tolist()):
+                if clean[i]:
+                    texts[i] = " ".join(map(str, row))
+                    parsed[i] = CodeParse(row, True, None)
+        rest = [i for i, text in enumerate(texts) if text is None]
+        if rest:
             # code format: keep special tokens so a stray one is named in the reason; text format: drop eos/pad
-            batch = self.tokenizer.decode(
-                out[:, prompt.shape[1] :].tolist(), skip_special_tokens=self.info["format"] != "codes"
+            decoded = self.tokenizer.batch_decode(
+                ids[rest].tolist(), skip_special_tokens=self.info["format"] != "codes"
             )
-            batch = [text.strip() for text in batch]
-            if without_replacement:
-                batch = [text for text in dict.fromkeys(batch) if text not in seen]
+            for i, text in zip(rest, decoded):
+                texts[i] = text.strip()
+                parsed[i] = self.code_tokenizer.text_to_codes(texts[i])
+        return texts, parsed  # type: ignore[return-value]
+
+    def sample_texts(
+        self,
+        num_samples: int,
+        batch_size: int = 2000,
+        progress: bool = False,
+        **sampling: Any,
+    ) -> list[str]:
+        """Sample ``num_samples`` code-number strings (``"12 305 7 41"``; possibly malformed when unconstrained).
+
+        ``sampling``: ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False), ``seed``.
+        """
+        self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
+        texts: list[str] = []
+        batches = self._sample_batches(min(batch_size, max(num_samples, 1)), **sampling)
+        with tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar:
+            while len(texts) < num_samples:
+                batch, _ = next(batches)
                 batch = batch[: num_samples - len(texts)]
-                seen.update(batch)
-            texts += batch
-            bar.update(len(batch))
-        bar.close()
+                texts += batch
+                bar.update(len(batch))
         return texts
 
     @torch.no_grad()
     def decode_texts(self, texts: list[str], batch_size: int = 8192) -> list[DecodedCell]:
         """Code-number strings → cells through the VQ-VAE; malformed text gives an invalid result with a reason."""
-        parsed = [self.code_tokenizer.text_to_codes(text) for text in texts]
+        return self._decode_parsed([self.code_tokenizer.text_to_codes(text) for text in texts], batch_size)
+
+    @torch.no_grad()
+    def _decode_parsed(self, parsed: list[CodeParse], batch_size: int = 8192) -> list[DecodedCell]:
         results: list[DecodedCell | None] = [
             None if p.valid else DecodedCell(None, False, f"malformed code string: {p.reason}")
             for p in parsed
@@ -203,11 +220,55 @@ class ArchitectureGenerator:
                 results[i] = decoded[tuple(p.codes)]
         return results  # type: ignore[return-value]
 
-    def generate(self, num_samples: int, progress: bool = False, **sampling: Any) -> list[dict[str, Any]]:
-        """Sample and decode ``num_samples`` cells; one JSON-ready record per sample (see :func:`sample_record`)."""
-        texts = self.sample_texts(num_samples, progress=progress, **sampling)
-        decoded = self.decode_texts(texts)
-        return [sample_record(self.space, text, result) for text, result in zip(texts, decoded)]
+    def generate(
+        self,
+        num_samples: int,
+        batch_size: int = 2000,
+        without_replacement: bool = False,
+        max_draws: int | None = None,
+        progress: bool = False,
+        **sampling: Any,
+    ) -> list[dict[str, Any]]:
+        """Sample and decode ``num_samples`` cells; one JSON-ready record per sample (see :func:`sample_record`).
+
+        ``sampling``: ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False), ``seed``.
+
+        ``without_replacement=True`` returns ``num_samples`` *distinct* samples: no valid cell (canonical id) and no
+        invalid code string twice. That is the prior's distribution conditioned on not repeating an earlier sample:
+        draws that repeat one are discarded. A small space needs it (10,000 iid draws from NB201's 15,625 cells
+        repeat about a quarter of the time even from a perfect prior). At most ``max_draws`` draws (default
+        ``100 * num_samples``) are made before a ``RuntimeError`` says the prior cannot give that many.
+        """
+        self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
+        max_draws = 100 * num_samples if max_draws is None else max_draws
+        if not without_replacement:
+            batch_size = min(batch_size, max(num_samples, 1))
+        batches = self._sample_batches(batch_size, **sampling)
+        records: list[dict[str, Any]] = []
+        seen: set[tuple[bool, str]] = set()
+        draws = 0
+        with tqdm(total=num_samples, desc="generating", unit="cell", disable=not progress) as bar:
+            while len(records) < num_samples:
+                if without_replacement and draws >= max_draws:
+                    raise RuntimeError(
+                        f"sampling without replacement: the prior gave only {len(records):,} distinct samples in "
+                        f"{draws:,} draws (asked for {num_samples:,}); ask for fewer samples, raise the "
+                        "temperature, or raise max_draws"
+                    )
+                texts, parsed = next(batches)
+                draws += len(texts)
+                before = len(records)
+                for text, result in zip(texts, self._decode_parsed(parsed)):
+                    if len(records) == num_samples:
+                        break
+                    if without_replacement:
+                        key = (True, result.id) if result.valid else (False, text)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                    records.append(sample_record(self.space, text, result))
+                bar.update(len(records) - before)
+        return records
 
 
 def sample_record(space: SearchSpace, codes: str, decoded: DecodedCell) -> dict[str, Any]:

@@ -71,7 +71,8 @@ def run_pipeline(
     timings["dataset_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if not (out / "vqvae" / "model.safetensors").is_file():
+    vqvae_reused = (out / "vqvae" / "model.safetensors").is_file()
+    if not vqvae_reused:
         train_vqvae(space_obj, out / "vqvae", dataset=cells, device=device, progress=progress)
     timings["vqvae_s"] = time.perf_counter() - start
 
@@ -128,6 +129,7 @@ def run_pipeline(
         },
         "temperature_sweep": {"samples_per_temperature": sweep_samples, "points": sweep},
         "timings": timings,
+        "vqvae_reused": _training_summary(out / "vqvae") if vqvae_reused else None,
     }
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_report_markdown(report))
@@ -205,6 +207,16 @@ def plot_temperature_sweep(report: dict[str, Any], path: Path) -> Path:
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def _training_summary(folder: Path) -> dict[str, Any]:
+    """What a reused VQ-VAE folder says of its own training (empty if it holds no summary)."""
+    path = folder / "training_summary.json"
+    if not path.is_file():
+        return {}
+    summary = json.loads(path.read_text())
+    keys = ("device", "train_seconds", "epochs", "seconds_per_epoch", "test")
+    return {key: summary[key] for key in keys if key in summary}
 
 
 def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -41,7 +41,7 @@ class ArchitectureGenerationPipeline(Pipeline):
 
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
     ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False: only code tokens at code positions and eos at
-    the end when True), ``without_replacement`` (False: when True, every returned code string is distinct), ``seed``.
+    the end when True), ``without_replacement`` (False: when True, no cell is returned twice), ``seed``.
     Returns one dict per sample: ``cell`` (native form: NB101 ``{"matrix", "ops"}``, NB201
     arch string, DARTS genotype text), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason`` (why not
     valid), ``codes`` (the code string).
