@@ -51,24 +51,56 @@ def reconstruction_table() -> list[str]:
     return rows
 
 
+def _job_time(r: dict) -> str:
+    reused = r.get("vqvae_reused")
+    if reused:
+        return f"{r['wall_seconds'] / 60:.1f} min + VQ-VAE {reused['train_seconds'] / 60:.0f} min (reused)"
+    return f"{r['wall_seconds'] / 60:.1f} min"
+
+
 def run_table() -> list[str]:
     rows = [
-        "| space | samples | validity | uniqueness | novelty | valid_unique_rate | uniqueness (iso classes) | "
-        "cells/s (batch) | whole job | device | file |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| space | sampling | samples | validity | uniqueness | novelty | valid_unique_rate | uniqueness (iso classes) "
+        "| cells/s (batch) | prior training | whole job | device | file |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for space in SPACES:
         r = _load(f"run-{space}.json")
         if r is None:
             continue
-        s, g = r["scores"], r["generation"]
-        iso = f"{s['uniqueness_iso']:.2%}" if "uniqueness_iso" in s else "–"
-        rows.append(
-            f"| {space} | {s['num_generated']:,} | {s['validity']:.2%} | {s['uniqueness']:.2%} | {s['novelty']:.2%} | "
-            f"{s['valid_unique_rate']:.2%} | {iso} | {g['cells_per_second']:,.0f} ({g['batch_size']}) | "
-            f"{r['wall_seconds'] / 60:.1f} min | {_device(r)} | `run-{space}.json` |"
+        g = r["generation"]
+        modes = (
+            [("without replacement", r["scores"])] if r.get("without_replacement") else [("iid", r["scores"])]
         )
+        if r.get("scores_with_replacement"):
+            modes.append(("iid", r["scores_with_replacement"]))
+        for mode, s in modes:
+            iso = f"{s['uniqueness_iso']:.2%}" if "uniqueness_iso" in s else "–"
+            first = mode == modes[0][0]
+            speed = f"{g['cells_per_second']:,.0f} ({g['batch_size']})" if first else ""
+            prior = f"{r['timings']['prior_s']:.0f} s" if first else ""
+            rows.append(
+                f"| {space} | {mode} | {s['num_generated']:,} | {s['validity']:.2%} | {s['uniqueness']:.2%} | "
+                f"{s['novelty']:.2%} | {s['valid_unique_rate']:.2%} | {iso} | {speed} | {prior} | "
+                f"{_job_time(r) if first else ''} | {_device(r) if first else ''} | "
+                f"{'`run-' + space + '.json`' if first else ''} |"
+            )
     return rows
+
+
+def speed_table() -> list[str]:
+    rows = [
+        "| space | device | batch size | cells/s (best of repeats) | cells/s (median) | file |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    for path in sorted(RESULTS.glob("speed-*.json")):
+        r = json.loads(path.read_text())
+        for point in r["points"]:
+            rows.append(
+                f"| {r['space']} | {_device(r)} | {point['batch_size']:,} | {point['cells_per_second_best']:,.0f} | "
+                f"{point['cells_per_second_median']:,.0f} | `{path.name}` |"
+            )
+    return rows if len(rows) > 2 else []
 
 
 def enumeration_line() -> list[str]:
@@ -95,6 +127,11 @@ def render() -> str:
         " speed is sample + decode + validate + canonical id, end to end:",
         "",
         *run_table(),
+        "",
+        "**Generation speed** (`python benchmarks/generation_speed.py --run runs/SPACE --batch-sizes ...`), iid at "
+        "temperature 1.0, sample + decode + validate + canonical id:",
+        "",
+        *speed_table(),
         "",
         *enumeration_line(),
         END,

@@ -376,7 +376,11 @@ def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
     assert summary["num_train_cells"] == 64 and summary["test"]["num_cells"] == 16
     for key in ("op_accuracy", "adjacency_accuracy", "exact_match"):
         assert 0.0 <= summary["test"][key] <= 1.0
-    assert summary["generation"]["num_samples"] == 50
+    generation = summary["generation"]
+    assert generation["num_samples"] == 50 and generation["strict"]["num_generated"] == 50
+    assert generation["arch2vec"]["num_valid"] == round(50 * generation["arch2vec"]["validity"])
+    # arch2vec's validity is looser than the strict one, never stricter
+    assert generation["strict"]["num_valid"] <= generation["arch2vec"]["num_valid"]
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["checkpoint-2", "checkpoint-4"]
     for name in ("config.json", "model.safetensors", "training_summary.json", "reconstruction.json"):
         assert (tmp_path / name).is_file(), name

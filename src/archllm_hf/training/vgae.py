@@ -16,9 +16,9 @@ Metrics:
   ``uniqueness`` = distinct hashes of the *unpruned* decoded graphs among the valid ones / number valid. The
   hash is :func:`archllm_hf.spaces.nb101.nb101_hash` of (adjacency, argmax label ids); arch2vec hashes the
   one-hot rows instead, which partitions graphs identically (labels are only compared for equality);
-* sampling, our strict way: ``strict_validity`` through ``space.decode_graph`` (exact graph encoding of a
-  valid cell), ``strict_uniqueness`` by canonical id, and ``novelty`` (valid unique samples whose id is not in
-  the training split).
+* sampling, our strict way: the package's metric (:func:`archllm_hf.scoring.score_generation`) on
+  ``space.decode_graph`` of each sample (valid = the exact graph encoding of a valid cell; uniqueness and novelty
+  by canonical id).
 
 Deviations from arch2vec: our splits (the project's 90/5/5 split by canonical id; arch2vec holds out the last
 10% of its file order), a reshuffle every epoch (arch2vec shuffles once), posterior statistics from one
@@ -42,6 +42,7 @@ import torch
 from transformers import Trainer
 
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
+from ..scoring import score_generation
 from ..spaces import DARTSSpace, DecodedCell, SearchSpace, get_space
 from ..spaces.nb101 import nb101_hash
 from ..utils import atomic_files, set_seed
@@ -176,38 +177,22 @@ def arch2vec_sampling_metrics(
     }
 
 
-def strict_sampling_metrics(
-    decoded: Sequence[DecodedCell], train_ids: set[str] | None = None
-) -> dict[str, float]:
-    """Our strict ``strict_validity``, ``strict_uniqueness`` (by canonical id) and, given the training ids,
-    ``novelty`` (share of the valid unique samples whose id is not a training cell's)."""
-    ids = {cell.id for cell in decoded if cell.valid}
-    num_valid = sum(cell.valid for cell in decoded)
-    metrics = {
-        "strict_validity": num_valid / max(len(decoded), 1),
-        "strict_uniqueness": len(ids) / num_valid if num_valid else 0.0,
-        "strict_num_valid": num_valid,
-        "strict_num_unique": len(ids),
-    }
-    if train_ids is not None:
-        metrics["novelty"] = len(ids - train_ids) / len(ids) if ids else 0.0
-    return metrics
-
-
 def generation_metrics(
     model: Arch2VecModel,
     space: SearchSpace,
     num_samples: int = DEFAULT_NUM_GENERATED,
     seed: int = 0,
     train_ids: set[str] | None = None,
-) -> dict[str, float]:
-    """arch2vec's and our strict sampling metrics over the same ``num_samples`` seeded samples."""
+) -> dict[str, Any]:
+    """Over the same ``num_samples`` seeded samples: ``arch2vec`` (its own validity and uniqueness) and ``strict``
+    (the package's metric, :func:`archllm_hf.scoring.score_generation`, on ``space.decode_graph`` of each sample)."""
     adjacency, ops = sample_graphs(model, num_samples, seed)
     decoded = [space.decode_graph(a, o) for a, o in zip(adjacency, ops)]
+    strict = score_generation([d.id for d in decoded], [d.valid for d in decoded], train_ids=train_ids)
     return {
         "num_samples": num_samples,
-        **arch2vec_sampling_metrics(space, adjacency, ops),
-        **strict_sampling_metrics(decoded, train_ids),
+        "arch2vec": arch2vec_sampling_metrics(space, adjacency, ops),
+        "strict": dict(strict),
     }
 
 
@@ -381,7 +366,6 @@ __all__ = [
     "save_vgae",
     "space_kwargs_of",
     "space_of",
-    "strict_sampling_metrics",
     "train_vgae",
     "vgae_reconstruction_metrics",
 ]
