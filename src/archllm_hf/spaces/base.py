@@ -75,6 +75,11 @@ class SearchSpace(ABC, Generic[CellT]):
     node_vocab: tuple[str, ...]
     """Node labels of the graph encoding; ``node_vocab[0] == "<pad>"``."""
 
+    @property
+    def space_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments that rebuild this space with ``get_space(space.name, **space.space_kwargs)``."""
+        return {}
+
     # --- text form -------------------------------------------------------------------------------
     @abstractmethod
     def parse(self, text: str) -> CellT:
@@ -161,6 +166,19 @@ class SearchSpace(ABC, Generic[CellT]):
             cell = self.from_graph(adjacency, ops)
         except InvalidCellError as err:
             return DecodedCell(None, False, str(err))
+        validity = self.validate(cell)
+        if not validity:
+            return DecodedCell(cell, False, validity.reason)
+        return DecodedCell(cell, True, None, self.canonical_id(cell))
+
+    def decode_text(self, text: Any) -> DecodedCell[CellT]:
+        """Like :meth:`parse` followed by :meth:`validate` and :meth:`canonical_id`, but never raises."""
+        if not isinstance(text, str):
+            return DecodedCell(None, False, f"cell text must be a string, got {type(text).__name__}")
+        try:
+            cell = self.parse(text)
+        except (InvalidCellError, RecursionError) as err:
+            return DecodedCell(None, False, str(err) or type(err).__name__)
         validity = self.validate(cell)
         if not validity:
             return DecodedCell(cell, False, validity.reason)

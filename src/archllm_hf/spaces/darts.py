@@ -44,6 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -344,6 +345,11 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         self._op_set = frozenset(self.ops)
         self._vocab_id = {label: i for i, label in enumerate(self.node_vocab)}
         self._mask = self._build_mask()
+
+
+    @property
+    def space_kwargs(self) -> dict[str, Any]:
+        return {"ops": self.variant}
 
     def __repr__(self) -> str:
         return f"DARTSSpace(ops={self.variant!r})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import datasets
 import numpy as np
 import torch

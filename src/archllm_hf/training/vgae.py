@@ -43,7 +43,7 @@ from transformers import Trainer
 
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..scoring import score_generation
-from ..spaces import DARTSSpace, DecodedCell, SearchSpace, get_space
+from ..spaces import DecodedCell, SearchSpace, get_space
 from ..spaces.nb101 import nb101_hash
 from ..utils import atomic_files, set_seed
 from .common import last_checkpoint, load_cells, training_arguments
@@ -58,11 +58,6 @@ DEFAULT_NUM_GENERATED = 10_000
 
 
 # --- spaces and data ----------------------------------------------------------------------------------------
-def space_kwargs_of(space: SearchSpace) -> dict[str, Any]:
-    """Constructor kwargs that rebuild ``space`` with ``get_space`` (only DARTS has one: its op set)."""
-    return {"ops": space.variant} if isinstance(space, DARTSSpace) else {}
-
-
 def space_of(config: Arch2VecConfig) -> SearchSpace:
     """The search space a model was trained on."""
     return get_space(config.space, **config.space_kwargs)
@@ -259,7 +254,7 @@ def train_vgae(
     eval_graphs = graph_dataset(space, cells["validation"])
     test_graphs = graph_dataset(space, cells["test"])
 
-    config = Arch2VecConfig.for_space(space, space_kwargs=space_kwargs_of(space), **(model_kwargs or {}))
+    config = Arch2VecConfig.for_space(space, space_kwargs=space.space_kwargs, **(model_kwargs or {}))
     model = Arch2VecModel(config)
     args = training_arguments(
         out_dir,
@@ -364,7 +359,6 @@ __all__ = [
     "posterior_stats",
     "sample_graphs",
     "save_vgae",
-    "space_kwargs_of",
     "space_of",
     "train_vgae",
     "vgae_reconstruction_metrics",

@@ -184,8 +184,7 @@ class ArchVQVAEConfig(PreTrainedConfig):
     def for_space(cls, space: Any, **overrides: Any) -> "ArchVQVAEConfig":
         """Config for a ``archllm_hf.spaces.SearchSpace`` object; ``overrides`` set any other field.
 
-        ``space_kwargs`` defaults to the space's ``space_kwargs`` attribute if it has one, else to ``{"ops":
-        space.variant}`` for spaces with variants (DARTS), else to ``{}``.
+        ``space_kwargs`` defaults to the space's ``space_kwargs`` (what rebuilds it with ``get_space``).
         """
         for name in ("name", "num_nodes", "node_vocab", "adjacency_mask"):
             if not hasattr(space, name):
@@ -194,12 +193,7 @@ class ArchVQVAEConfig(PreTrainedConfig):
         if clashes:
             raise TypeError(f"for_space takes {sorted(clashes)} from the space; do not pass them")
         if "space_kwargs" not in overrides:
-            space_kwargs = getattr(space, "space_kwargs", None)
-            if space_kwargs is None:
-                space_kwargs = (
-                    {"ops": space.variant} if isinstance(getattr(space, "variant", None), str) else {}
-                )
-            overrides["space_kwargs"] = dict(space_kwargs)
+            overrides["space_kwargs"] = dict(getattr(space, "space_kwargs", None) or {})
         mask = space.adjacency_mask()
         mask = mask.tolist() if hasattr(mask, "tolist") else mask
         return cls(
