@@ -155,6 +155,7 @@ def test_cli_generate_then_evaluate(trained, small_cells, tmp_path, capsys):
                 "--batch-size",
                 "8",
                 "--constrained",
+                "--without-replacement",
                 "-q",
             ]
         )
@@ -162,6 +163,8 @@ def test_cli_generate_then_evaluate(trained, small_cells, tmp_path, capsys):
     )
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
     assert len(rows) == 30
+    keys = [row["id"] if row["valid"] else row["codes"] for row in rows]
+    assert len(set(keys)) == 30
     capsys.readouterr()
     train_ids = tmp_path / "train_ids.txt"
     train_ids.write_text("\n".join(small_cells["train"]["id"]))
