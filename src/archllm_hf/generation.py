@@ -6,9 +6,10 @@ A generated string that does not decode to a valid cell is reported as invalid (
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -121,7 +122,6 @@ class ArchitectureGenerator:
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
 
-    @torch.no_grad()
     def _sample_batches(
         self,
         batch_size: int,
@@ -138,16 +138,19 @@ class ArchitectureGenerator:
         prompt = torch.as_tensor([self._prompt_ids()], dtype=torch.long, device=self.device)
         processors = LogitsProcessorList([self._grammar(prompt.shape[1])] if constrained else [])
         while True:
-            out = self.prior.generate(
-                prompt.expand(batch_size, -1),
-                attention_mask=torch.ones(batch_size, prompt.shape[1], dtype=torch.long, device=self.device),
-                do_sample=True,
-                temperature=temperature,
-                top_k=top_k if top_k is not None else 0,
-                top_p=top_p if top_p is not None else 1.0,
-                logits_processor=processors,
-                **self._length_kwargs(),
-            )
+            with torch.no_grad():
+                out = self.prior.generate(
+                    prompt.expand(batch_size, -1),
+                    attention_mask=torch.ones(
+                        batch_size, prompt.shape[1], dtype=torch.long, device=self.device
+                    ),
+                    do_sample=True,
+                    temperature=temperature,
+                    top_k=top_k if top_k is not None else 0,
+                    top_p=top_p if top_p is not None else 1.0,
+                    logits_processor=processors,
+                    **self._length_kwargs(),
+                )
             yield self._parse_generated(out[:, prompt.shape[1] :])
 
     def _parse_generated(self, ids: torch.Tensor) -> tuple[list[str], list[CodeParse]]:
@@ -187,7 +190,10 @@ class ArchitectureGenerator:
         self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
         texts: list[str] = []
         batches = self._sample_batches(min(batch_size, max(num_samples, 1)), **sampling)
-        with tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar:
+        with (
+            closing(batches),
+            tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar,
+        ):
             while len(texts) < num_samples:
                 batch, _ = next(batches)
                 batch = batch[: num_samples - len(texts)]
@@ -247,7 +253,10 @@ class ArchitectureGenerator:
         records: list[dict[str, Any]] = []
         seen: set[tuple[bool, str]] = set()
         draws = 0
-        with tqdm(total=num_samples, desc="generating", unit="cell", disable=not progress) as bar:
+        with (
+            closing(batches),
+            tqdm(total=num_samples, desc="generating", unit="cell", disable=not progress) as bar,
+        ):
             while len(records) < num_samples:
                 if without_replacement and draws >= max_draws:
                     raise RuntimeError(
