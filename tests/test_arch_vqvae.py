@@ -168,7 +168,7 @@ class _FakeSpace:
     name = "fake"
     num_nodes = N
     node_vocab = tuple(VOCAB)
-    variant = "v2"
+    space_kwargs = {"ops": "v2"}  # noqa: RUF012
 
     def adjacency_mask(self):
         return np.triu(np.ones((N, N), dtype=bool), 1)
