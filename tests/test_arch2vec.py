@@ -11,9 +11,9 @@ import torch
 from transformers import AutoConfig, AutoModel
 
 from archllm_hf._registration import register_auto_classes
+from archllm_hf.codes import graphs_to_tensors
 from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput
 from archllm_hf.spaces import get_space
-from archllm_hf.codes import graphs_to_tensors
 from archllm_hf.training.graphs import collate_graphs
 from archllm_hf.training.vgae import (
     ARCH2VEC_EPOCHS,

@@ -346,7 +346,6 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         self._vocab_id = {label: i for i, label in enumerate(self.node_vocab)}
         self._mask = self._build_mask()
 
-
     @property
     def space_kwargs(self) -> dict[str, Any]:
         return {"ops": self.variant}

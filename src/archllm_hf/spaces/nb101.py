@@ -21,9 +21,10 @@ import random
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from ..errors import InvalidCellError

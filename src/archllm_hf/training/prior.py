@@ -128,7 +128,7 @@ def _tokenize_text(tokenizer, sequences: list[list[int]], prompt: str) -> datase
     )
 
 
-def _scratch_model(tokenizer, config: PriorTrainingConfig, code_length: int) -> LlamaForCausalLM:
+def scratch_llama(tokenizer, config: PriorTrainingConfig, code_length: int) -> LlamaForCausalLM:
     llama = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=config.hidden_size,
@@ -165,6 +165,48 @@ def _base_model(config: PriorTrainingConfig):
             model, LoraConfig(task_type="CAUSAL_LM", r=config.lora_rank, lora_alpha=2 * config.lora_rank)
         )
     return model, tokenizer
+
+
+def fit_causal_lm(
+    model: PreTrainedModel,
+    tokenizer: Any,
+    train_data: datasets.Dataset,
+    eval_data: datasets.Dataset,
+    config: PriorTrainingConfig,
+    out_dir: Path,
+    device: str | None,
+    progress: bool,
+    resume: bool,
+) -> tuple[Trainer, Any, float, dict[str, float], str | None]:
+    """Train a causal LM on ``input_ids``/``prompt_length`` rows with ``config``'s schedule (cosine, warm-up),
+    resuming from ``out_dir/checkpoints``; returns the trainer, its train output, the seconds it took, the final
+    eval metrics and the checkpoint resumed from. Shared by the code prior and the direct-LM baseline."""
+    args = training_arguments(
+        out_dir,
+        seed=config.seed,
+        device=device,
+        progress=progress,
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=max(config.batch_size, 512),
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        warmup_steps=config.warmup_ratio,
+        lr_scheduler_type="cosine",
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=train_data,
+        eval_dataset=eval_data,
+        data_collator=CausalLMCollator(tokenizer.pad_token_id),
+        processing_class=tokenizer,
+    )
+    last = last_checkpoint(out_dir, resume)
+    start = time.perf_counter()
+    train_output = trainer.train(resume_from_checkpoint=last)
+    train_seconds = time.perf_counter() - start
+    return trainer, train_output, train_seconds, trainer.evaluate(), last
 
 
 def train_prior(
@@ -206,7 +248,7 @@ def train_prior(
 
     if config.base_model is None:
         tokenizer = code_tokenizer
-        model: PreTrainedModel = _scratch_model(tokenizer, config, code_length)
+        model: PreTrainedModel = scratch_llama(tokenizer, config, code_length)
         train_data, eval_data = (
             _tokenize_codes(tokenizer, train_codes),
             _tokenize_codes(tokenizer, eval_codes),
@@ -219,32 +261,8 @@ def train_prior(
         longest = max(len(ids) - n for ids, n in zip(train_data["input_ids"], train_data["prompt_length"]))
         prior_format, max_new_tokens = "text", longest + 4
 
-    args = training_arguments(
-        out_dir,
-        seed=config.seed,
-        device=device,
-        progress=progress,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=max(config.batch_size, 512),
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="cosine",
-    )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_data,
-        eval_dataset=eval_data,
-        data_collator=CausalLMCollator(tokenizer.pad_token_id),
-        processing_class=tokenizer,
-    )
-    last = last_checkpoint(out_dir, resume)
-    start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.perf_counter() - start
-    eval_metrics = trainer.evaluate()
+    fit = fit_causal_lm(model, tokenizer, train_data, eval_data, config, out_dir, device, progress, resume)
+    trainer, train_output, train_seconds, eval_metrics, last = fit
 
     model = trainer.model
     if config.lora:
@@ -278,12 +296,17 @@ def train_prior(
         "training_config": asdict(config),
         "resumed_from": last,
     }
+    save_causal_lm(out_dir, model, tokenizer, {PRIOR_INFO_NAME: info, "training_summary.json": summary})
+    return summary
+
+
+def save_causal_lm(out_dir: Path, model: PreTrainedModel, tokenizer: Any, files: dict[str, dict]) -> None:
+    """Write model, tokenizer and the JSON ``files`` into ``out_dir`` at once (nothing half-written)."""
     with atomic_files(out_dir) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / PRIOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
-        (tmp / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        for name, content in files.items():
+            (tmp / name).write_text(json.dumps(content, indent=2) + "\n")
 
 
 __all__ = [
@@ -294,5 +317,7 @@ __all__ = [
     "PriorTrainingConfig",
     "codes_to_text",
     "encode_split",
+    "fit_causal_lm",
+    "save_causal_lm",
     "train_prior",
 ]

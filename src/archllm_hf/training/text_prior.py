@@ -10,7 +10,6 @@ tokenizer built from the training texts, and a ``LlamaForCausalLM`` of the same 
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -24,14 +23,13 @@ from transformers import (
     AutoTokenizer,
     GenerationConfig,
     PreTrainedTokenizerFast,
-    Trainer,
 )
 
 from ..generation import sample_record
 from ..spaces import SearchSpace, get_space
-from ..utils import atomic_files, set_seed
-from .common import last_checkpoint, load_cells, training_arguments
-from .prior import SPACE_DEFAULTS, CausalLMCollator, PriorTrainingConfig, _scratch_model
+from ..utils import set_seed
+from .common import load_cells
+from .prior import SPACE_DEFAULTS, PriorTrainingConfig, fit_causal_lm, save_causal_lm, scratch_llama
 
 TEXT_PRIOR_INFO_NAME = "archllm_text_prior.json"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -93,37 +91,23 @@ def train_text_prior(
     train_ids = tokenizer(train_texts)["input_ids"]
     eval_ids = tokenizer(cell_texts(space, cells["validation"], progress))["input_ids"]
     longest = max(len(ids) for ids in train_ids)
-    model = _scratch_model(tokenizer, config, longest)
+    model = scratch_llama(tokenizer, config, longest)
 
     def as_dataset(ids: list[list[int]]) -> datasets.Dataset:
         return datasets.Dataset.from_dict({"input_ids": ids, "prompt_length": [1] * len(ids)})
 
-    args = training_arguments(
+    fit = fit_causal_lm(
+        model,
+        tokenizer,
+        as_dataset(train_ids),
+        as_dataset(eval_ids),
+        config,
         out_dir,
-        seed=config.seed,
-        device=device,
-        progress=progress,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=max(config.batch_size, 512),
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="cosine",
+        device,
+        progress,
+        resume,
     )
-    trainer = Trainer(
-        model=model,
-        args=args,
-        train_dataset=as_dataset(train_ids),
-        eval_dataset=as_dataset(eval_ids),
-        data_collator=CausalLMCollator(tokenizer.pad_token_id),
-        processing_class=tokenizer,
-    )
-    last = last_checkpoint(out_dir, resume)
-    start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.perf_counter() - start
-    eval_metrics = trainer.evaluate()
+    trainer, train_output, train_seconds, eval_metrics, last = fit
 
     model = trainer.model
     model.generation_config = GenerationConfig(
@@ -148,11 +132,7 @@ def train_text_prior(
         "training_config": asdict(config),
         "resumed_from": last,
     }
-    with atomic_files(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        (tmp / TEXT_PRIOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
-        (tmp / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    save_causal_lm(out_dir, model, tokenizer, {TEXT_PRIOR_INFO_NAME: info, "training_summary.json": summary})
     return summary
 
 

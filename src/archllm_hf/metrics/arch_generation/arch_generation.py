@@ -6,6 +6,7 @@ Load it with ``evaluate.load(archllm_hf.scoring.METRIC_PATH)``.
 
 import datasets
 import evaluate
+
 from archllm_hf.scoring import score_generation
 
 _DESCRIPTION = """
