@@ -40,12 +40,5 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     commands = _marked_commands(readme)
     assert sorted(commands) == ["main-command", "test-command"]
     assert all(len(v) == 1 and "\n" not in v[0] for v in commands.values())
-    extracted = subprocess.run(
-        ["awk", "/<!-- test-command -->/{getline; while ($0 ~ /^```/) getline; print; exit}", "README.md"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert extracted == commands["test-command"][0]
-    assert "awk '/<!-- test-command -->/" in (REPO_ROOT / ".ci" / "run").read_text()
+    ci_lines = (REPO_ROOT / ".ci" / "run").read_text().splitlines()
+    assert commands["test-command"][0] in ci_lines  # CI runs the README's test command verbatim
