@@ -32,7 +32,7 @@ from archllm_hf.spaces import SearchSpace, get_space
 from archllm_hf.training.prior import SPACE_DEFAULTS as PRIOR_DEFAULTS
 from archllm_hf.training.prior import train_prior
 from archllm_hf.training.text_prior import generate_text_cells, train_text_prior
-from archllm_hf.training.vgae import ARCH2VEC_EPOCHS, generate_vgae, train_vgae
+from archllm_hf.training.vgae import ARCH2VEC_EPOCHS, arch2vec_sampling_metrics, sample_graphs, train_vgae
 from archllm_hf.training.vqvae import SPACE_DEFAULTS as VQVAE_DEFAULTS
 from archllm_hf.training.vqvae import train_vqvae
 from archllm_hf.utils import atomic_write_json
@@ -122,10 +122,13 @@ def vgae(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
         epochs=epochs,
         device=args.device,
         progress=False,
-        num_generated=NUM_SAMPLES,
+        num_generated=0,  # sampled once below, for both scores and the timing
     )
     model = AutoModel.from_pretrained(str(work / "vgae"))
-    decoded, seconds = timed(generate_vgae, model, space, NUM_SAMPLES, seed=SEED)
+    start = time.perf_counter()
+    adjacency, ops = sample_graphs(model, NUM_SAMPLES, seed=SEED)
+    decoded = [space.decode_graph(a, o) for a, o in zip(adjacency, ops)]
+    seconds = time.perf_counter() - start
     samples = [
         {"id": d.id, "valid": d.valid, "isomorphism_id": space.isomorphism_id(d.cell) if d.valid else None}
         for d in decoded
@@ -135,7 +138,7 @@ def vgae(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
         "train_seconds": summary["train_seconds"],
         "epochs": epochs,
         "scores": score(samples),
-        "arch2vec_scores": summary["generation"]["arch2vec"] if summary.get("generation") else None,
+        "arch2vec_scores": arch2vec_sampling_metrics(space, adjacency, ops),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": NUM_SAMPLES,
     }

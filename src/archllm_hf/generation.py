@@ -6,8 +6,6 @@ A generated string that does not decode to a valid cell is reported as invalid (
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,36 +120,30 @@ class ArchitectureGenerator:
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
 
-    def _sample_batches(
+    def _sample_batch(
         self,
-        batch_size: int,
+        n: int,
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
         constrained: bool = False,
-        seed: int | None = None,
-    ) -> Iterator[tuple[list[str], list[CodeParse]]]:
-        """Endless batches of ``batch_size`` samples: their code strings and the parsed codes."""
-        if seed is not None:
-            torch.manual_seed(seed)
+    ) -> tuple[list[str], list[CodeParse]]:
+        """``n`` samples from the prior (seeded by the caller): their code strings and the parsed codes."""
         self.prior.eval()
         prompt = torch.as_tensor([self._prompt_ids()], dtype=torch.long, device=self.device)
         processors = LogitsProcessorList([self._grammar(prompt.shape[1])] if constrained else [])
-        while True:
-            with torch.no_grad():
-                out = self.prior.generate(
-                    prompt.expand(batch_size, -1),
-                    attention_mask=torch.ones(
-                        batch_size, prompt.shape[1], dtype=torch.long, device=self.device
-                    ),
-                    do_sample=True,
-                    temperature=temperature,
-                    top_k=top_k if top_k is not None else 0,
-                    top_p=top_p if top_p is not None else 1.0,
-                    logits_processor=processors,
-                    **self._length_kwargs(),
-                )
-            yield self._parse_generated(out[:, prompt.shape[1] :])
+        with torch.no_grad():
+            out = self.prior.generate(
+                prompt.expand(n, -1),
+                attention_mask=torch.ones(n, prompt.shape[1], dtype=torch.long, device=self.device),
+                do_sample=True,
+                temperature=temperature,
+                top_k=top_k if top_k is not None else 0,
+                top_p=top_p if top_p is not None else 1.0,
+                logits_processor=processors,
+                **self._length_kwargs(),
+            )
+        return self._parse_generated(out[:, prompt.shape[1] :])
 
     def _parse_generated(self, ids: torch.Tensor) -> tuple[list[str], list[CodeParse]]:
         """Generated token ids → (code strings, parsed codes). A code-token prior's rows that hold only code tokens
@@ -188,15 +180,13 @@ class ArchitectureGenerator:
         ``sampling``: ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False), ``seed``.
         """
         self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
+        seed = sampling.pop("seed", None)
+        if seed is not None:
+            torch.manual_seed(seed)
         texts: list[str] = []
-        batches = self._sample_batches(min(batch_size, max(num_samples, 1)), **sampling)
-        with (
-            closing(batches),
-            tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar,
-        ):
+        with tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar:
             while len(texts) < num_samples:
-                batch, _ = next(batches)
-                batch = batch[: num_samples - len(texts)]
+                batch, _ = self._sample_batch(min(batch_size, num_samples - len(texts)), **sampling)
                 texts += batch
                 bar.update(len(batch))
         return texts
@@ -247,16 +237,13 @@ class ArchitectureGenerator:
         """
         self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
         max_draws = 100 * num_samples if max_draws is None else max_draws
-        if not without_replacement:
-            batch_size = min(batch_size, max(num_samples, 1))
-        batches = self._sample_batches(batch_size, **sampling)
+        seed = sampling.pop("seed", None)
+        if seed is not None:
+            torch.manual_seed(seed)
         records: list[dict[str, Any]] = []
         seen: set[tuple[bool, str]] = set()
         draws = 0
-        with (
-            closing(batches),
-            tqdm(total=num_samples, desc="generating", unit="cell", disable=not progress) as bar,
-        ):
+        with tqdm(total=num_samples, desc="generating", unit="cell", disable=not progress) as bar:
             while len(records) < num_samples:
                 if without_replacement and draws >= max_draws:
                     raise RuntimeError(
@@ -264,7 +251,8 @@ class ArchitectureGenerator:
                         f"{draws:,} draws (asked for {num_samples:,}); ask for fewer samples, raise the "
                         "temperature, or raise max_draws"
                     )
-                texts, parsed = next(batches)
+                n = batch_size if without_replacement else min(batch_size, num_samples - len(records))
+                texts, parsed = self._sample_batch(n, **sampling)
                 draws += len(texts)
                 before = len(records)
                 for text, result in zip(texts, self._decode_parsed(parsed)):

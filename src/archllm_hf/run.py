@@ -32,7 +32,6 @@ from .utils import atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-HEADLINE = ("validity", "uniqueness", "novelty", "valid_unique_rate")
 DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
 WITHOUT_REPLACEMENT_SPACES = frozenset({"nb201"})
 """Spaces sampled without replacement by default: 10,000 iid draws from NB201's 15,625 cells repeat about a quarter
