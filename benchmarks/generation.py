@@ -6,15 +6,19 @@ the space's grammar, and a direct LM over the cells' own text.
 
 Per space and method: reconstruction (where the method reconstructs), validity, uniqueness, novelty and
 valid_unique_rate at 10,000 samples (temperature 1.0, iid), a temperature sweep for the language models, training
-time and generation throughput. Trained models go to ``--work`` (default ``runs/benchmark``) and are reused when
-the script runs again. Writes ``benchmarks/results/generation-<space>[-quick].json`` and a PNG beside it;
-``python benchmarks/render_readme.py`` turns them into the README table.
+time and generation throughput. Trained models and each method's result go to ``--work`` (default
+``runs/benchmark``); when the script runs again, finished methods are reused and interrupted training resumes from
+its last checkpoint (``--fresh`` measures everything again). ``--methods`` measures some methods only, so that
+several processes can share one ``--work``. Once every method has a result, writes
+``benchmarks/results/generation-<space>[-quick].json`` and a PNG beside it; ``python benchmarks/render_readme.py``
+turns them into the README table.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import time
 from pathlib import Path
@@ -69,16 +73,40 @@ def timed(fn, *args, **kwargs) -> tuple[Any, float]:
     return result, time.perf_counter() - start
 
 
+def trained(out_dir: Path, train, *args, **kwargs) -> dict[str, Any]:
+    """The training summary of a model: the one a finished model in ``out_dir`` holds (trained by an earlier run
+    of this script or by ``archllm run`` with the same defaults and split), else ``train(...)``'s."""
+    path = out_dir / "training_summary.json"
+    if path.is_file():
+        logging.info("reusing the model in %s", out_dir)
+        return json.loads(path.read_text())
+    return train(*args, **kwargs)
+
+
 def ours(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str, Any]:
     vq_config, prior_config = VQVAE_DEFAULTS[space.name], PRIOR_DEFAULTS[space.name]
     if args.quick:
         vq_config = dataclasses.replace(vq_config, epochs=min(vq_config.epochs, 2))
         prior_config = dataclasses.replace(prior_config, epochs=min(prior_config.epochs, 4))
-    vq_summary = train_vqvae(
-        space, work / "vqvae", dataset=cells, config=vq_config, device=args.device, progress=False
+    vq_summary = trained(
+        work / "vqvae",
+        train_vqvae,
+        space,
+        work / "vqvae",
+        dataset=cells,
+        config=vq_config,
+        device=args.device,
+        progress=False,
     )
-    prior_summary = train_prior(
-        work / "vqvae", work / "prior", dataset=cells, config=prior_config, device=args.device, progress=False
+    prior_summary = trained(
+        work / "prior",
+        train_prior,
+        work / "vqvae",
+        work / "prior",
+        dataset=cells,
+        config=prior_config,
+        device=args.device,
+        progress=False,
     )
     generator = ArchitectureGenerator.from_pretrained(work / "prior", work / "vqvae", device=args.device)
     generator.generate(args.batch_size, batch_size=args.batch_size, seed=SEED)  # warm-up
@@ -89,6 +117,11 @@ def ours(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
         "train_seconds_parts": {
             "vqvae": vq_summary["train_seconds"],
             "prior": prior_summary["train_seconds"],
+        },
+        "resumed_from": [s["resumed_from"] for s in (vq_summary, prior_summary) if s["resumed_from"]],
+        "training_config": {
+            "vqvae": vq_summary["training_config"],
+            "prior": prior_summary["training_config"],
         },
         "scores": score(samples),
         "cells_per_second": NUM_SAMPLES / seconds,
@@ -115,7 +148,9 @@ def ours(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
 
 def vgae(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str, Any]:
     epochs = 2 if args.quick else ARCH2VEC_EPOCHS.get(space.name, 10)
-    summary = train_vgae(
+    summary = trained(
+        work / "vgae",
+        train_vgae,
         space,
         work / "vgae",
         dataset=cells,
@@ -136,7 +171,8 @@ def vgae(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
     return {
         "reconstruction": summary["test"],
         "train_seconds": summary["train_seconds"],
-        "epochs": epochs,
+        "resumed_from": summary["resumed_from"],
+        "epochs": summary["epochs"],
         "scores": score(samples),
         "arch2vec_scores": arch2vec_sampling_metrics(space, adjacency, ops),
         "cells_per_second": NUM_SAMPLES / seconds,
@@ -161,8 +197,15 @@ def direct_lm(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dic
     config = PRIOR_DEFAULTS[space.name]
     if args.quick:
         config = dataclasses.replace(config, epochs=min(config.epochs, 4))
-    summary = train_text_prior(
-        space, work / "direct_lm", dataset=cells, config=config, device=args.device, progress=False
+    summary = trained(
+        work / "direct_lm",
+        train_text_prior,
+        space,
+        work / "direct_lm",
+        dataset=cells,
+        config=config,
+        device=args.device,
+        progress=False,
     )
     sample = lambda n, t=1.0: generate_text_cells(  # noqa: E731
         work / "direct_lm", n, batch_size=args.batch_size, temperature=t, seed=SEED, device=args.device
@@ -171,6 +214,8 @@ def direct_lm(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dic
     samples, seconds = timed(sample, NUM_SAMPLES)
     return {
         "train_seconds": summary["train_seconds"],
+        "resumed_from": summary["resumed_from"],
+        "training_config": summary["training_config"],
         "scores": score(samples),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": args.batch_size,
@@ -180,10 +225,29 @@ def direct_lm(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dic
     }
 
 
+def cached(
+    method: str, method_dir: Path, run, space: SearchSpace, cells, score: Scorer, args
+) -> dict[str, Any] | None:
+    """One method's result: read from ``method_dir/result.json`` when an earlier run finished it (unless
+    ``--fresh``), else measured and written there, so that an interrupted benchmark resumes method by method.
+    Each result keeps the provenance of the run that measured it. None for a method left out by ``--methods``
+    that has no result yet."""
+    path = method_dir / "result.json"
+    if path.is_file() and not (args.fresh and method in args.methods):
+        logging.info("reusing %s", path)
+        return json.loads(path.read_text())
+    if method not in args.methods:
+        return None
+    started = provenance()
+    result = {**run(space, cells, method_dir, score, args), "measured_by": started}
+    atomic_write_json(path, result)
+    return result
+
+
 METHODS = {"archllm": ours, "arch2vec_vgae": vgae, "uniform": uniform, "direct_lm": direct_lm}
 
 
-def run_space(name: str, args) -> Path:
+def run_space(name: str, args) -> Path | None:
     started = provenance()
     space = get_space(name)
     num_cells = QUICK_DARTS_CELLS if args.quick and name == "darts" else None
@@ -193,7 +257,10 @@ def run_space(name: str, args) -> Path:
     methods = {}
     for method, run in METHODS.items():
         logging.info("%s: %s", name, method)
-        methods[method] = run(space, cells, work / method, score, args)
+        result = cached(method, work / method, run, space, cells, score, args)
+        if result is None:
+            continue
+        methods[method] = result
         logging.info(
             "%s: %s %s",
             name,
@@ -204,6 +271,10 @@ def run_space(name: str, args) -> Path:
                 if k in ("validity", "uniqueness", "novelty", "valid_unique_rate")
             },
         )
+    missing = [method for method in METHODS if method not in methods]
+    if missing:
+        logging.info("%s: no JSON written yet; still to run: %s", name, ", ".join(missing))
+        return None
     stem = f"generation-{name}{'-quick' if args.quick else ''}"
     result = {
         "benchmark": "generation",
@@ -228,7 +299,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
 
     keys = ("validity", "uniqueness", "novelty", "valid_unique_rate")
     methods = list(result["methods"])
-    fig, ax = plt.subplots(figsize=(6.4, 3.2), dpi=150)
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=150)
     width = 0.8 / len(methods)
     for i, method in enumerate(methods):
         scores = result["methods"][method]["scores"]
@@ -244,7 +315,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.set_title(
         f"{result['space']}: {result['num_samples']:,} samples, temperature 1.0{' (quick)' if result['quick'] else ''}"
     )
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, ncols=len(methods), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
@@ -264,6 +335,19 @@ def main() -> None:
     parser.add_argument(
         "--work", default="runs/benchmark", help="where trained models go and are reused from"
     )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="measure every method again instead of reusing the results an earlier run left in --work",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=list(METHODS),
+        default=list(METHODS),
+        help="measure only these (several processes or machines can share one --work); the JSON is written "
+        "once every method has a result",
+    )
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(
         "--sweep-samples", type=int, default=2000, help="samples per temperature of the sweep"
@@ -272,7 +356,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     datasets.disable_progress_bars()
     for name in ["nb201", "nb101", "darts"] if args.space == "all" else [args.space]:
-        print(f"wrote {run_space(name, args)}")
+        written = run_space(name, args)
+        if written is not None:
+            print(f"wrote {written}")
 
 
 if __name__ == "__main__":

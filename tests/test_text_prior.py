@@ -40,6 +40,22 @@ def test_tokenizer_round_trips_the_native_text_of_every_space(name, tmp_path):
         assert decoded.valid and decoded.cell == cell
 
 
+def test_tokenizer_vocabulary_is_bounded_and_merges_characters():
+    space = get_space("darts")
+    texts = [space.format(cell) for cell in space.sample(50, seed=2)]
+    tokenizer = cell_text_tokenizer(texts, vocab_size=64)
+    assert len(tokenizer) <= 64
+    for text in texts:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        assert len(ids) < len(text) / 2
+        assert tokenizer.decode(ids) == text
+
+
+def test_tokenizer_needs_texts():
+    with pytest.raises(ValueError, match="at least one text"):
+        cell_text_tokenizer([])
+
+
 def test_cell_texts_of_a_space_without_a_text_column():
     space = get_space("nb101")
     split = datasets.Dataset.from_list([space.to_record(cell) for cell in space.sample(5, seed=0)])

@@ -1,8 +1,9 @@
 """The direct language-model baseline: a causal LM over the cells' own text, with no VQ-VAE in between.
 
 Each training cell is written in its space's native text form (:meth:`SearchSpace.format`: the NB201 arch string,
-NB101 ``{"matrix": ..., "ops": ...}``, the DARTS genotype), split into words and punctuation by a word-level
-tokenizer built from the training texts, and a ``LlamaForCausalLM`` of the same size and schedule as the code prior
+NB101 ``{"matrix": ..., "ops": ...}``, the DARTS genotype) and split into tokens by a BPE tokenizer learned from the
+training texts, with as many tokens as the code prior has codes (512 by default), so that the two language models
+have the same vocabulary size. A ``LlamaForCausalLM`` of the same size and schedule as the code prior
 (:data:`~archllm_hf.training.prior.SPACE_DEFAULTS`) learns it. Samples are parsed back with
 :meth:`SearchSpace.decode_text`. Comparing it with the code prior shows what the discrete VQ codes buy.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 import datasets
 import torch
-from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, processors
+from tokenizers import Tokenizer, decoders, models, processors, trainers
 from tqdm.auto import tqdm
 from transformers import (
     AutoModelForCausalLM,
@@ -33,23 +34,30 @@ from .prior import SPACE_DEFAULTS, PriorTrainingConfig, fit_causal_lm, save_caus
 
 TEXT_PRIOR_INFO_NAME = "archllm_text_prior.json"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
-_PIECE = r"\w+|[^\w\s]"
+DEFAULT_TEXT_VOCAB_SIZE = 512
+"""The direct LM's vocabulary: the codebook size of the NB101 and DARTS VQ-VAEs."""
+TOKENIZER_TRAINING_TEXTS = 20_000
+"""The BPE merges are learned from the first this-many training texts (seconds, not minutes, for DARTS)."""
 
 
-def cell_text_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
-    """Word-level tokenizer over ``texts``: words (``\\w+``) and single punctuation marks, whitespace dropped,
-    ``<bos> ... <eos>`` added; decoding concatenates the pieces (every parser of the package ignores spaces)."""
-    pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(_PIECE), behavior="isolated")]
-    )
-    pieces: dict[str, None] = {}
-    for text in texts:
-        for piece, _ in pre_tokenizer.pre_tokenize_str(text):
-            pieces.setdefault(piece)
-    vocab = {token: i for i, token in enumerate([*SPECIAL_TOKENS, *sorted(pieces)])}
-    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizer
+def cell_text_tokenizer(
+    texts: list[str], vocab_size: int = DEFAULT_TEXT_VOCAB_SIZE
+) -> PreTrainedTokenizerFast:
+    """Character-level BPE learned from ``texts`` (at most ``vocab_size`` tokens, specials included), with
+    ``<bos> ... <eos>`` added; a text is one word, so merges may span punctuation and whitespace, and decoding
+    concatenates the pieces back into the exact text."""
+    if not texts:
+        raise ValueError("cell_text_tokenizer needs at least one text")
+    backend = Tokenizer(models.BPE(unk_token="<unk>"))
     backend.decoder = decoders.Fuse()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=list(SPECIAL_TOKENS),
+        initial_alphabet=sorted(set().union(*map(set, texts))),
+        show_progress=False,
+    )
+    backend.train_from_iterator(texts[:TOKENIZER_TRAINING_TEXTS], trainer)
+    vocab = backend.get_vocab()
     backend.post_processor = processors.TemplateProcessing(
         single="<bos> $A <eos>", special_tokens=[("<bos>", vocab["<bos>"]), ("<eos>", vocab["<eos>"])]
     )
@@ -75,11 +83,13 @@ def train_text_prior(
     resume: bool = True,
     progress: bool = True,
     num_samples: int | None = None,
+    vocab_size: int = DEFAULT_TEXT_VOCAB_SIZE,
 ) -> dict[str, Any]:
     """Train the direct LM on the training split's cell texts and save it to ``out_dir``.
 
     ``config`` defaults to the code prior's settings for the space (same size and schedule); ``base_model`` and
-    ``lora`` are not used here. The folder loads with plain ``AutoModelForCausalLM`` / ``AutoTokenizer``.
+    ``lora`` are not used here. ``vocab_size`` bounds the BPE vocabulary (:func:`cell_text_tokenizer`). The folder
+    loads with plain ``AutoModelForCausalLM`` / ``AutoTokenizer``.
     """
     space = get_space(space) if isinstance(space, str) else space
     config = config or SPACE_DEFAULTS.get(space.name, PriorTrainingConfig())
@@ -87,7 +97,7 @@ def train_text_prior(
     set_seed(config.seed)
     cells = load_cells(space, dataset, num_samples=num_samples, progress=progress)
     train_texts = cell_texts(space, cells["train"], progress)
-    tokenizer = cell_text_tokenizer(train_texts)
+    tokenizer = cell_text_tokenizer(train_texts, vocab_size)
     train_ids = tokenizer(train_texts)["input_ids"]
     eval_ids = tokenizer(cell_texts(space, cells["validation"], progress))["input_ids"]
     longest = max(len(ids) for ids in train_ids)
@@ -177,6 +187,7 @@ def generate_text_cells(
 
 
 __all__ = [
+    "DEFAULT_TEXT_VOCAB_SIZE",
     "TEXT_PRIOR_INFO_NAME",
     "cell_text_tokenizer",
     "cell_texts",
