@@ -52,9 +52,13 @@ def test_cached_measures_once_then_reuses(bench, tmp_path):
 def test_fresh_measures_again_only_the_selected_methods(bench, tmp_path):
     old, new = CountingMethod(0.1), CountingMethod(0.9)
     bench.cached("uniform", tmp_path / "uniform", old, None, None, None, args(["uniform"]))
-    kept = bench.cached("uniform", tmp_path / "uniform", new, None, None, None, args(["direct_lm"], fresh=True))
+    kept = bench.cached(
+        "uniform", tmp_path / "uniform", new, None, None, None, args(["direct_lm"], fresh=True)
+    )
     assert kept["scores"]["validity"] == 0.1 and new.calls == 0
-    redone = bench.cached("uniform", tmp_path / "uniform", new, None, None, None, args(["uniform"], fresh=True))
+    redone = bench.cached(
+        "uniform", tmp_path / "uniform", new, None, None, None, args(["uniform"], fresh=True)
+    )
     assert redone["scores"]["validity"] == 0.9 and new.calls == 1
 
 
