@@ -175,13 +175,24 @@ def vgae(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str
         "epochs": summary["epochs"],
         "scores": score(samples),
         "arch2vec_scores": arch2vec_sampling_metrics(space, adjacency, ops),
+        **normal_cell_validity(space, adjacency, ops),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": NUM_SAMPLES,
     }
 
 
+def normal_cell_validity(space: SearchSpace, adjacency, ops) -> dict[str, float]:
+    """DARTS only: the share of samples whose normal cell alone is valid by arch2vec's rule, the number to set
+    beside arch2vec's published validity (it models the normal cell only; we model both cells)."""
+    if not hasattr(space, "arch2vec_valid_cells"):
+        return {}
+    normal = [space.arch2vec_valid_cells(a, o)[0] for a, o in zip(adjacency, ops)]
+    return {"arch2vec_normal_cell_validity": sum(normal) / max(len(normal), 1)}
+
+
 def uniform(space: SearchSpace, cells, work: Path, score: Scorer, args) -> dict[str, Any]:
-    drawn, seconds = timed(space.sample, NUM_SAMPLES, seed=SEED, unique=False)
+    # not the dataset's seed: DARTS builds its dataset with space.sample, and would draw its own training cells
+    drawn, seconds = timed(space.sample, NUM_SAMPLES, seed=SEED + 1, unique=False)
     samples = [
         {"id": space.canonical_id(c), "valid": True, "isomorphism_id": space.isomorphism_id(c)} for c in drawn
     ]

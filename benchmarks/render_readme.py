@@ -129,7 +129,10 @@ def generation_table() -> list[str]:
                 exact = f"{m['reconstruction']['exact_match']:.2%}" if m.get("reconstruction") else "–"
                 extra = ""
                 if m.get("arch2vec_scores"):
-                    extra = f" (arch2vec's rule: {m['arch2vec_scores']['validity']:.2%})"
+                    extra = f" (arch2vec's rule: {m['arch2vec_scores']['validity']:.2%}"
+                    if "arch2vec_normal_cell_validity" in m:
+                        extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
+                    extra += ")"
                 variants = [(METHOD_NAMES.get(method, method), m["scores"], extra)]
                 if m.get("scores_without_replacement"):
                     name = f"{METHOD_NAMES.get(method, method)}, without replacement"

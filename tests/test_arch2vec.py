@@ -285,10 +285,12 @@ def test_darts_arch2vec_validity_applies_the_block_rules_to_both_cells():
     space = get_space("darts")
     graph = space.to_graph(space.sample(1, seed=0)[0])
     assert space.arch2vec_valid(graph.adjacency, graph.ops)
+    assert space.arch2vec_valid_cells(graph.adjacency, graph.ops) == (True, True)
     for off in (0, 11):
         no_input = graph.adjacency.copy()
         no_input[off : off + 2, off + 2] = 0  # op-node 2 loses its input from {c_k-2, c_k-1}
         assert not space.arch2vec_valid(no_input, graph.ops), off
+        assert space.arch2vec_valid_cells(no_input, graph.ops) == (off != 0, off == 0)
         wrong_label = graph.ops.copy()
         wrong_label[off + 10] = space.node_vocab.index("c_k-1")
         assert not space.arch2vec_valid(graph.adjacency, wrong_label), off

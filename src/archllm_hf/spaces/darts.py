@@ -64,6 +64,7 @@ NASLIB_OPS: tuple[str, ...] = (
 
 OP_SETS: dict[str, tuple[str, ...]] = {"darts": NASLIB_OPS, "arch2vec": ("none", *NASLIB_OPS)}
 """Op sets of the two variants; arch2vec's is in its one-hot order (``none`` first)."""
+_ARCH2VEC_OPS = frozenset(OP_SETS["arch2vec"])
 
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
 INTERMEDIATE_NODES: tuple[int, ...] = (2, 3, 4, 5)
@@ -425,22 +426,30 @@ class DARTSSpace(SearchSpace[DARTSCell]):
 
         Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
         """
+        return all(self.arch2vec_valid_cells(adjacency, ops))
+
+    def arch2vec_valid_cells(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[bool, bool]:
+        """:meth:`arch2vec_valid` of the normal block and of the reduce block separately. arch2vec models the
+        normal cell only, so the first is the rate to compare with its published DARTS validity."""
         adjacency, ops = self._arch2vec_arrays(adjacency, ops)
-        arch2vec_ops = frozenset(OP_SETS["arch2vec"])
-        for off in (0, BLOCK):
-            labels = [self.node_vocab[i] for i in ops[off : off + BLOCK].tolist()]
-            block = adjacency[off : off + BLOCK, off : off + BLOCK] != 0
-            if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[_OUTPUT] != "output":
-                return False
-            if any(op not in arch2vec_ops for op in labels[2:_OUTPUT]):
-                return False
-            for pair in range(4):
-                first = 2 + 2 * pair  # the pair's op-nodes are first and first + 1
-                for node in (first, first + 1):
-                    if not block[:first, node].any():
-                        return False
-                    if pair < 3 and block[first + 2 :, node].any():
-                        return False
+        return self._arch2vec_block_valid(adjacency, ops, 0), self._arch2vec_block_valid(
+            adjacency, ops, BLOCK
+        )
+
+    def _arch2vec_block_valid(self, adjacency: np.ndarray, ops: np.ndarray, off: int) -> bool:
+        labels = [self.node_vocab[i] for i in ops[off : off + BLOCK].tolist()]
+        block = adjacency[off : off + BLOCK, off : off + BLOCK] != 0
+        if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[_OUTPUT] != "output":
+            return False
+        if any(op not in _ARCH2VEC_OPS for op in labels[2:_OUTPUT]):
+            return False
+        for pair in range(4):
+            first = 2 + 2 * pair  # the pair's op-nodes are first and first + 1
+            for node in (first, first + 1):
+                if not block[:first, node].any():
+                    return False
+                if pair < 3 and block[first + 2 :, node].any():
+                    return False
         return True
 
     # --- graph encoding -----------------------------------------------------------------------------------
