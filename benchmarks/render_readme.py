@@ -52,12 +52,23 @@ def reconstruction_table() -> list[str]:
 
 
 def _job_time(r: dict) -> str:
-    reused = r.get("vqvae_reused")
+    reused = [
+        f"{name} {r[key]['train_seconds'] / 60:.0f} min"
+        for name, key in (("VQ-VAE", "vqvae_reused"), ("prior", "prior_reused"))
+        if r.get(key)
+    ]
     if reused:
-        return f"{r['wall_seconds'] / 60:.1f} min + VQ-VAE {reused['train_seconds'] / 60:.0f} min (reused)"
+        return f"{r['wall_seconds'] / 60:.1f} min + {' + '.join(reused)} (reused)"
     if r["timings"]["vqvae_s"] < 1:  # reports written before reuse was recorded
         return f"{r['wall_seconds'] / 60:.1f} min + VQ-VAE (reused, `vqvae-{r['space']}.json`)"
     return f"{r['wall_seconds'] / 60:.1f} min"
+
+
+def _prior_time(r: dict) -> str:
+    reused = r.get("prior_reused")
+    if reused:
+        return f"{reused['train_seconds']:.0f} s (reused)"
+    return f"{r['timings']['prior_s']:.0f} s"
 
 
 def run_table() -> list[str]:
@@ -80,7 +91,7 @@ def run_table() -> list[str]:
             iso = f"{s['uniqueness_iso']:.2%}" if "uniqueness_iso" in s else "–"
             first = mode == modes[0][0]
             speed = f"{g['cells_per_second']:,.0f} ({g['batch_size']})" if first else ""
-            prior = f"{r['timings']['prior_s']:.0f} s" if first else ""
+            prior = _prior_time(r) if first else ""
             rows.append(
                 f"| {space} | {mode} | {s['num_generated']:,} | {s['validity']:.2%} | {s['uniqueness']:.2%} | "
                 f"{s['novelty']:.2%} | {s['valid_unique_rate']:.2%} | {iso} | {speed} | {prior} | "

@@ -4,7 +4,8 @@
 
 Writes ``benchmarks/results/run-<space>.json`` (the report plus provenance and wall time) and
 ``benchmarks/results/run-<space>-temperature.png``. With ``--keep DIR`` the run resumes whatever ``DIR`` already holds:
-a VQ-VAE placed in ``DIR/vqvae`` beforehand is reused, and the report says so (``vqvae_reused``).
+a VQ-VAE or prior placed in ``DIR/vqvae`` or ``DIR/prior`` beforehand is reused, and the report says so
+(``vqvae_reused``, ``prior_reused``, with the training summary of each).
 """
 
 from __future__ import annotations

@@ -307,3 +307,26 @@ def test_report_markdown_and_plot(tmp_path):
     assert "without replacement)" in both and "| uniqueness | 50.00% | 25.00% |" in both
     png = plot_temperature_sweep(report, tmp_path / "t.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_main_job_reuses_trained_models_and_writes_the_report(vqvae_dir, prior_dir, tmp_path):
+    import shutil
+
+    from archllm_hf.run import run_pipeline
+
+    out = tmp_path / "run"
+    shutil.copytree(vqvae_dir, out / "vqvae")
+    shutil.copytree(prior_dir, out / "prior")
+    report = run_pipeline(
+        "nb201", out, num_samples=40, temperatures=(0.5, 1.0), sweep_samples=20, batch_size=16, progress=False
+    )
+    prior_summary = json.loads((prior_dir / "training_summary.json").read_text())
+    assert report["prior_reused"]["train_seconds"] == prior_summary["train_seconds"]
+    assert report["vqvae_reused"] is not None
+    assert report["without_replacement"] and report["scores"]["num_generated"] == 40
+    assert report["scores_with_replacement"]["num_generated"] == 40
+    assert [p["temperature"] for p in report["temperature_sweep"]["points"]] == [0.5, 1.0]
+    assert json.loads((out / "report.json").read_text()) == report
+    assert len((out / "samples.jsonl").read_text().splitlines()) == 40
+    assert "valid_unique_rate" in (out / "report.md").read_text()
+    assert (out / "temperature.png").stat().st_size > 0

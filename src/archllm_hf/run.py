@@ -76,7 +76,8 @@ def run_pipeline(
     timings["vqvae_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    if not (out / "prior" / PRIOR_INFO_NAME).is_file():
+    prior_reused = (out / "prior" / PRIOR_INFO_NAME).is_file()
+    if not prior_reused:
         train_prior(out / "vqvae", out / "prior", dataset=cells, device=device, progress=progress)
     timings["prior_s"] = time.perf_counter() - start
 
@@ -129,6 +130,7 @@ def run_pipeline(
         "temperature_sweep": {"samples_per_temperature": sweep_samples, "points": sweep},
         "timings": timings,
         "vqvae_reused": _training_summary(out / "vqvae") if vqvae_reused else None,
+        "prior_reused": _training_summary(out / "prior") if prior_reused else None,
     }
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_report_markdown(report))
@@ -209,12 +211,20 @@ def plot_temperature_sweep(report: dict[str, Any], path: Path) -> Path:
 
 
 def _training_summary(folder: Path) -> dict[str, Any]:
-    """What a reused VQ-VAE folder says of its own training (empty if it holds no summary)."""
+    """What a reused VQ-VAE or prior folder says of its own training (empty if it holds no summary)."""
     path = folder / "training_summary.json"
     if not path.is_file():
         return {}
     summary = json.loads(path.read_text())
-    keys = ("device", "train_seconds", "epochs", "seconds_per_epoch", "test")
+    keys = (
+        "device",
+        "train_seconds",
+        "epochs",
+        "seconds_per_epoch",
+        "test",
+        "training_config",
+        "resumed_from",
+    )
     return {key: summary[key] for key in keys if key in summary}
 
 
