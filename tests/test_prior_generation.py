@@ -330,3 +330,16 @@ def test_main_job_reuses_trained_models_and_writes_the_report(vqvae_dir, prior_d
     assert len((out / "samples.jsonl").read_text().splitlines()) == 40
     assert "valid_unique_rate" in (out / "report.md").read_text()
     assert (out / "temperature.png").stat().st_size > 0
+
+
+@pytest.mark.parametrize("name", ["nb101", "nb201", "darts"])
+def test_sample_record_ids_agree_with_the_space(name):
+    from archllm_hf.generation import sample_record
+
+    space = get_space(name)
+    assert space.has_isomorphism_classes == (name == "nb201")
+    for cell in space.sample(20, seed=3):
+        graph = space.to_graph(cell)
+        record = sample_record(space, "codes", space.decode_graph(graph.adjacency, graph.ops))
+        assert record["valid"] and record["id"] == space.canonical_id(cell)
+        assert record["isomorphism_id"] == space.isomorphism_id(cell)

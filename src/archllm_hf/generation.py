@@ -271,10 +271,13 @@ class ArchitectureGenerator:
 def sample_record(space: SearchSpace, codes: str, decoded: DecodedCell) -> dict[str, Any]:
     """One generated sample: native cell form, canonical id, isomorphism id, validity and reason, code string."""
     cell = decoded.cell
+    isomorphism_id = None
+    if decoded.valid:
+        isomorphism_id = space.isomorphism_id(cell) if space.has_isomorphism_classes else decoded.id
     return {
         "cell": space.to_native(cell) if cell is not None else None,
         "id": decoded.id,
-        "isomorphism_id": space.isomorphism_id(cell) if decoded.valid else None,
+        "isomorphism_id": isomorphism_id,
         "valid": decoded.valid,
         "reason": decoded.reason,
         "codes": codes,

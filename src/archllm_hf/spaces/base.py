@@ -70,6 +70,8 @@ class SearchSpace(ABC, Generic[CellT]):
     """Short name used on the command line and as the dataset config name (``nb101``, ``nb201``, ``darts``)."""
     text_column: ClassVar[str | None] = None
     """Dataset column holding :meth:`format` output (``arch_str``, ``genotype``), or None."""
+    has_isomorphism_classes: ClassVar[bool] = False
+    """Whether :meth:`isomorphism_id` is coarser than :meth:`canonical_id` (NB201); when False the two are equal."""
     num_nodes: int
     """Number of node slots in the graph encoding."""
     node_vocab: tuple[str, ...]

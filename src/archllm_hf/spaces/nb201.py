@@ -195,6 +195,7 @@ class NB201Space(SearchSpace[NB201Cell]):
 
     name = "nb201"
     text_column = "arch_str"
+    has_isomorphism_classes = True
     num_nodes = len(EDGES) + 2
     node_vocab = NODE_VOCAB
 
