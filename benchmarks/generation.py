@@ -294,6 +294,7 @@ def run_space(name: str, args) -> Path | None:
         "quick": args.quick,
         "seed": SEED,
         "num_samples": NUM_SAMPLES,
+        "sweep_samples_per_temperature": args.sweep_samples,
         "num_train_cells": len(cells["train"]),
         "methods": methods,
     }

@@ -158,6 +158,33 @@ def generation_table() -> list[str]:
     return rows if len(rows) > 2 else []
 
 
+def sweep_table() -> list[str]:
+    rows = []
+    for space in SPACES:
+        for suffix in ("", "-quick"):
+            r = _load(f"generation-{space}{suffix}.json")
+            if r is None:
+                continue
+            for method, m in r["methods"].items():
+                points = m.get("temperature_sweep")
+                if not points:
+                    continue
+                if not rows:
+                    temperatures = [p["temperature"] for p in points]
+                    rows += [
+                        "| space | run | method | "
+                        + " | ".join(f"T = {t:g}" for t in temperatures)
+                        + " | samples per T | file |",
+                        "|---|---|---|" + "---:|" * (len(temperatures) + 1) + "---|",
+                    ]
+                cells = " | ".join(f"{p['validity']:.1%} / {p['valid_unique_rate']:.1%}" for p in points)
+                rows.append(
+                    f"| {space} | {'quick' if r['quick'] else 'full'} | {METHOD_NAMES.get(method, method)} | "
+                    f"{cells} | {r['sweep_samples_per_temperature']:,} | `generation-{space}{suffix}.json` |"
+                )
+    return rows
+
+
 def enumeration_line() -> list[str]:
     r = _load("enumerate_nb101.json")
     if r is None:
@@ -197,6 +224,11 @@ def render() -> str:
             "at temperature 1.0 from each method (iid unless the row says otherwise), trained on the same split and "
             "scored by the same metric; the temperature sweeps are in the JSON files and the plots beside them:",
             generation_table(),
+        ),
+        *_section(
+            "**Temperature sweep of the language models** in the same runs (validity / valid_unique_rate, "
+            "iid samples):",
+            sweep_table(),
         ),
         *enumeration_line(),
         END,

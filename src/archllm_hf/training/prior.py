@@ -65,7 +65,7 @@ class PriorTrainingConfig:
 
 SPACE_DEFAULTS: dict[str, PriorTrainingConfig] = {
     "nb201": PriorTrainingConfig(epochs=24, batch_size=256, learning_rate=2e-3, hidden_size=64, num_layers=2),
-    "nb101": PriorTrainingConfig(epochs=4, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
+    "nb101": PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
     "darts": PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
 }
 
