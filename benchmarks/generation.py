@@ -250,6 +250,7 @@ def cached(
     if method not in args.methods:
         return None
     started = provenance()
+    started["device"] = args.device or ("cuda" if started["gpu"] else "cpu")
     result = {**run(space, cells, method_dir, score, args), "measured_by": started}
     atomic_write_json(path, result)
     return result

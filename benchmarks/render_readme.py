@@ -24,6 +24,9 @@ def _load(name: str) -> dict | None:
 def _device(result: dict) -> str:
     if str(result.get("device", "")).startswith("cuda"):
         return result.get("gpu") or "GPU"
+    threads = result.get("torch_threads")
+    if threads and threads < (result.get("cpu_count") or 0):
+        return f"CPU ({result.get('cpu_count')} cores, {threads} torch thread{'s' if threads > 1 else ''})"
     return f"CPU ({result.get('cpu_count')} cores)"
 
 
@@ -135,8 +138,8 @@ def generation_table() -> list[str]:
             r = _load(f"generation-{space}{suffix}.json")
             if r is None:
                 continue
-            run = f"{'quick' if r['quick'] else 'full'}, {_device(r)}"
             for method, m in r["methods"].items():
+                run = f"{'quick' if r['quick'] else 'full'}, {_device(m.get('measured_by', r))}"
                 exact = f"{m['reconstruction']['exact_match']:.2%}" if m.get("reconstruction") else "–"
                 extra = ""
                 if m.get("arch2vec_scores"):

@@ -35,7 +35,7 @@ class CountingMethod:
 
 
 def args(methods, fresh=False) -> Namespace:
-    return Namespace(methods=methods, fresh=fresh)
+    return Namespace(methods=methods, fresh=fresh, device=None)
 
 
 def test_cached_measures_once_then_reuses(bench, tmp_path):
