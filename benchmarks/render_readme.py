@@ -133,59 +133,58 @@ def generation_table() -> list[str]:
         "| training | cells/s (batch) | file |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for space in SPACES:
-        for suffix in ("", "-quick"):
-            r = _load(f"generation-{space}{suffix}.json")
-            if r is None:
-                continue
-            for method, m in r["methods"].items():
-                run = f"{'quick' if r['quick'] else 'full'}, {_device(m.get('measured_by', r))}"
-                exact = f"{m['reconstruction']['exact_match']:.2%}" if m.get("reconstruction") else "–"
-                extra = ""
-                if m.get("arch2vec_scores"):
-                    extra = f" (arch2vec's rule: {m['arch2vec_scores']['validity']:.2%}"
-                    if "arch2vec_normal_cell_validity" in m:
-                        extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
-                    extra += ")"
-                variants = [(METHOD_NAMES.get(method, method), m["scores"], extra)]
-                if m.get("scores_without_replacement"):
-                    name = f"{METHOD_NAMES.get(method, method)}, without replacement"
-                    variants.append((name, m["scores_without_replacement"], ""))
-                for name, s, note in variants:
-                    rows.append(
-                        f"| {space} | {run} | {name} | {s['validity']:.2%}{note} | "
-                        f"{s['uniqueness']:.2%} | {s['novelty']:.2%} | {s['valid_unique_rate']:.2%} | {exact} | "
-                        f"{m['train_seconds']:.0f} s | {m['cells_per_second']:,.0f} ({m['batch_size']}) | "
-                        f"`generation-{space}{suffix}.json` |"
-                    )
+    for space, file, r, method, m in _generation_results():
+        run = f"{'quick' if r['quick'] else 'full'}, {_device(m.get('measured_by', r))}"
+        exact = f"{m['reconstruction']['exact_match']:.2%}" if m.get("reconstruction") else "–"
+        extra = ""
+        if m.get("arch2vec_scores"):
+            extra = f" (arch2vec's rule: {m['arch2vec_scores']['validity']:.2%}"
+            if "arch2vec_normal_cell_validity" in m:
+                extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
+            extra += ")"
+        variants = [(METHOD_NAMES.get(method, method), m["scores"], extra)]
+        if m.get("scores_without_replacement"):
+            name = f"{METHOD_NAMES.get(method, method)}, without replacement"
+            variants.append((name, m["scores_without_replacement"], ""))
+        for name, s, note in variants:
+            rows.append(
+                f"| {space} | {run} | {name} | {s['validity']:.2%}{note} | "
+                f"{s['uniqueness']:.2%} | {s['novelty']:.2%} | {s['valid_unique_rate']:.2%} | {exact} | "
+                f"{m['train_seconds']:.0f} s | {m['cells_per_second']:,.0f} ({m['batch_size']}) | `{file}` |"
+            )
     return rows if len(rows) > 2 else []
 
 
 def sweep_table() -> list[str]:
     rows = []
+    for space, file, r, method, m in _generation_results():
+        points = m.get("temperature_sweep")
+        if not points:
+            continue
+        if not rows:
+            temperatures = [p["temperature"] for p in points]
+            rows += [
+                "| space | run | method | "
+                + " | ".join(f"T = {t:g}" for t in temperatures)
+                + " | samples per T | file |",
+                "|---|---|---|" + "---:|" * (len(temperatures) + 1) + "---|",
+            ]
+        cells = " | ".join(f"{p['validity']:.1%} / {p['valid_unique_rate']:.1%}" for p in points)
+        rows.append(
+            f"| {space} | {'quick' if r['quick'] else 'full'} | {METHOD_NAMES.get(method, method)} | "
+            f"{cells} | {r['sweep_samples_per_temperature']:,} | `{file}` |"
+        )
+    return rows
+
+
+def _generation_results():
+    """``(space, file name, result, method, method result)`` of every ``generation-*.json``, full runs first."""
     for space in SPACES:
         for suffix in ("", "-quick"):
-            r = _load(f"generation-{space}{suffix}.json")
-            if r is None:
-                continue
-            for method, m in r["methods"].items():
-                points = m.get("temperature_sweep")
-                if not points:
-                    continue
-                if not rows:
-                    temperatures = [p["temperature"] for p in points]
-                    rows += [
-                        "| space | run | method | "
-                        + " | ".join(f"T = {t:g}" for t in temperatures)
-                        + " | samples per T | file |",
-                        "|---|---|---|" + "---:|" * (len(temperatures) + 1) + "---|",
-                    ]
-                cells = " | ".join(f"{p['validity']:.1%} / {p['valid_unique_rate']:.1%}" for p in points)
-                rows.append(
-                    f"| {space} | {'quick' if r['quick'] else 'full'} | {METHOD_NAMES.get(method, method)} | "
-                    f"{cells} | {r['sweep_samples_per_temperature']:,} | `generation-{space}{suffix}.json` |"
-                )
-    return rows
+            file = f"generation-{space}{suffix}.json"
+            r = _load(file)
+            for method, m in (r or {}).get("methods", {}).items():
+                yield space, file, r, method, m
 
 
 def enumeration_line() -> list[str]:
