@@ -180,9 +180,7 @@ class ArchitectureGenerator:
         ``sampling``: ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False), ``seed``.
         """
         self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
-        seed = sampling.pop("seed", None)
-        if seed is not None:
-            torch.manual_seed(seed)
+        _seed_from(sampling)
         texts: list[str] = []
         with tqdm(total=num_samples, desc="sampling", unit="cell", disable=not progress) as bar:
             while len(texts) < num_samples:
@@ -237,9 +235,7 @@ class ArchitectureGenerator:
         """
         self._check_sampling(num_samples, batch_size, sampling.get("temperature", 1.0))
         max_draws = 100 * num_samples if max_draws is None else max_draws
-        seed = sampling.pop("seed", None)
-        if seed is not None:
-            torch.manual_seed(seed)
+        _seed_from(sampling)
         records: list[dict[str, Any]] = []
         seen: set[tuple[bool, str]] = set()
         draws = 0
@@ -266,6 +262,13 @@ class ArchitectureGenerator:
                     records.append(sample_record(self.space, text, result))
                 bar.update(len(records) - before)
         return records
+
+
+def _seed_from(sampling: dict[str, Any]) -> None:
+    """Take ``seed`` out of the sampling options and seed torch with it (when given)."""
+    seed = sampling.pop("seed", None)
+    if seed is not None:
+        torch.manual_seed(seed)
 
 
 def sample_record(space: SearchSpace, codes: str, decoded: DecodedCell) -> dict[str, Any]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import datasets
 import torch
-from transformers import TrainingArguments
+from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import get_last_checkpoint
 
 from ..spaces import SearchSpace
+
+logger = logging.getLogger(__name__)
 
 
 def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | None, **build_kwargs: Any):
@@ -53,4 +57,29 @@ def last_checkpoint(out_dir: Path, resume: bool) -> str | None:
     return get_last_checkpoint(str(checkpoints)) if resume and checkpoints.is_dir() else None
 
 
-__all__ = ["last_checkpoint", "load_cells", "training_arguments"]
+def cosine_schedule(config: Any, eval_batch_size: int) -> dict[str, Any]:
+    """``training_arguments`` overrides for a training config with ``epochs``, ``batch_size``, ``learning_rate``,
+    ``weight_decay`` and ``warmup_ratio``: that schedule, cosine decay after the warm-up."""
+    return {
+        "num_train_epochs": config.epochs,
+        "per_device_train_batch_size": config.batch_size,
+        "per_device_eval_batch_size": eval_batch_size,
+        "learning_rate": config.learning_rate,
+        "weight_decay": config.weight_decay,
+        "warmup_steps": config.warmup_ratio,
+        "lr_scheduler_type": "cosine",
+    }
+
+
+def train_resuming(trainer: Trainer, out_dir: Path, resume: bool) -> tuple[Any, float, str | None]:
+    """``trainer.train()`` from the newest checkpoint when resuming; returns its output, the seconds it took and
+    the checkpoint resumed from (None for a fresh start)."""
+    last = last_checkpoint(out_dir, resume)
+    if last:
+        logger.info("resuming from %s", last)
+    start = time.perf_counter()
+    train_output = trainer.train(resume_from_checkpoint=last)
+    return train_output, time.perf_counter() - start, last
+
+
+__all__ = ["cosine_schedule", "last_checkpoint", "load_cells", "train_resuming", "training_arguments"]

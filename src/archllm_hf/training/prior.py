@@ -13,8 +13,6 @@ Either way the output folder loads with plain transformers (``AutoModelForCausal
 from __future__ import annotations
 
 import json
-import logging
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,10 +34,8 @@ from ..generation import PRIOR_INFO_NAME
 from ..models.arch_vqvae import ArchVQVAEModel
 from ..spaces import get_space
 from ..utils import atomic_files, set_seed
-from .common import last_checkpoint, load_cells, training_arguments
+from .common import cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import graph_dataset
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_PROMPT = "Architecture codes:"
 
@@ -186,13 +182,7 @@ def fit_causal_lm(
         seed=config.seed,
         device=device,
         progress=progress,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=max(config.batch_size, 512),
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="cosine",
+        **cosine_schedule(config, eval_batch_size=max(config.batch_size, 512)),
     )
     trainer = Trainer(
         model=model,
@@ -202,10 +192,7 @@ def fit_causal_lm(
         data_collator=CausalLMCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
     )
-    last = last_checkpoint(out_dir, resume)
-    start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.perf_counter() - start
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume)
     return trainer, train_output, train_seconds, trainer.evaluate(), last
 
 

@@ -30,8 +30,6 @@ deviations are listed in :mod:`archllm_hf.models.arch2vec.modeling_arch2vec`.
 from __future__ import annotations
 
 import json
-import logging
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,10 +44,8 @@ from ..scoring import score_generation
 from ..spaces import DecodedCell, SearchSpace, get_space
 from ..spaces.nb101 import nb101_hash
 from ..utils import atomic_files, set_seed
-from .common import last_checkpoint, load_cells, training_arguments
+from .common import load_cells, train_resuming, training_arguments
 from .graphs import collate_graphs, graph_dataset
-
-logger = logging.getLogger(__name__)
 
 ARCH2VEC_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10}
 """arch2vec's pretraining epochs per space."""
@@ -283,12 +279,7 @@ def train_vgae(
         eval_dataset=eval_graphs,
         data_collator=collate_graphs,
     )
-    last = last_checkpoint(out_dir, resume)
-    if last:
-        logger.info("resuming from %s", last)
-    start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.perf_counter() - start
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume)
 
     model = trainer.model
     posterior_stats(model, train_graphs)

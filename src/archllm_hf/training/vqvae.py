@@ -8,8 +8,6 @@ The output folder loads with ``AutoModel.from_pretrained`` and ``AutoTokenizer.f
 from __future__ import annotations
 
 import json
-import logging
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,8 @@ from transformers import Trainer
 from ..models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from ..spaces import SearchSpace, get_space
 from ..utils import atomic_files, set_seed
-from .common import last_checkpoint, load_cells, training_arguments
+from .common import cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import collate_graphs, graph_dataset, reconstruction_metrics
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -118,13 +114,7 @@ def train_vqvae(
         seed=config.seed,
         device=device,
         progress=progress,
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=max(config.batch_size, 1024),
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        warmup_steps=config.warmup_ratio,
-        lr_scheduler_type="cosine",
+        **cosine_schedule(config, eval_batch_size=max(config.batch_size, 1024)),
     )
     trainer = ArchVQVAETrainer(
         model=model,
@@ -133,12 +123,7 @@ def train_vqvae(
         eval_dataset=eval_graphs,
         data_collator=collate_graphs,
     )
-    last = last_checkpoint(out_dir, resume)
-    if last:
-        logger.info("resuming from %s", last)
-    start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    train_seconds = time.perf_counter() - start
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume)
 
     test = reconstruction_metrics(trainer.model, test_graphs)
     summary = {
