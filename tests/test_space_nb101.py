@@ -27,6 +27,8 @@ from archllm_hf.spaces.nb101 import (
     enumeration_cache_path,
     hash_cell,
     nb101_hash,
+    nb101_hashes,
+    path_vertices,
     prune,
 )
 
@@ -147,6 +149,46 @@ def test_canonical_id_invariant_under_isomorphic_relabeling(cell, rnd) -> None:
     assert order[0] == 0 and order[-1] == n - 1 and sorted(order) == list(range(n))
     relabeled = NB101Cell([[m[a][b] for b in order] for a in order], [cell.ops[a] for a in order])
     assert SPACE.canonical_id(relabeled) == SPACE.canonical_id(cell)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 8), st.integers(1, 12), st.integers(0, 2**32), st.booleans())
+def test_batched_hash_equals_graph_util(n, graphs, seed, dag) -> None:
+    rng = np.random.default_rng(seed)
+    matrices = (rng.random((graphs, n, n)) < rng.uniform(0.1, 0.9)).astype(np.int8)
+    if dag:
+        matrices = np.triu(matrices, 1)  # else: any 0/1 matrix, cycles and self-loops included
+    labelings = rng.integers(-2, 5, (graphs, n))
+    expected = [graph_util.hash_module(m, labels.tolist()) for m, labels in zip(matrices, labelings)]
+    assert nb101_hashes(matrices, labelings) == expected
+    assert nb101_hashes(matrices.astype(bool), labelings.astype(np.int8)) == expected
+
+
+def test_batched_hash_input_errors() -> None:
+    assert nb101_hashes(np.zeros((0, 3, 3)), np.zeros((0, 3), dtype=int)) == []
+    with pytest.raises(InvalidCellError, match="shapes"):
+        nb101_hashes(np.zeros((2, 3, 3)), np.zeros((2, 4), dtype=int))
+    with pytest.raises(InvalidCellError, match="integers"):
+        nb101_hashes(np.zeros((2, 3, 3)), np.zeros((2, 3)))
+
+
+def test_ids_are_memoized_per_space_object_but_not_pickled() -> None:
+    import pickle
+
+    space = NB101Space()
+    cells = space.sample(20, seed=4)
+    ids = [space.canonical_id(c) for c in cells]
+    assert [space.canonical_id(c) for c in cells] == ids == [reference_hash(prune(c)) for c in cells]
+    assert any(key.startswith("_cache_") for key in vars(space))
+    clone = pickle.loads(pickle.dumps(space))
+    assert not any(key.startswith("_cache_") for key in vars(clone))
+    assert [clone.validate(c).id for c in cells] == ids
+
+
+def test_path_vertices() -> None:
+    matrix = [[0, 1, 1, 0, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0], [0, 0, 0, 0, 1], [0] * 5]
+    assert path_vertices(matrix) == SPACE.path_vertices(np.array(matrix)) == [0, 1, 4]
+    assert path_vertices([[0, 0], [0, 0]]) == []
 
 
 def test_different_cells_have_different_ids() -> None:

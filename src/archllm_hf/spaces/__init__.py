@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .base import PAD, VALID, DecodedCell, GraphEncoding, SearchSpace, Validity
+from typing import Any
+
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace
 from .darts import DARTSCell, DARTSSpace
 from .nb101 import NB101Cell, NB101Space
 from .nb201 import NB201Cell, NB201Space
@@ -20,10 +22,14 @@ def get_space(name: str, **kwargs) -> SearchSpace:
     return cls(**kwargs)
 
 
+def space_of(config: Any) -> SearchSpace:
+    """The search space a model config (or a prior's description) names in its ``space`` and ``space_kwargs``."""
+    return get_space(config.space, **dict(getattr(config, "space_kwargs", None) or {}))
+
+
 __all__ = [
     "PAD",
     "SPACE_NAMES",
-    "VALID",
     "DARTSCell",
     "DARTSSpace",
     "DecodedCell",
@@ -33,6 +39,6 @@ __all__ = [
     "NB201Cell",
     "NB201Space",
     "SearchSpace",
-    "Validity",
     "get_space",
+    "space_of",
 ]

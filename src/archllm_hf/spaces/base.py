@@ -11,6 +11,9 @@ Graph encoding conventions, shared by all spaces so models need no space-specifi
 * ``ops``: ``int64`` array ``[num_nodes]`` of ids into :attr:`SearchSpace.node_vocab`; id 0 is always
   ``"<pad>"`` and marks an unused node slot.
 * ``mask``: ``bool`` array ``[num_nodes]``, true for used slots (``ops != 0``).
+
+Results that may be invalid (:meth:`SearchSpace.validate`, ``decode_graph(s)``, ``decode_text``) are
+:class:`DecodedCell` values: the cell (if any), whether it is valid, why not, and its canonical id.
 """
 
 from __future__ import annotations
@@ -30,20 +33,6 @@ PAD = "<pad>"
 CellT = TypeVar("CellT", bound=Hashable)
 
 
-@dataclass(frozen=True)
-class Validity:
-    """Whether a cell is valid in its space, and if not, why."""
-
-    valid: bool
-    reason: str | None = None
-
-    def __bool__(self) -> bool:
-        return self.valid
-
-
-VALID = Validity(True)
-
-
 @dataclass(frozen=True, eq=False)
 class GraphEncoding:
     """Fixed-size graph form of a cell (see the module docstring for the conventions)."""
@@ -55,16 +44,34 @@ class GraphEncoding:
 
 @dataclass(frozen=True)
 class DecodedCell(Generic[CellT]):
-    """Result of decoding a graph (or anything else) that may not describe a valid cell. Never raised."""
+    """A cell, or a failed attempt at one, with its validity; true iff ``valid``. Never raised.
+
+    Returned by :meth:`SearchSpace.validate`, ``decode_graph``, ``decode_graphs`` and ``decode_text``, and by
+    :meth:`SearchSpace.invalid`. ``cell`` is None when no cell could be built at all (malformed text or
+    graph); ``reason`` says why an invalid result is invalid; ``id`` is the canonical id of a valid cell.
+    """
 
     cell: CellT | None
     valid: bool
     reason: str | None = None
     id: str | None = None
 
+    def __bool__(self) -> bool:
+        return self.valid
+
+
+DECODE_CHUNK = 4096
+"""Rows :meth:`SearchSpace.decode_graphs` handles at once (bounds the memory of its numpy intermediates)."""
+_CACHE_PREFIX = "_cache_"
+
 
 class SearchSpace(ABC, Generic[CellT]):
-    """A NAS search space: its cells, their text form, validity, canonical ids and graph encoding."""
+    """A NAS search space: its cells, their text form, validity, canonical ids and graph encoding.
+
+    A subclass implements the text form, :meth:`_problem` and :meth:`_valid_id` (validity and canonical id),
+    :meth:`_cells_from_graphs` (decoding of graphs that passed the shared array checks), the graph encoding
+    and sampling. It may override :meth:`_validate_all` to share work between cells (e.g. hash a batch).
+    """
 
     name: ClassVar[str]
     """Short name used on the command line and as the dataset config name (``nb101``, ``nb201``, ``darts``)."""
@@ -72,6 +79,8 @@ class SearchSpace(ABC, Generic[CellT]):
     """Dataset column holding :meth:`format` output (``arch_str``, ``genotype``), or None."""
     has_isomorphism_classes: ClassVar[bool] = False
     """Whether :meth:`isomorphism_id` is coarser than :meth:`canonical_id` (NB201); when False the two are equal."""
+    isomorphism_column: ClassVar[str | None] = None
+    """Dataset column holding :meth:`isomorphism_id` where the space has coarser classes (NB201's ``unique_str``)."""
     num_nodes: int
     """Number of node slots in the graph encoding."""
     node_vocab: tuple[str, ...]
@@ -93,20 +102,49 @@ class SearchSpace(ABC, Generic[CellT]):
 
     # --- semantics -------------------------------------------------------------------------------
     @abstractmethod
-    def validate(self, cell: CellT) -> Validity:
-        """Whether a well-formed cell is a valid architecture of the space, with the reason if not."""
+    def _problem(self, cell: CellT) -> str | None:
+        """Why a well-formed ``cell`` is not a valid architecture of the space, or None when it is one."""
 
     @abstractmethod
+    def _valid_id(self, cell: CellT) -> str:
+        """Canonical id of a cell :meth:`_problem` accepts (not checked again)."""
+
+    def validate(self, cell: CellT) -> DecodedCell[CellT]:
+        """``DecodedCell(cell, True, None, canonical_id)`` if ``cell`` is valid, else
+        ``DecodedCell(cell, False, reason)``."""
+        return self._validate_all([cell])[0]
+
+    def invalid(self, reason: str, cell: CellT | None = None) -> DecodedCell[CellT]:
+        """An invalid result saying ``reason`` (e.g. for malformed input that never became a cell)."""
+        return DecodedCell(cell, False, reason)
+
     def canonical_id(self, cell: CellT) -> str:
         """Id equal for exactly the cells the space treats as the same architecture.
 
         Raises :class:`InvalidCellError` for an invalid cell.
         """
+        return self._valid_id(self.check(cell))
+
+    def check(self, cell: CellT) -> CellT:
+        """Return ``cell`` if valid, else raise :class:`InvalidCellError` with the reason."""
+        reason = self._problem(cell)
+        if reason is not None:
+            raise InvalidCellError(f"invalid {self.name} cell: {reason}")
+        return cell
 
     def isomorphism_id(self, cell: CellT) -> str:
         """Id of the cell's isomorphism class where the space has a coarser one (NB201's unique string);
         else the canonical id."""
         return self.canonical_id(cell)
+
+    def _validate_all(self, cells: Sequence[CellT]) -> list[DecodedCell[CellT]]:
+        """:meth:`validate` of each cell. Spaces override it to share work between the cells of a batch."""
+        results = []
+        for cell in cells:
+            reason = self._problem(cell)
+            valid = reason is None
+            results.append(DecodedCell(cell, valid, reason, self._valid_id(cell) if valid else None))
+        return results
 
     # --- graph encoding --------------------------------------------------------------------------
     @abstractmethod
@@ -118,12 +156,62 @@ class SearchSpace(ABC, Generic[CellT]):
         """Fixed-size graph encoding of ``cell``."""
 
     @abstractmethod
+    def _cells_from_graphs(self, adjacency: np.ndarray, ops: np.ndarray) -> list[CellT | DecodedCell[CellT]]:
+        """The cell of each graph of a batch that passed the shared checks, or an invalid result naming why
+        the graph describes no cell. ``adjacency`` is ``int8 [B, N, N]`` with 0/1 on allowed entries only,
+        ``ops`` is ``int64 [B, N]`` with ids into :attr:`node_vocab`."""
+
     def from_graph(self, adjacency: np.ndarray, ops: np.ndarray) -> CellT:
         """Cell from a graph encoding; inverse of :meth:`to_graph`.
 
         Raises :class:`InvalidCellError` when the graph describes no cell of the space (the result may
         still be invalid per :meth:`validate`).
         """
+        decoded = self._decode_cells(np.asarray(adjacency)[None], np.asarray(ops)[None])[0]
+        if isinstance(decoded, DecodedCell):
+            raise InvalidCellError(decoded.reason)
+        return decoded
+
+    def decode_graph(self, adjacency: Any, ops: Any) -> DecodedCell[CellT]:
+        """Like :meth:`from_graph` followed by :meth:`validate`, but never raises (one row of
+        :meth:`decode_graphs`)."""
+        try:
+            adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        except (ValueError, TypeError) as err:  # ragged or non-numeric nested input
+            return self.invalid(f"graph is not an array: {err}")
+        return self.decode_graphs(adjacency[None], ops[None])[0]
+
+    def decode_graphs(self, adjacency: Any, ops: Any) -> list[DecodedCell[CellT]]:
+        """:meth:`decode_graph` of every row of a batch ``adjacency [B, N, N]``, ``ops [B, N]``, only faster.
+
+        The shape, dtype, range and allowed-entry checks run once on the whole batch; a row that fails gets
+        the invalid result :meth:`decode_graph` would give it. Raises ``ValueError`` only when the arguments
+        are not two arrays with the same number of rows.
+        """
+        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+        if adjacency.ndim == 0 or ops.ndim == 0 or len(adjacency) != len(ops):
+            raise ValueError(
+                f"decode_graphs needs a batch of adjacency [B, {self.num_nodes}, {self.num_nodes}] and ops "
+                f"[B, {self.num_nodes}] with the same B, got shapes {adjacency.shape} and {ops.shape}"
+            )
+        results: list[DecodedCell[CellT]] = []
+        for start in range(0, len(adjacency), DECODE_CHUNK):
+            rows = slice(start, start + DECODE_CHUNK)
+            decoded = self._decode_cells(adjacency[rows], ops[rows])
+            cells = [item for item in decoded if not isinstance(item, DecodedCell)]
+            validated = iter(self._validate_all(cells))
+            results += [item if isinstance(item, DecodedCell) else next(validated) for item in decoded]
+        return results
+
+    def decode_text(self, text: Any) -> DecodedCell[CellT]:
+        """Like :meth:`parse` followed by :meth:`validate`, but never raises."""
+        if not isinstance(text, str):
+            return self.invalid(f"cell text must be a string, got {type(text).__name__}")
+        try:
+            cell = self.parse(text)
+        except (InvalidCellError, RecursionError) as err:
+            return self.invalid(str(err) or type(err).__name__)
+        return self.validate(cell)
 
     # --- enumeration and sampling ----------------------------------------------------------------
     def enumerate(self, progress: bool = False) -> Iterator[CellT]:
@@ -158,41 +246,6 @@ class SearchSpace(ABC, Generic[CellT]):
                 seen.add(key)
             yield cell
 
-    def decode_graph(self, adjacency: Any, ops: Any) -> DecodedCell[CellT]:
-        """Like :meth:`from_graph` followed by :meth:`validate` and :meth:`canonical_id`, but never raises."""
-        try:
-            adjacency, ops = np.asarray(adjacency), np.asarray(ops)
-        except (ValueError, TypeError) as err:  # ragged or non-numeric nested input
-            return DecodedCell(None, False, f"graph is not an array: {err}")
-        try:
-            cell = self.from_graph(adjacency, ops)
-        except InvalidCellError as err:
-            return DecodedCell(None, False, str(err))
-        validity = self.validate(cell)
-        if not validity:
-            return DecodedCell(cell, False, validity.reason)
-        return DecodedCell(cell, True, None, self.canonical_id(cell))
-
-    def decode_text(self, text: Any) -> DecodedCell[CellT]:
-        """Like :meth:`parse` followed by :meth:`validate` and :meth:`canonical_id`, but never raises."""
-        if not isinstance(text, str):
-            return DecodedCell(None, False, f"cell text must be a string, got {type(text).__name__}")
-        try:
-            cell = self.parse(text)
-        except (InvalidCellError, RecursionError) as err:
-            return DecodedCell(None, False, str(err) or type(err).__name__)
-        validity = self.validate(cell)
-        if not validity:
-            return DecodedCell(cell, False, validity.reason)
-        return DecodedCell(cell, True, None, self.canonical_id(cell))
-
-    def check(self, cell: CellT) -> CellT:
-        """Return ``cell`` if valid, else raise :class:`InvalidCellError` with the reason."""
-        validity = self.validate(cell)
-        if not validity:
-            raise InvalidCellError(f"invalid {self.name} cell: {validity.reason}")
-        return cell
-
     def to_record(self, cell: CellT) -> dict[str, Any]:
         """Dataset row: ``id``, ``adjacency``, ``operations``, ``num_vertices``, ``num_edges`` (+ text column).
 
@@ -213,6 +266,18 @@ class SearchSpace(ABC, Generic[CellT]):
         record.update(self.extra_record(cell))
         return record
 
+    def to_graphs(self, cells: Sequence[CellT]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Stacked graph encodings of ``cells``: ``adjacency [B, N, N]`` int8, ``ops [B, N]`` int64 and ``mask
+        [B, N]`` bool. Raises :class:`InvalidCellError` for a cell the space cannot encode."""
+        n = self.num_nodes
+        adjacency = np.zeros((len(cells), n, n), dtype=np.int8)
+        ops = np.zeros((len(cells), n), dtype=np.int64)
+        mask = np.zeros((len(cells), n), dtype=bool)
+        for row, cell in enumerate(cells):
+            graph = self.to_graph(cell)
+            adjacency[row], ops[row], mask[row] = graph.adjacency, graph.ops, graph.mask
+        return adjacency, ops, mask
+
     def to_native(self, cell: CellT) -> Any:
         """JSON-ready native form of the cell (default: :meth:`format`)."""
         return self.format(cell)
@@ -232,51 +297,74 @@ class SearchSpace(ABC, Generic[CellT]):
         return {}
 
     # --- helpers for implementations -------------------------------------------------------------
+    def _cache(self, name: str) -> dict[Any, Any]:
+        """A per-space-object memo (created on first use, left out when the space is pickled)."""
+        return self.__dict__.setdefault(_CACHE_PREFIX + name, {})
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the memos, so a space pickles small and the same however much it has decoded."""
+        return {key: value for key, value in self.__dict__.items() if not key.startswith(_CACHE_PREFIX)}
+
     def _allowed_edges(self) -> np.ndarray:
         """:meth:`adjacency_mask` restricted to the strict upper triangle, computed once per space object."""
-        cached = self.__dict__.get("_allowed_edges_cache")
+        cached = self.__dict__.get(_CACHE_PREFIX + "allowed_edges")
         if cached is None:
             cached = np.triu(np.asarray(self.adjacency_mask(), dtype=bool), 1)
-            self.__dict__["_allowed_edges_cache"] = cached
+            self.__dict__[_CACHE_PREFIX + "allowed_edges"] = cached
         return cached
 
-    def _arch2vec_arrays(self, adjacency: Any, ops: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Shape and label-id checks shared by the spaces' ``arch2vec_valid``; raises ``ValueError``."""
-        adjacency, ops = np.asarray(adjacency), np.asarray(ops)
-        n = self.num_nodes
-        if adjacency.shape != (n, n) or ops.shape != (n,):
-            raise ValueError(
-                f"expected adjacency ({n}, {n}) and ops ({n},), got {adjacency.shape} and {ops.shape}"
-            )
-        if not np.isin(ops, np.arange(self.num_ops)).all():
-            raise ValueError(f"op ids must be in [0, {self.num_ops}), got {ops.tolist()}")
-        return adjacency, ops
+    def _decode_cells(self, adjacency: np.ndarray, ops: np.ndarray) -> list[CellT | DecodedCell[CellT]]:
+        """Cells of the rows of a batch, or invalid results for the rows that are no cell."""
+        problems = self._graph_problems(adjacency, ops)
+        ok = [row for row, problem in enumerate(problems) if problem is None]
+        cells = iter(
+            self._cells_from_graphs(adjacency[ok].astype(np.int8), ops[ok].astype(np.int64)) if ok else ()
+        )
+        return [next(cells) if problem is None else self.invalid(problem) for problem in problems]
 
-    def _check_graph_arrays(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Shape/dtype/range checks shared by every ``from_graph``; returns int arrays."""
+    def _graph_problems(self, adjacency: np.ndarray, ops: np.ndarray) -> list[str | None]:
+        """Per row of a batch: what the shared shape/dtype/range/allowed-entry checks find wrong, or None."""
+        rows = len(adjacency)
+        shared = self._batch_shape_problem(adjacency, ops)
+        if shared is not None:
+            return [shared] * rows
+        not_binary = ((adjacency != 0) & (adjacency != 1)).reshape(rows, -1).any(axis=1)
+        outside = (adjacency.astype(bool) & ~self._allowed_edges()).reshape(rows, -1).any(axis=1)
+        bad_ops = ((ops < 0) | (ops >= self.num_ops)).any(axis=1)
+        problems: list[str | None] = [None] * rows
+        for row in np.flatnonzero(not_binary | outside | bad_ops).tolist():
+            if not_binary[row]:
+                problems[row] = "adjacency entries must be 0 or 1"
+            elif outside[row] and np.tril(adjacency[row]).any():
+                problems[row] = "adjacency must be strictly upper triangular"
+            elif outside[row]:
+                problems[row] = "adjacency has an edge the space does not allow"
+            else:
+                problems[row] = f"op ids must be in [0, {self.num_ops}), got {ops[row].tolist()}"
+        return problems
+
+    def _batch_shape_problem(self, adjacency: np.ndarray, ops: np.ndarray) -> str | None:
+        """What is wrong with every row of a batch alike (row shape or dtype), or None."""
         n = self.num_nodes
-        adjacency = np.asarray(adjacency)
-        ops = np.asarray(ops)
-        if adjacency.shape != (n, n):
-            raise InvalidCellError(f"adjacency must have shape ({n}, {n}), got {adjacency.shape}")
-        if ops.shape != (n,):
-            raise InvalidCellError(f"ops must have shape ({n},), got {ops.shape}")
+        if adjacency.shape[1:] != (n, n):
+            return f"adjacency must have shape ({n}, {n}), got {adjacency.shape[1:]}"
+        if ops.shape[1:] != (n,):
+            return f"ops must have shape ({n},), got {ops.shape[1:]}"
         for name, arr in (("adjacency", adjacency), ("ops", ops)):
-            if not (np.issubdtype(arr.dtype, np.integer) or arr.dtype == np.bool_):
-                raise InvalidCellError(f"{name} must hold integers, got dtype {arr.dtype}")
-        if ((adjacency != 0) & (adjacency != 1)).any():
-            raise InvalidCellError("adjacency entries must be 0 or 1")
-        allowed = self._allowed_edges()
-        if (adjacency.astype(bool) & ~allowed).any():
-            if np.tril(adjacency).any():
-                raise InvalidCellError("adjacency must be strictly upper triangular")
-            raise InvalidCellError("adjacency has an edge the space does not allow")
-        if ops.min() < 0 or ops.max() >= self.num_ops:
-            raise InvalidCellError(f"op ids must be in [0, {self.num_ops}), got {ops.tolist()}")
-        return adjacency.astype(np.int64), ops.astype(np.int64)
+            if arr.dtype.kind not in "biu":  # bool, signed or unsigned integers
+                return f"{name} must hold integers, got dtype {arr.dtype}"
+        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
+    """Store ``value`` under ``key`` in a memo holding at most ``limit`` entries (oldest dropped first)."""
+    if len(cache) >= limit:
+        del cache[next(iter(cache))]
+    cache[key] = value
+    return value
 
 
 def as_int_matrix(matrix: Sequence[Sequence[int]] | np.ndarray, what: str = "matrix") -> np.ndarray:
@@ -302,7 +390,5 @@ __all__ = [
     "DecodedCell",
     "GraphEncoding",
     "SearchSpace",
-    "VALID",
-    "Validity",
     "as_int_matrix",
 ]

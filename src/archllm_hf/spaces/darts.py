@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidCellError
-from .base import PAD, VALID, GraphEncoding, SearchSpace, Validity
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, _remember
 
 NASLIB_OPS: tuple[str, ...] = (
     "max_pool_3x3",
@@ -64,7 +64,6 @@ NASLIB_OPS: tuple[str, ...] = (
 
 OP_SETS: dict[str, tuple[str, ...]] = {"darts": NASLIB_OPS, "arch2vec": ("none", *NASLIB_OPS)}
 """Op sets of the two variants; arch2vec's is in its one-hot order (``none`` first)."""
-_ARCH2VEC_OPS = frozenset(OP_SETS["arch2vec"])
 
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
 INTERMEDIATE_NODES: tuple[int, ...] = (2, 3, 4, 5)
@@ -74,10 +73,22 @@ BLOCK = 11
 """Graph slots per cell: c_{k-2}, c_{k-1}, 8 op-nodes, output."""
 _OUTPUT = BLOCK - 1
 
+_FIXED_NODES: tuple[tuple[int, str], ...] = ((0, "c_k-2"), (1, "c_k-1"), (_OUTPUT, "output"))
+"""Block-local graph nodes with a fixed label."""
+_CHECKS_PER_CELL = len(_FIXED_NODES) + 3 * NUM_PAIRS
+"""Graph checks per cell in reporting order: the fixed labels, then per op-node label, output edge, inputs."""
+_OP_NODE_SLOTS = [*range(2, 2 + NUM_PAIRS), *range(BLOCK + 2, BLOCK + 2 + NUM_PAIRS)]
+"""Graph slots of the op-nodes, normal cell then reduce cell."""
+_OUTPUT_SLOTS = [_OUTPUT] * NUM_PAIRS + [BLOCK + _OUTPUT] * NUM_PAIRS
+"""Graph slot of the output node each op-node feeds."""
+_FIXED_SLOTS = [local for local, _ in _FIXED_NODES] + [BLOCK + local for local, _ in _FIXED_NODES]
+"""Graph slots with a fixed label, normal cell then reduce cell."""
+
 _ID_OP_CODE: dict[str, int] = {op: i for i, op in enumerate(NASLIB_OPS)} | {"none": 7}
-_NODE_DIGITS: tuple[str, ...] = tuple(
-    f"{x >> 3}{x & 7}{y >> 3}{y & 7}" for x, y in ((c >> 6, c & 63) for c in range(4096))
-)
+_HALF_ID_CACHE = 1 << 17
+"""Most canonical forms of single cells a space object memoizes."""
+_VECTORIZE_FROM = 8
+"""Number of cells from which canonical forms are computed with numpy rather than one by one."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,14 @@ class DARTSCell:
     def __post_init__(self) -> None:
         for kind in CELL_TYPES:
             object.__setattr__(self, kind, _as_pairs(getattr(self, kind), f"DARTSCell.{kind}"))
+
+    @classmethod
+    def _trusted(cls, normal: tuple[tuple[str, int], ...], reduce: tuple[tuple[str, int], ...]) -> DARTSCell:
+        """Build without checks, for pair tuples this module produced itself."""
+        cell = object.__new__(cls)
+        object.__setattr__(cell, "normal", normal)
+        object.__setattr__(cell, "reduce", reduce)
+        return cell
 
     def cells(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
         """``(normal, reduce)``."""
@@ -279,7 +298,11 @@ def _relabelings(inputs: tuple[int, ...]) -> tuple[tuple[tuple[int, int, int, in
 
 
 def _canonical_cell(pairs: tuple[tuple[str, int], ...]) -> str:
-    """16-digit canonical form of one (valid) cell, see the module docstring."""
+    """16-digit canonical form of one (valid) cell, see the module docstring.
+
+    Each relabeling gives a 48-bit key, 12 bits per node in new order (``x * 64 + y`` for its two pairs
+    ``x <= y``, a pair being ``input * 8 + op code``); the form is the least key in octal, 16 digits.
+    """
     codes = [_ID_OP_CODE[op] for op, _ in pairs]
     best = -1
     for plan in _relabelings(tuple(node for _, node in pairs)):
@@ -289,7 +312,44 @@ def _canonical_cell(pairs: tuple[tuple[str, int], ...]) -> str:
             key = key * 4096 + (x * 64 + y if x < y else y * 64 + x)
         if best < 0 or key < best:
             best = key
-    return "".join(_NODE_DIGITS[(best >> shift) & 4095] for shift in (36, 24, 12, 0))
+    return format(best, "016o")
+
+
+@cache
+def _plan_table(inputs: tuple[int, ...]) -> np.ndarray:
+    """:func:`_relabelings` of ``inputs`` as an ``int16 [24, 4, 4]`` array, padded by repeating the first."""
+    plans = _relabelings(inputs)
+    table = np.array(plans + plans[:1] * (24 - len(plans)), dtype=np.int16)
+    table.flags.writeable = False
+    return table
+
+
+def _canonical_cells(codes: np.ndarray, inputs: np.ndarray) -> list[str]:
+    """:func:`_canonical_cell` of many valid cells at once: op codes and inputs, ``[H, 8]`` ints each."""
+    radix = 5 ** np.arange(NUM_PAIRS, dtype=np.int64)  # inputs are 0..4
+    _, first, inverse = np.unique(inputs @ radix, return_index=True, return_inverse=True)
+    tables = np.stack([_plan_table(tuple(inputs[row].tolist())) for row in first.tolist()])
+    plans = tables[inverse.reshape(-1)].reshape(len(codes), -1, 4)  # (pair a, new input of a, pair b, ...)
+    codes = codes.astype(np.int16)
+    x = plans[..., 1] * 8 + np.take_along_axis(codes, plans[..., 0], axis=1)
+    y = plans[..., 3] * 8 + np.take_along_axis(codes, plans[..., 2], axis=1)
+    nodes = (np.minimum(x, y).astype(np.int64) * 64 + np.maximum(x, y)).reshape(len(codes), -1, 4)
+    keys = ((nodes[..., 0] * 4096 + nodes[..., 1]) * 4096 + nodes[..., 2]) * 4096 + nodes[..., 3]
+    return [format(key, "016o") for key in keys.min(axis=1).tolist()]
+
+
+def _pred_node_table() -> np.ndarray:
+    """Intermediate node fed to an op-node, indexed by the bitmask of its block-local predecessors; -1 when
+    the predecessors are not exactly c_k-2, c_k-1 or both op-nodes of one intermediate node."""
+    table = np.full(1 << BLOCK, -1, dtype=np.int64)
+    table[1 << 0], table[1 << 1] = 0, 1
+    for node in INTERMEDIATE_NODES:
+        table[(1 << (2 * node - 2)) | (1 << (2 * node - 1))] = node
+    table.flags.writeable = False
+    return table
+
+
+_PRED_NODE = _pred_node_table()
 
 
 @cache
@@ -392,65 +452,52 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         return "[" + ", ".join(parts) + "]"
 
     # --- semantics ----------------------------------------------------------------------------------------
-    def validate(self, cell: DARTSCell) -> Validity:
+    def _problem(self, cell: DARTSCell) -> str | None:
         """Ops in the variant's set; each node's two inputs distinct and earlier than the node."""
         for kind, pairs in zip(CELL_TYPES, cell.cells()):
-            for i, (op, node) in enumerate(pairs):
-                target = i // 2 + 2
-                where = f"{kind} cell, node {target}"
-                if op not in self._op_set:
-                    known = ", ".join(self.ops)
-                    return Validity(False, f"{where}: unknown op {op!r} for the {self.variant} ops ({known})")
-                if not 0 <= node < target:
-                    return Validity(
-                        False, f"{where}: input {node} is not an earlier node (must be in 0..{target - 1})"
-                    )
-                if i % 2 and node == pairs[i - 1][1]:
-                    return Validity(False, f"{where}: both inputs are node {node} (they must be distinct)")
-        return VALID
+            problem = self._cell_problem(pairs)
+            if problem is not None:
+                return f"{kind} cell, {problem}"
+        return None
 
-    def canonical_id(self, cell: DARTSCell) -> str:
-        """``<normal>_<reduce>`` canonical digits (module docstring); :class:`InvalidCellError` if invalid."""
-        self.check(cell)
-        return _canonical_cell(cell.normal) + "_" + _canonical_cell(cell.reduce)
+    def _cell_problem(self, pairs: tuple[tuple[str, int], ...]) -> str | None:
+        """What is wrong with one cell's pairs (``"node <k>: ..."``), or None."""
+        previous = None
+        for i, (op, node) in enumerate(pairs):
+            target = i // 2 + 2
+            if op not in self._op_set:
+                return f"node {target}: unknown op {op!r} for the {self.variant} ops ({', '.join(self.ops)})"
+            if not 0 <= node < target:
+                return f"node {target}: input {node} is not an earlier node (must be in 0..{target - 1})"
+            if i % 2 and node == previous:
+                return f"node {target}: both inputs are node {node} (they must be distinct)"
+            previous = node
+        return None
 
-    def arch2vec_valid(self, adjacency: np.ndarray, ops: np.ndarray) -> bool:
-        """arch2vec's DARTS validity (``is_valid_darts``) of a decoded graph, applied to each 11-node block.
+    def _valid_id(self, cell: DARTSCell) -> str:
+        """``<normal>_<reduce>`` canonical digits (module docstring), memoized per cell type's pairs."""
+        return self._cell_id(cell.normal) + "_" + self._cell_id(cell.reduce)
 
-        Per block: node 0 is ``c_k-2``, node 1 ``c_k-1``, node 10 ``output``, and op-nodes 2..9 carry one of
-        arch2vec's 8 ops (``none`` allowed). Each op-node of pair ``(2k+2, 2k+3)`` needs an edge from some
-        node before the pair and, except in the last pair, none from nodes after it (pair 0: from {0, 1},
-        none from >= 4; pair 1: from < 4, none from >= 6; pair 2: from < 6, none from >= 8; pair 3: from < 8).
-        Edges into the output, edges between the two op-nodes of a pair and edges between the normal and the
-        reduce block are not checked (arch2vec's graph has only one block).
+    def _cell_id(self, pairs: tuple[tuple[str, int], ...]) -> str:
+        memo = self._cache("cell_ids")
+        known = memo.get(pairs)
+        return known if known is not None else _remember(memo, pairs, _canonical_cell(pairs), _HALF_ID_CACHE)
 
-        Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
-        """
-        return all(self.arch2vec_valid_cells(adjacency, ops))
-
-    def arch2vec_valid_cells(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[bool, bool]:
-        """:meth:`arch2vec_valid` of the normal block and of the reduce block separately. arch2vec models the
-        normal cell only, so the first is the rate to compare with its published DARTS validity."""
-        adjacency, ops = self._arch2vec_arrays(adjacency, ops)
-        return self._arch2vec_block_valid(adjacency, ops, 0), self._arch2vec_block_valid(
-            adjacency, ops, BLOCK
-        )
-
-    def _arch2vec_block_valid(self, adjacency: np.ndarray, ops: np.ndarray, off: int) -> bool:
-        labels = [self.node_vocab[i] for i in ops[off : off + BLOCK].tolist()]
-        block = adjacency[off : off + BLOCK, off : off + BLOCK] != 0
-        if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[_OUTPUT] != "output":
-            return False
-        if any(op not in _ARCH2VEC_OPS for op in labels[2:_OUTPUT]):
-            return False
-        for pair in range(4):
-            first = 2 + 2 * pair  # the pair's op-nodes are first and first + 1
-            for node in (first, first + 1):
-                if not block[:first, node].any():
-                    return False
-                if pair < 3 and block[first + 2 :, node].any():
-                    return False
-        return True
+    def _validate_all(self, cells: Sequence[DARTSCell]) -> list[DecodedCell[DARTSCell]]:
+        """:meth:`validate` of each cell; the canonical forms not memoized yet are computed with numpy."""
+        problems = [self._problem(cell) for cell in cells]
+        memo = self._cache("cell_ids")
+        valid = {pairs for cell, problem in zip(cells, problems) if not problem for pairs in cell.cells()}
+        todo = [pairs for pairs in valid if pairs not in memo]
+        if len(todo) >= _VECTORIZE_FROM:
+            codes = np.array([[_ID_OP_CODE[op] for op, _ in pairs] for pairs in todo], dtype=np.int64)
+            inputs = np.array([[node for _, node in pairs] for pairs in todo], dtype=np.int64)
+            for pairs, form in zip(todo, _canonical_cells(codes, inputs)):
+                _remember(memo, pairs, form, _HALF_ID_CACHE)
+        return [
+            self.invalid(problem, cell) if problem else DecodedCell(cell, True, None, self._valid_id(cell))
+            for cell, problem in zip(cells, problems)
+        ]
 
     # --- graph encoding -----------------------------------------------------------------------------------
     def _build_mask(self) -> np.ndarray:
@@ -483,40 +530,58 @@ class DARTSSpace(SearchSpace[DARTSCell]):
                 adjacency[slot, off + _OUTPUT] = 1
         return GraphEncoding(adjacency, ops, np.ones(self.num_nodes, dtype=bool))
 
-    def from_graph(self, adjacency: np.ndarray, ops: np.ndarray) -> DARTSCell:
-        """Cell from the 22-node graph; :class:`InvalidCellError` naming the node when it is not one."""
-        adjacency, ops = self._check_graph_arrays(adjacency, ops)
-        first_op, last_op = 3, 3 + len(self.ops)
-        cells = []
-        for kind, off in zip(CELL_TYPES, (0, BLOCK)):
-            for local, label in ((0, "c_k-2"), (1, "c_k-1"), (_OUTPUT, "output")):
-                if ops[off + local] != self._vocab_id[label]:
-                    got = self.node_vocab[ops[off + local]]
-                    where = f"{kind} cell: graph node {off + local}"
-                    raise InvalidCellError(f"{where} must be {label!r}, got {got!r}")
-            pairs = []
-            for i in range(NUM_PAIRS):
-                slot, target = off + 2 + i, i // 2 + 2
-                where = f"graph node {slot} ({kind} cell, op-node {i % 2} of intermediate node {target})"
-                if not first_op <= ops[slot] < last_op:
-                    label = self.node_vocab[ops[slot]]
-                    raise InvalidCellError(f"{where} must carry an op label, got {label!r}")
-                if not adjacency[slot, off + _OUTPUT]:
-                    raise InvalidCellError(f"{where} has no edge to the output node {off + _OUTPUT}")
-                preds = tuple(np.flatnonzero(adjacency[off : off + BLOCK, slot]).tolist())
-                if len(preds) == 1 and preds[0] < 2:
-                    node = preds[0]
-                elif len(preds) == 2 and preds[0] >= 2 and preds[0] % 2 == 0 and preds[1] == preds[0] + 1:
-                    node = preds[0] // 2 + 1
-                else:
-                    raise InvalidCellError(
-                        f"{where} must have as predecessors exactly node {off} (c_k-2), node {off + 1} "
-                        f"(c_k-1) or both op-nodes of one earlier intermediate node; "
-                        f"got {[off + p for p in preds]}"
-                    )
-                pairs.append((self.node_vocab[ops[slot]], node))
-            cells.append(tuple(pairs))
-        return DARTSCell(*cells)
+    def _cells_from_graphs(
+        self, adjacency: np.ndarray, ops: np.ndarray
+    ) -> list[DARTSCell | DecodedCell[DARTSCell]]:
+        """Cells of 22-node graphs; an invalid result naming the first graph node that is not as required."""
+        failed, nodes = self._graph_checks(adjacency, ops)
+        first = failed.argmax(axis=1).tolist()
+        labels, nodes = ops.tolist(), nodes.tolist()
+        op_names = ops[:, _OP_NODE_SLOTS].tolist()
+        vocab = self.node_vocab
+        out: list[DARTSCell | DecodedCell[DARTSCell]] = []
+        for row, bad in enumerate(failed.any(axis=1).tolist()):
+            if bad:
+                out.append(self.invalid(self._graph_problem(adjacency[row], labels[row], first[row])))
+            else:
+                pairs = tuple(zip([vocab[i] for i in op_names[row]], nodes[row]))
+                out.append(DARTSCell._trusted(pairs[:NUM_PAIRS], pairs[NUM_PAIRS:]))
+        return out
+
+    def _graph_checks(self, adjacency: np.ndarray, ops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``bool [B, 2 * _CHECKS_PER_CELL]``: which graph checks fail, in the order they are reported; and
+        ``[B, 16]``: the input node each op-node's predecessors stand for (-1 if none)."""
+        rows = len(ops)
+        fixed = ops[:, _FIXED_SLOTS] != [self._vocab_id[label] for _, label in _FIXED_NODES * 2]
+        labels = ops[:, _OP_NODE_SLOTS]
+        not_op = (labels < 3) | (labels >= 3 + len(self.ops))
+        no_output = adjacency[:, _OP_NODE_SLOTS, _OUTPUT_SLOTS] == 0
+        source_bits = 1 << np.arange(BLOCK, dtype=np.int16)
+        blocks = [adjacency[:, off : off + BLOCK, off + 2 : off + 2 + NUM_PAIRS] for off in (0, BLOCK)]
+        nodes = _PRED_NODE[np.concatenate([source_bits @ block for block in blocks], axis=1)]
+        per_node = np.stack([not_op, no_output, nodes < 0], axis=2).reshape(rows, 2, -1)
+        return np.concatenate([fixed.reshape(rows, 2, -1), per_node], axis=2).reshape(rows, -1), nodes
+
+    def _graph_problem(self, adjacency: np.ndarray, ops: list[int], check: int) -> str:
+        """Message of failed graph check number ``check`` (in the order of :meth:`_cells_from_graphs`)."""
+        half, check = divmod(check, _CHECKS_PER_CELL)
+        kind, off = CELL_TYPES[half], half * BLOCK
+        if check < len(_FIXED_NODES):
+            local, label = _FIXED_NODES[check]
+            got = self.node_vocab[ops[off + local]]
+            return f"{kind} cell: graph node {off + local} must be {label!r}, got {got!r}"
+        i, what = divmod(check - len(_FIXED_NODES), 3)
+        slot, target = off + 2 + i, i // 2 + 2
+        where = f"graph node {slot} ({kind} cell, op-node {i % 2} of intermediate node {target})"
+        if what == 0:
+            return f"{where} must carry an op label, got {self.node_vocab[ops[slot]]!r}"
+        if what == 1:
+            return f"{where} has no edge to the output node {off + _OUTPUT}"
+        preds = [off + p for p in np.flatnonzero(adjacency[off : off + BLOCK, slot]).tolist()]
+        return (
+            f"{where} must have as predecessors exactly node {off} (c_k-2), node {off + 1} "
+            f"(c_k-1) or both op-nodes of one earlier intermediate node; got {preds}"
+        )
 
     # --- sampling -----------------------------------------------------------------------------------------
     def random_cell(self, rng: random.Random) -> DARTSCell:

@@ -7,7 +7,9 @@ against the limits of at most 7 vertices and 9 edges.
 
 The canonical id is the official NAS-Bench-101 hash of the pruned cell, byte-identical with
 ``nasbench.lib.graph_util.hash_module`` with labels ``conv3x3=0, conv1x1=1, maxpool3x3=2, input=-1,
-output=-2``. It is computed here by our own list-based implementation of that algorithm.
+output=-2``. It is computed here by our own list-based implementation of that algorithm, or, for many graphs
+at once, by :func:`nb101_hashes`, which lays out all messages with numpy. A space object memoizes the ids it
+computed, keyed by the pruned labelled graph.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import compress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidCellError
-from .base import PAD, VALID, GraphEncoding, SearchSpace, Validity, as_int_matrix
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, _remember, as_int_matrix
 
 try:  # CPython's built-in MD5 is faster than OpenSSL's for short inputs; the digests are identical.
     from _md5 import md5 as _md5
@@ -45,6 +48,13 @@ MAX_EDGES = 9
 NUM_UNIQUE_CELLS = 423_624
 """Number of unique cells the NAS-Bench-101 paper reports for 7 vertices and 9 edges."""
 _LABELS = {INPUT: -1, OUTPUT: -2, **{op: i for i, op in enumerate(HASH_OPS)}}
+_KEY_CODES = {op: label + 2 for op, label in _LABELS.items()}
+"""Op codes of :func:`_graph_key`."""
+_POWERS = tuple(1 << j for j in range(64))
+_ID_CACHE = 1 << 17
+"""Most canonical ids (hashes of pruned cells) a space object memoizes."""
+_VECTORIZE_FROM = 8
+"""Number of graphs from which hashes are computed with numpy rather than one by one."""
 
 
 # --- the cell ------------------------------------------------------------------------------------------
@@ -105,28 +115,97 @@ class NB101Cell:
         return [_LABELS[op] for op in self.ops]
 
 
+_ROW_BITS: dict[tuple[int, ...], int] = {
+    row: sum(1 << j for j, x in enumerate(row) if x)
+    for n in range(2, MAX_VERTICES + 1)
+    for row in itertools.product((0, 1), repeat=n)
+}
+"""Bitmasks of every 0/1 row tuple of up to 7 entries (the rows of cells decoded from graphs)."""
+
+
+def _row_bits(row: Sequence[int]) -> int:
+    """Bitmask of a 0/1 matrix row (bit ``j`` set when ``row[j]``)."""
+    bits = _ROW_BITS.get(row) if type(row) is tuple else None
+    if bits is None:
+        powers = _POWERS if len(row) <= len(_POWERS) else [1 << j for j in range(len(row))]
+        bits = sum(compress(powers, row))
+    return bits
+
+
+def _path_mask(successors: Sequence[int]) -> int:
+    """Bitmask of the vertices on a path from vertex 0 to the last one, given each vertex's successor bitmask
+    (edges ``i -> j`` with ``i < j`` only); 0 when the last vertex is unreachable."""
+    forward = 1
+    for v, succ in enumerate(successors):  # upper triangular: one pass in index order is a full search
+        if forward >> v & 1:
+            forward |= succ
+    last = 1 << (len(successors) - 1)
+    if not forward & last:
+        return 0
+    backward = last
+    for v in range(len(successors) - 2, -1, -1):
+        if successors[v] & backward:
+            backward |= 1 << v
+    return forward & backward
+
+
+def path_vertices(matrix: Sequence[Sequence[int]] | np.ndarray) -> list[int]:
+    """Vertices on some path from vertex 0 to the last vertex of a strictly upper-triangular 0/1 matrix, in
+    order; empty when there is no such path. These are the vertices nasbench's pruning keeps."""
+    rows = matrix.tolist() if isinstance(matrix, np.ndarray) else matrix
+    if len(rows) == 0:
+        return []
+    keep = _path_mask([_row_bits(row) for row in rows])
+    return [v for v in range(len(rows)) if keep >> v & 1]
+
+
+def _pruned(cell: NB101Cell) -> tuple[NB101Cell | None, list[int]]:
+    """:func:`prune` of ``cell`` and the row bitmasks of the pruned matrix."""
+    bits = [_row_bits(row) for row in cell.matrix]
+    keep = _path_mask(bits)
+    n = cell.num_vertices
+    if keep == (1 << n) - 1:
+        return cell, bits
+    if not keep:
+        return None, []
+    kept = [v for v in range(n) if keep >> v & 1]
+    matrix = tuple(tuple(cell.matrix[i][j] for j in kept) for i in kept)
+    return NB101Cell._trusted(matrix, tuple(cell.ops[i] for i in kept)), [_row_bits(row) for row in matrix]
+
+
 def prune(cell: NB101Cell) -> NB101Cell | None:
     """Keep the vertices on some input-to-output path; None if the input cannot reach the output.
 
     This is nasbench's ``ModelSpec`` pruning: a vertex survives if it is reachable from vertex 0 and can reach
     vertex ``V-1``. Returns ``cell`` itself when nothing is removed.
     """
-    n, m = cell.num_vertices, cell.matrix
-    forward = {0}
-    for v in range(n):  # upper triangular, so one pass in index order is a full forward search
-        if v in forward:
-            forward.update(w for w in range(v + 1, n) if m[v][w])
-    backward = {n - 1}
-    for v in range(n - 1, -1, -1):
-        if v in backward:
-            backward.update(u for u in range(v) if m[u][v])
-    if n - 1 not in forward:
-        return None
-    keep = sorted(forward & backward)
-    if len(keep) == n:
-        return cell
-    matrix = tuple(tuple(m[i][j] for j in keep) for i in keep)
-    return NB101Cell._trusted(matrix, tuple(cell.ops[i] for i in keep))
+    return _pruned(cell)[0]
+
+
+def _pruned_problem(pruned: NB101Cell | None) -> str | None:
+    """Why a pruned cell (None: the input cannot reach the output) is not a valid cell, or None."""
+    if pruned is None:
+        return "the input cannot reach the output"
+    if pruned.num_vertices > MAX_VERTICES:
+        return f"{pruned.num_vertices} vertices after pruning, at most {MAX_VERTICES} allowed"
+    if pruned.num_edges > MAX_EDGES:
+        return f"{pruned.num_edges} edges after pruning, at most {MAX_EDGES} allowed"
+    if pruned.ops[0] != INPUT:
+        return f"the first vertex must be {INPUT!r}, got {pruned.ops[0]!r}"
+    if pruned.ops[-1] != OUTPUT:
+        return f"the last vertex must be {OUTPUT!r}, got {pruned.ops[-1]!r}"
+    for i, op in enumerate(pruned.ops[1:-1], start=1):
+        if op not in HASH_OPS:
+            return (
+                f"interior vertex {i} (after pruning) has op {op!r}; "
+                f"interior ops must be one of {', '.join(HASH_OPS)}"
+            )
+    return None
+
+
+def _graph_key(cell: NB101Cell, bits: Sequence[int]) -> bytes:
+    """Bytes that identify a labelled graph of at most 8 vertices (``bits``: its row bitmasks)."""
+    return bytes(bits) + bytes(map(_KEY_CODES.__getitem__, cell.ops))
 
 
 # --- the hash ------------------------------------------------------------------------------------------
@@ -187,11 +266,111 @@ def hash_cell(cell: NB101Cell) -> str:
     pruned = prune(cell)
     if pruned is None:
         raise InvalidCellError("cannot hash: the input cannot reach the output")
+    return _hash_pruned(pruned)
+
+
+def _hash_pruned(pruned: NB101Cell) -> str:
+    """Hash of a cell as it is (callers prune first)."""
     m = pruned.matrix
     n = len(m)
     preds = [[u for u in range(v) if m[u][v]] for v in range(n)]
     succs = [[w for w in range(v + 1, n) if m[v][w]] for v in range(n)]
     return _hash_adjacency(preds, succs, pruned.labeling())
+
+
+_HEX_PAIRS = np.frombuffer("".join(f"{byte:02x}" for byte in range(256)).encode(), dtype=np.uint16)
+"""The two hex digits of each byte value, as one ``uint16`` in memory order."""
+
+
+class _Edges:
+    """The edges ``(g, v, u)`` of ``adjacency [G, V, V]`` (``u`` a neighbour of ``v`` in graph ``g``), with
+    the neighbour row of ``v`` for each, to place ``u`` in ``v``'s neighbour list sorted by rank."""
+
+    def __init__(self, adjacency: np.ndarray) -> None:
+        self.graph, self.vertex, self.other = np.nonzero(adjacency)
+        self.rows = adjacency[self.graph, self.vertex]  # [E, V]
+
+    def places(self, rank: np.ndarray) -> np.ndarray:
+        """``u``'s index among ``v``'s neighbours ordered by ``rank [G, V]`` (a permutation per graph)."""
+        ranks = rank[self.graph]
+        return (self.rows & (ranks < rank[self.graph, self.other][:, None])).sum(axis=1)
+
+
+def nb101_hashes(matrices: np.ndarray, labelings: np.ndarray) -> list[str]:
+    """:func:`nb101_hash` of each graph of a batch of same-size graphs, computed together with numpy.
+
+    ``matrices`` is ``[G, V, V]`` 0/1, ``labelings`` ``[G, V]`` integers. Only the MD5 calls run one by one;
+    laying out every message (sorted neighbour hashes, ``|``, ...) and hex-encoding the digests is vectorized.
+    """
+    matrices, labelings = np.asarray(matrices).astype(bool), np.asarray(labelings)
+    if labelings.ndim != 2 or matrices.shape != (*labelings.shape, labelings.shape[1]):
+        raise InvalidCellError(
+            f"expected matrices [G, V, V] and labelings [G, V], "
+            f"got shapes {matrices.shape} and {labelings.shape}"
+        )
+    if not (np.issubdtype(labelings.dtype, np.integer) or labelings.dtype == np.bool_):
+        raise InvalidCellError(f"labelings must hold integers, got dtype {labelings.dtype}")
+    graphs, n = labelings.shape
+    if graphs == 0:
+        return []
+    preds_of = matrices.transpose(0, 2, 1)  # preds_of[g, v, u]: edge u -> v
+    in_degree, out_degree = matrices.sum(axis=1), matrices.sum(axis=2)
+    labels = labelings.astype(np.int64).ravel().tolist()
+    initial = "".join(map(_initial_hash, out_degree.ravel().tolist(), in_degree.ravel().tolist(), labels))
+    hashes = np.frombuffer(initial.encode(), dtype="S32").reshape(graphs, n)
+    messages = _message_buffer(in_degree, out_degree)
+    # the message of v is: its preds' hashes sorted, "|", its succs' hashes sorted, "|", its own hash; three
+    # views of the buffer, shifted by 0, 1 and 2 bytes, hold these parts as whole 32-byte tokens
+    slots = messages.shape[2] // 32 - 1
+    parts = [messages[..., shift : shift + 32 * slots].view("S32") for shift in range(3)]
+    own = (*np.indices((graphs, n)), in_degree + out_degree)
+    starts = messages.shape[2] * np.arange(graphs * n)
+    spans = list(zip(starts.tolist(), (starts + 32 * (in_degree + out_degree + 1).ravel() + 2).tolist()))
+    blob = memoryview(messages.reshape(-1))
+    preds, succs = _Edges(preds_of), _Edges(matrices)
+    succ_offset = in_degree[succs.graph, succs.vertex]  # the succs' tokens follow the preds' ones
+    for _ in range(n):
+        rank = np.argsort(np.argsort(hashes, axis=1), axis=1)
+        parts[0][preds.graph, preds.vertex, preds.places(rank)] = hashes[preds.graph, preds.other]
+        succ_slots = succ_offset + succs.places(rank)
+        parts[1][succs.graph, succs.vertex, succ_slots] = hashes[succs.graph, succs.other]
+        parts[2][own] = hashes
+        digests = b"".join([_md5(blob[start:end]).digest() for start, end in spans])
+        hashes = _hex(np.frombuffer(digests, dtype=np.uint8)).view("S32").reshape(graphs, n)
+    ordered = np.sort(hashes, axis=1).tolist()
+    return [_md5(b"['" + b"', '".join(row) + b"']").hexdigest() for row in ordered]
+
+
+def _message_buffer(in_degree: np.ndarray, out_degree: np.ndarray) -> np.ndarray:
+    """``uint8 [G, V, width]`` zeros for the messages of :func:`nb101_hashes`, with the two ``|`` in place."""
+    first_bar = 32 * in_degree
+    second_bar = first_bar + 32 * out_degree + 1
+    width = 32 * (int((in_degree + out_degree).max()) + 2)  # room for 3 views shifted by up to 2 bytes
+    messages = np.zeros((*in_degree.shape, width), dtype=np.uint8)
+    graph, vertex = np.indices(in_degree.shape)
+    messages[graph, vertex, first_bar] = messages[graph, vertex, second_bar] = ord("|")
+    return messages
+
+
+def _hex(digests: np.ndarray) -> np.ndarray:
+    """``uint8`` digest bytes as lowercase hex text (twice as many ``uint8``), like ``hexdigest``."""
+    return _HEX_PAIRS[digests].view(np.uint8)
+
+
+def _hash_pruned_cells(cells: Sequence[NB101Cell], bits: Sequence[Sequence[int]]) -> list[str]:
+    """Hashes of pruned cells (as :func:`hash_cell`) given with their row bitmasks, computed with
+    :func:`nb101_hashes` per cell size."""
+    by_size: dict[int, list[int]] = {}
+    for i, cell in enumerate(cells):
+        by_size.setdefault(cell.num_vertices, []).append(i)
+    out = [""] * len(cells)
+    for n, rows in by_size.items():
+        masks = np.array([bits[i] for i in rows], dtype=np.int64)
+        matrices = (masks[:, :, None] >> np.arange(n)) & 1
+        labelings = np.array([[_LABELS[op] for op in cells[i].ops] for i in rows], dtype=np.int64)
+        for i, key in zip(rows, nb101_hashes(matrices, labelings)):
+            out[i] = key
+    return out
 
 
 # --- enumeration ---------------------------------------------------------------------------------------
@@ -469,53 +648,42 @@ class NB101Space(SearchSpace[NB101Cell]):
         """See :func:`prune`."""
         return prune(cell)
 
-    def validate(self, cell: NB101Cell) -> Validity:
-        pruned = prune(cell)
-        if pruned is None:
-            return Validity(False, "the input cannot reach the output")
-        if pruned.num_vertices > MAX_VERTICES:
-            return Validity(
-                False, f"{pruned.num_vertices} vertices after pruning, at most {MAX_VERTICES} allowed"
-            )
-        if pruned.num_edges > MAX_EDGES:
-            return Validity(False, f"{pruned.num_edges} edges after pruning, at most {MAX_EDGES} allowed")
-        if pruned.ops[0] != INPUT:
-            return Validity(False, f"the first vertex must be {INPUT!r}, got {pruned.ops[0]!r}")
-        if pruned.ops[-1] != OUTPUT:
-            return Validity(False, f"the last vertex must be {OUTPUT!r}, got {pruned.ops[-1]!r}")
-        for i, op in enumerate(pruned.ops[1:-1], start=1):
-            if op not in HASH_OPS:
-                return Validity(
-                    False,
-                    f"interior vertex {i} (after pruning) has op {op!r}; "
-                    f"interior ops must be one of {', '.join(HASH_OPS)}",
-                )
-        return VALID
+    def path_vertices(self, matrix: Sequence[Sequence[int]] | np.ndarray) -> list[int]:
+        """The vertices pruning keeps; empty if the input cannot reach the output (:func:`path_vertices`)."""
+        return path_vertices(matrix)
 
-    def canonical_id(self, cell: NB101Cell) -> str:
-        """Official NAS-Bench-101 hash of the pruned cell."""
-        self.check(cell)
-        return hash_cell(cell)
+    def _problem(self, cell: NB101Cell) -> str | None:
+        """Pruned, the cell must have at most 7 vertices and 9 edges, ``input`` first, ``output`` last and
+        one of the 3 ops on every vertex in between."""
+        return _pruned_problem(prune(cell))
 
-    def arch2vec_valid(self, adjacency: Any, ops: Any) -> bool:
-        """arch2vec's NB101 validity of a decoded graph: nasbench ``is_valid(ModelSpec(adjacency, labels))``.
+    def _valid_id(self, cell: NB101Cell) -> str:
+        """Official NAS-Bench-101 hash of the pruned cell, memoized by the pruned labelled graph."""
+        pruned, bits = _pruned(cell)
+        memo = self._cache("ids")
+        key = _graph_key(pruned, bits)
+        known = memo.get(key)
+        return known if known is not None else _remember(memo, key, _hash_pruned(pruned), _ID_CACHE)
 
-        The graph is taken as decoded: every slot is a vertex (``<pad>`` slots too, labelled ``<pad>``), the
-        spec is pruned, and only then are the limits checked (input reaches output, at most 7 vertices and 9
-        edges, ``input`` first, ``output`` last, the 3 ops in between). So a ``<pad>`` slot or a dangling
-        vertex is harmless unless it lies on an input-to-output path. A matrix that is not strictly upper
-        triangular (``ModelSpec`` rejects it; arch2vec's ``triu(1)`` decoding never produces one) is invalid.
-
-        Raises ``ValueError`` unless the arrays are ``[num_nodes, num_nodes]`` 0/1 and ``[num_nodes]`` ids.
-        """
-        adjacency, ops = self._arch2vec_arrays(adjacency, ops)
-        if not np.isin(adjacency, (0, 1)).all():
-            raise ValueError("adjacency entries must be 0 or 1")
-        if np.tril(adjacency).any():
-            return False
-        matrix = tuple(tuple(row) for row in adjacency.astype(int).tolist())
-        cell = NB101Cell._trusted(matrix, tuple(self.node_vocab[i] for i in ops.tolist()))
-        return bool(self.validate(cell))
+    def _validate_all(self, cells: Sequence[NB101Cell]) -> list[DecodedCell[NB101Cell]]:
+        """:meth:`validate` of each cell, pruning each once; hashes not memoized yet are computed together."""
+        memo = self._cache("ids")
+        pruned = [_pruned(cell) for cell in cells]
+        problems = [_pruned_problem(p) for p, _ in pruned]
+        keys = [None if problem else _graph_key(p, bits) for (p, bits), problem in zip(pruned, problems)]
+        ids = {key: memo[key] for key in keys if key in memo}
+        todo = {key: entry for key, entry in zip(keys, pruned) if key is not None and key not in ids}
+        if len(todo) >= _VECTORIZE_FROM:
+            cells_todo, bits_todo = zip(*todo.values())
+            ids.update(zip(todo, _hash_pruned_cells(cells_todo, bits_todo)))
+        else:
+            ids.update((key, _hash_pruned(p)) for key, (p, _) in todo.items())
+        for key in todo:
+            _remember(memo, key, ids[key], _ID_CACHE)
+        return [
+            DecodedCell(cell, True, None, ids[key]) if problem is None else self.invalid(problem, cell)
+            for cell, problem, key in zip(cells, problems, keys)
+        ]
 
     # --- graph encoding --------------------------------------------------------------------------
     def adjacency_mask(self) -> np.ndarray:
@@ -536,15 +704,46 @@ class NB101Space(SearchSpace[NB101Cell]):
         ops[slots] = [self._op_ids[op] for op in pruned.ops]
         return GraphEncoding(adjacency=adjacency, ops=ops, mask=ops != 0)
 
-    def from_graph(self, adjacency: np.ndarray, ops: np.ndarray) -> NB101Cell:
-        """Drop the ``<pad>`` slots (which must have no edges) and build the cell; it is not pruned."""
-        adjacency, ops = self._check_graph_arrays(adjacency, ops)
-        pads = ops == 0
-        bad = np.flatnonzero(pads & (adjacency.any(axis=0) | adjacency.any(axis=1)))
-        if len(bad):
-            raise InvalidCellError(f"<pad> slot(s) {bad.tolist()} have edges; pad slots must be isolated")
-        keep = np.flatnonzero(~pads)
-        return NB101Cell(adjacency[np.ix_(keep, keep)], [self.node_vocab[i] for i in ops[keep].tolist()])
+    def _cells_from_graphs(
+        self, adjacency: np.ndarray, ops: np.ndarray
+    ) -> list[NB101Cell | DecodedCell[NB101Cell]]:
+        """Drop the ``<pad>`` slots (which must have no edges) and build the cells; they are not pruned."""
+        out = self._pad_problems(adjacency, ops == 0)
+        todo = [row for row, problem in enumerate(out) if problem is None]
+        for row, cell in zip(todo, self._compact_cells(adjacency[todo], ops[todo])):
+            out[row] = cell
+        return out  # type: ignore[return-value]
+
+    def _pad_problems(self, adjacency: np.ndarray, pads: np.ndarray) -> list[DecodedCell[NB101Cell] | None]:
+        """Per graph: an invalid result if a ``<pad>`` slot has edges or under 2 slots are used, else None."""
+        bad = pads & (adjacency.any(axis=1) | adjacency.any(axis=2))
+        sizes = (~pads).sum(axis=1)
+        out: list[DecodedCell[NB101Cell] | None] = [None] * len(pads)
+        for row in np.flatnonzero(bad.any(axis=1) | (sizes < 2)).tolist():
+            slots = np.flatnonzero(bad[row]).tolist()
+            if slots:
+                out[row] = self.invalid(f"<pad> slot(s) {slots} have edges; pad slots must be isolated")
+            else:
+                problem = f"a cell needs at least 2 vertices (input and output), got {sizes[row]}"
+                out[row] = self.invalid(problem)
+        return out
+
+    def _compact_cells(self, adjacency: np.ndarray, ops: np.ndarray) -> list[NB101Cell]:
+        """Cells of graphs with isolated ``<pad>`` slots: the used slots are moved to the front (in order),
+        then the cells of each size are built together."""
+        order = np.argsort(ops == 0, axis=1, kind="stable")
+        adjacency = np.take_along_axis(adjacency, order[:, :, None], axis=1)
+        adjacency = np.take_along_axis(adjacency, order[:, None, :], axis=2)
+        ops = np.take_along_axis(ops, order, axis=1)
+        sizes = (ops != 0).sum(axis=1)
+        vocab = self.node_vocab.__getitem__
+        cells: list[NB101Cell] = [None] * len(ops)  # type: ignore[list-item]
+        for size in np.unique(sizes).tolist():
+            rows = np.flatnonzero(sizes == size)
+            matrices, labels = adjacency[rows, :size, :size].tolist(), ops[rows, :size].tolist()
+            for row, matrix, label in zip(rows.tolist(), matrices, labels):
+                cells[row] = NB101Cell._trusted(tuple(map(tuple, matrix)), tuple(map(vocab, label)))
+        return cells
 
     # --- enumeration and sampling ----------------------------------------------------------------
     def enumeration(self, progress: bool = False) -> NB101Enumeration:
@@ -613,5 +812,7 @@ __all__ = [
     "enumeration_cache_path",
     "hash_cell",
     "nb101_hash",
+    "nb101_hashes",
+    "path_vertices",
     "prune",
 ]

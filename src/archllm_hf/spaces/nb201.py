@@ -44,7 +44,7 @@ from functools import cache
 import numpy as np
 
 from ..errors import InvalidCellError
-from .base import PAD, VALID, GraphEncoding, SearchSpace, Validity
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 """The 5 edge ops, in NAS-Bench-201's own order (which fixes the enumeration order)."""
@@ -190,12 +190,24 @@ def _index_of_cell() -> dict[NB201Cell, int]:
     return {cell: i for i, cell in enumerate(_cells_in_index_order())}
 
 
+@cache
+def _cell_of(vocab_ids: tuple[int, ...]) -> NB201Cell:
+    """The cell whose 6 edge ops have these graph-encoding label ids (memoized: 15,625 at most)."""
+    return NB201Cell(tuple(NODE_VOCAB[i] for i in vocab_ids))
+
+
+@cache
+def _arch_str_of(cell: NB201Cell) -> str:
+    return format_arch_str(cell)
+
+
 class NB201Space(SearchSpace[NB201Cell]):
     """The NAS-Bench-201 topology search space (see the module docstring for every convention)."""
 
     name = "nb201"
     text_column = "arch_str"
     has_isomorphism_classes = True
+    isomorphism_column = "unique_str"
     num_nodes = len(EDGES) + 2
     node_vocab = NODE_VOCAB
 
@@ -203,6 +215,9 @@ class NB201Space(SearchSpace[NB201Cell]):
     _INPUT_ID = NODE_VOCAB.index("input")
     _OUTPUT_ID = NODE_VOCAB.index("output")
     _OP_IDS = tuple(NODE_VOCAB.index(op) for op in OPS)
+    _IS_OP = np.isin(np.arange(len(NODE_VOCAB)), _OP_IDS)
+    _TEMPLATE_EDGES = tuple(ids.tolist() for ids in np.nonzero(_TEMPLATE))
+    """Sources and targets of the template's edges, row-major."""
 
     # --- text form -------------------------------------------------------------------------------
     def parse(self, text: str) -> NB201Cell:
@@ -212,31 +227,18 @@ class NB201Space(SearchSpace[NB201Cell]):
         return format_arch_str(self._require_cell(cell))
 
     # --- semantics -------------------------------------------------------------------------------
-    def validate(self, cell: NB201Cell) -> Validity:
+    def _problem(self, cell: NB201Cell) -> str | None:
         """Every constructed :class:`NB201Cell` is valid: all 15,625 are benchmark architectures.
 
         Disconnected cells are valid too; see :meth:`is_connected`.
         """
         if not isinstance(cell, NB201Cell):
-            return Validity(False, f"not an NB201Cell: {type(cell).__name__}")
-        return VALID
+            return f"not an NB201Cell: {type(cell).__name__}"
+        return None
 
-    def canonical_id(self, cell: NB201Cell) -> str:
-        """The arch string."""
-        return self.format(cell)
-
-    def arch2vec_valid(self, adjacency: np.ndarray, ops: np.ndarray) -> bool:
-        """arch2vec's NB201 validity of a decoded graph (``is_valid_nasbench201``): labels only.
-
-        True iff node 0 is ``input``, node 7 is ``output`` and nodes 2..6 carry one of the 5 ops. Node 1 is
-        **not** checked and the adjacency is ignored, so this is laxer than :meth:`decode_graph` (which needs
-        the fixed template and an op on node 1 too).
-
-        Raises ``ValueError`` if the arrays are not ``[num_nodes, num_nodes]`` and ``[num_nodes]`` label ids.
-        """
-        adjacency, ops = self._arch2vec_arrays(adjacency, ops)
-        labels = [self.node_vocab[i] for i in ops.tolist()]
-        return labels[0] == "input" and labels[-1] == "output" and all(op in OPS for op in labels[2:-1])
+    def _valid_id(self, cell: NB201Cell) -> str:
+        """The arch string (memoized: there are only 15,625)."""
+        return _arch_str_of(cell)
 
     def isomorphism_id(self, cell: NB201Cell) -> str:
         """NAS-Bench-201's unique string (6,466 classes); see :func:`unique_string`."""
@@ -265,24 +267,40 @@ class NB201Space(SearchSpace[NB201Cell]):
             mask=np.ones(self.num_nodes, dtype=bool),
         )
 
-    def from_graph(self, adjacency: np.ndarray, ops: np.ndarray) -> NB201Cell:
-        adjacency, ops = self._check_graph_arrays(adjacency, ops)
-        missing = np.argwhere(self._TEMPLATE.astype(bool) & (adjacency == 0))
-        if len(missing):
-            edges = ", ".join(f"{i}->{j}" for i, j in missing.tolist())
-            raise InvalidCellError(f"NB201 graph lacks template edge(s) {edges}; the adjacency is fixed")
-        labels = [self.node_vocab[i] for i in ops.tolist()]
+    def _cells_from_graphs(
+        self, adjacency: np.ndarray, ops: np.ndarray
+    ) -> list[NB201Cell | DecodedCell[NB201Cell]]:
+        """Cells of graphs with exactly the template's edges, ``input``/``output`` at the ends and an op on
+        nodes 1..6; the others get the reason (the first of: missing template edges, node 0, node 7, the
+        first interior node without an op)."""
+        sources, targets = self._TEMPLATE_EDGES
+        present = adjacency[:, sources, targets].astype(bool)
+        is_op = self._IS_OP[ops[:, 1:-1]]
+        ends_ok = (ops[:, 0] == self._INPUT_ID) & (ops[:, -1] == self._OUTPUT_ID)
+        ok = (present.all(axis=1) & ends_ok & is_op.all(axis=1)).tolist()
+        labels, present_rows = ops.tolist(), present.tolist()
+        out: list[NB201Cell | DecodedCell[NB201Cell]] = []
+        for row, good in enumerate(ok):
+            if good:
+                out.append(_cell_of(tuple(labels[row][1:-1])))
+            else:
+                edges = [(i, j) for i, j, there in zip(sources, targets, present_rows[row]) if not there]
+                out.append(self.invalid(self._graph_problem(edges, labels[row])))
+        return out
+
+    def _graph_problem(self, missing: list[tuple[int, int]], ops: list[int]) -> str:
+        """Why a graph that passed the shared checks is not a cell's encoding: its missing template edges
+        (``(source, target)``, row-major) and label ids."""
+        if missing:
+            edges = ", ".join(f"{i}->{j}" for i, j in missing)
+            return f"NB201 graph lacks template edge(s) {edges}; the adjacency is fixed"
+        labels = [self.node_vocab[i] for i in ops]
         if ops[0] != self._INPUT_ID:
-            raise InvalidCellError(f"NB201 graph node 0 must be 'input', got {labels[0]!r}")
+            return f"NB201 graph node 0 must be 'input', got {labels[0]!r}"
         if ops[-1] != self._OUTPUT_ID:
-            last = self.num_nodes - 1
-            raise InvalidCellError(f"NB201 graph node {last} must be 'output', got {labels[-1]!r}")
-        for node in range(1, self.num_nodes - 1):
-            if ops[node] not in self._OP_IDS:
-                raise InvalidCellError(
-                    f"NB201 graph node {node} must be one of {', '.join(OPS)}, got {labels[node]!r}"
-                )
-        return NB201Cell(tuple(labels[1:-1]))
+            return f"NB201 graph node {self.num_nodes - 1} must be 'output', got {labels[-1]!r}"
+        node = next(node for node in range(1, self.num_nodes - 1) if ops[node] not in self._OP_IDS)
+        return f"NB201 graph node {node} must be one of {', '.join(OPS)}, got {labels[node]!r}"
 
     # --- enumeration and sampling ----------------------------------------------------------------
     def enumerate(self, progress: bool = False) -> Iterator[NB201Cell]:
