@@ -1,8 +1,12 @@
-"""Shared fixtures. Tests run offline and read benchmark data from ``../shared/data`` beside the repo."""
+"""Shared fixtures. Tests run offline and read benchmark data from ``../shared/data`` beside the repo.
+
+Shared tiny configs, graph batches and the "train until reconstructed" loop are in ``fixtures.py``.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,3 +26,18 @@ def shared_data() -> Path:
             f"benchmark fixture data not found at {SHARED_DATA}; set ARCHLLM_SHARED_DATA to the shared/data folder"
         )
     return SHARED_DATA
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Run a test module on one torch thread (tiny models run several times faster that way, and the machine
+    is shared); the previous thread count comes back afterwards. Opt in per module with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch  # here, so that test modules without torch do not pay for importing it
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

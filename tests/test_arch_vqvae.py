@@ -1,13 +1,13 @@
 """ArchVQVAE: config, forward/backward, EMA codebook, encode/decode, save/load, remote code, decode fuzz.
 
-Synthetic graphs on 5 node slots (tiny models, hidden 16, codebook 16) except where a real search space is
-needed to turn graphs into cells (NB201).
+Synthetic graphs on 5 node slots (tiny models: ``fixtures.TINY_VQVAE``) except where a real search space is
+needed to turn graphs into cells (NB201). The checks every model passes (output layout, ``return_dict`` /
+``return_loss``, save/load, gradients, batch sizes, seeding) run on real spaces in ``test_model_common.py``.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import subprocess
@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fixtures import TINY_VQVAE, train_until_reconstructed
 from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from transformers import AutoConfig, AutoModel
 
 from archllm_hf import _registration
@@ -30,7 +29,6 @@ from archllm_hf.models.arch_vqvae import (
     ArchVQVAEModel,
     ArchVQVAEOutput,
 )
-from archllm_hf.spaces import DecodedCell, NB201Space
 
 N = 5
 VOCAB = ["<pad>", "in", "a", "b", "out"]
@@ -38,22 +36,13 @@ UPPER = [[int(j > i) for j in range(N)] for i in range(N)]
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 def make_config(**overrides) -> ArchVQVAEConfig:
-    kwargs = dict(
-        space="synthetic",
-        num_nodes=N,
-        node_vocab=VOCAB,
-        adjacency_mask=UPPER,
-        hidden_size=16,
-        num_encoder_layers=2,
-        num_decoder_layers=1,
-        num_attention_heads=2,
-        code_dim=8,
-        codebook_size=16,
-        dropout=0.0,
-    )
-    kwargs.update(overrides)
-    return ArchVQVAEConfig(**kwargs)
+    """A tiny config (``fixtures.TINY_VQVAE``) for the synthetic 5-slot graphs; ``overrides`` change fields."""
+    fields = {"space": "synthetic", "num_nodes": N, "node_vocab": VOCAB, "adjacency_mask": UPPER}
+    return ArchVQVAEConfig(**{**fields, **TINY_VQVAE, **overrides})
 
 
 def random_graphs(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,33 +61,6 @@ def random_graphs(count: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return adjacency, ops
 
 
-def reconstructs(model: ArchVQVAEModel, adjacency: torch.Tensor, ops: torch.Tensor) -> bool:
-    pred_adjacency, pred_ops = model.decode_graphs(model.encode(adjacency, ops))
-    return torch.equal(pred_adjacency, adjacency) and torch.equal(pred_ops, ops)
-
-
-def train_until_reconstructed(model, adjacency, ops, max_steps: int = 1500, lr: float = 1e-2) -> int:
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    model.train()
-    for step in range(1, max_steps + 1):
-        loss = model(adjacency, ops).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if step % 50 == 0 and reconstructs(model, adjacency, ops):
-            return step
-    return max_steps + 1
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run several times faster on one thread (and the machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def data() -> tuple[torch.Tensor, torch.Tensor]:
     return random_graphs(8, seed=0)
@@ -108,7 +70,8 @@ def data() -> tuple[torch.Tensor, torch.Tensor]:
 def trained(data) -> ArchVQVAEModel:
     torch.manual_seed(0)
     model = ArchVQVAEModel(make_config())
-    steps = train_until_reconstructed(model, *data)
+    adjacency, ops = data
+    steps = train_until_reconstructed(model, {"adjacency": adjacency, "ops": ops})
     assert steps <= 1500, "tiny model did not learn to reconstruct 8 graphs"
     return model.eval()
 
@@ -207,7 +170,7 @@ def test_forward_outputs(data) -> None:
     adjacency, ops = data
     out = model(adjacency, ops)
     assert isinstance(out, ArchVQVAEOutput)
-    assert list(out.keys())[0] == "loss"
+    assert next(iter(out.keys())) == "loss"
     assert out.codes.shape == (8, model.config.code_length) and out.codes.dtype == torch.long
     assert out.op_logits.shape == (8, N, len(VOCAB))
     assert out.adjacency_logits.shape == (8, N, N)
@@ -223,13 +186,7 @@ def test_space_without_edges_has_zero_adjacency_loss(data) -> None:
     model = ArchVQVAEModel(make_config(adjacency_mask=[[0] * N for _ in range(N)]))
     out = model(torch.zeros(8, N, N, dtype=torch.long), data[1])
     assert out.adjacency_loss == 0 and torch.isfinite(out.loss)
-    assert (model.decode_graphs(out.codes)[0] == 0).all()
-
-
-def test_return_loss_false_computes_no_losses(data) -> None:
-    out = ArchVQVAEModel(make_config())(*data, return_loss=False)
-    assert out.loss is None and out.op_loss is None and out.commitment_loss is None
-    assert out.codes is not None and out.op_logits is not None
+    assert (model.decode(out.codes).adjacency == 0).all()
 
 
 def test_gradients_reach_the_encoder_and_codebook_is_not_a_parameter(data) -> None:
@@ -323,38 +280,46 @@ def test_encode_is_deterministic_and_leaves_the_model_alone(data) -> None:
     model.train()
     model(*data)
     state = {k: v.clone() for k, v in model.state_dict().items()}
-    codes = model.encode(*data)
+    encoded = model.encode(*data)
+    codes = encoded.codes
     assert codes.shape == (8, N) and codes.dtype == torch.long
-    assert torch.equal(codes, model.encode(*data))
+    assert encoded.latents.shape == (8, N, model.config.code_dim)
+    assert torch.equal(codes, model.encode(*data).codes)
+    assert torch.equal(codes, model.encode(*data, return_dict=False)[0])
     assert model.training
     assert all(torch.equal(state[k], v) for k, v in model.state_dict().items())
-    assert not codes.requires_grad
+    assert not codes.requires_grad and not encoded.latents.requires_grad
 
 
-def test_decode_graphs_output_and_checks(data) -> None:
+def test_decode_output_and_checks(data) -> None:
     model = ArchVQVAEModel(
         make_config(adjacency_mask=[[int(j == i + 1) for j in range(N)] for i in range(N)])
     )
     codes = torch.randint(0, 16, (6, N))
-    adjacency, ops = model.decode_graphs(codes)
+    decoded = model.decode(codes)
+    adjacency, ops = decoded.adjacency, decoded.ops
     assert adjacency.shape == (6, N, N) and ops.shape == (6, N)
     assert adjacency.dtype == ops.dtype == torch.long
+    assert decoded.op_logits.shape == (6, N, len(VOCAB)) and decoded.adjacency_logits.shape == (6, N, N)
+    assert torch.equal(ops, decoded.op_logits.argmax(-1))
     assert (adjacency[:, ~torch.tensor(model.config.adjacency_mask, dtype=torch.bool)] == 0).all()
+    as_tuple = model.decode(codes, return_dict=False)
+    assert torch.equal(as_tuple[0], adjacency) and torch.equal(as_tuple[1], ops)
     with pytest.raises(ValueError, match="shape"):
-        model.decode_graphs(codes[:, :3])
+        model.decode(codes[:, :3])
     with pytest.raises(ValueError, match=r"\[0, 16\)"):
-        model.decode_graphs(codes + 16)
+        model.decode(codes + 16)
     with pytest.raises(ValueError, match="integer"):
-        model.decode_graphs(codes.float())
+        model.decode(codes.float())
 
 
 def test_trained_model_reconstructs_its_graphs(trained, data) -> None:
     adjacency, ops = data
-    codes = trained.encode(adjacency, ops)
+    codes = trained.encode(adjacency, ops).codes
     assert len({tuple(row) for row in codes.tolist()}) == len(codes)  # distinct graphs, distinct codes
-    pred_adjacency, pred_ops = trained.decode_graphs(codes)
-    assert torch.equal(pred_adjacency, adjacency)
-    assert torch.equal(pred_ops, ops)
+    decoded = trained.decode(codes)
+    assert torch.equal(decoded.adjacency, adjacency)
+    assert torch.equal(decoded.ops, ops)
     assert torch.equal(trained(adjacency, ops).codes, codes)
 
 
@@ -392,19 +357,20 @@ def test_remote_code_loads_without_the_package(trained, data, tmp_path: Path, mo
         import torch
         from transformers import AutoModel
         model = AutoModel.from_pretrained({str(folder)!r}, trust_remote_code=True)
-        codes = model.encode(torch.tensor({adjacency.tolist()}), torch.tensor({ops.tolist()}))
-        try:
-            model.decode(codes)
-            error = None
-        except ImportError as err:
-            error = str(err)
-        print(json.dumps({{"module": type(model).__module__, "codes": codes.tolist(), "error": error}}))
+        codes = model.encode(torch.tensor({adjacency.tolist()}), torch.tensor({ops.tolist()})).codes
+        decoded = model.decode(codes)
+        print(json.dumps({{
+            "module": type(model).__module__,
+            "codes": codes.tolist(),
+            "adjacency": decoded.adjacency.tolist(),
+            "ops": decoded.ops.tolist(),
+        }}))
         """
     )
     result = _run_python(script, tmp_path)
     assert result["module"].startswith("transformers_modules.")
-    assert result["codes"] == trained.encode(adjacency, ops).tolist()
-    assert "archllm-hf package" in result["error"]
+    assert result["codes"] == trained.encode(adjacency, ops).codes.tolist()
+    assert result["adjacency"] == adjacency.tolist() and result["ops"] == ops.tolist()
 
 
 def _run_python(script: str, tmp_path: Path) -> dict:
@@ -440,137 +406,3 @@ def test_trainer_reports_eval_loss(data, tmp_path: Path) -> None:
     )
     metrics = Trainer(model=ArchVQVAEModel(make_config()), args=args, eval_dataset=dataset).evaluate()
     assert metrics["eval_loss"] > 0
-
-
-# --- distributed EMA ----------------------------------------------------------------------------------------
-def test_ema_statistics_are_all_reduced_and_restarts_broadcast(data, monkeypatch) -> None:
-    """Simulates a second rank holding the same batch: all_reduce doubles the sums, broadcast imposes rank 0's
-    restart candidates. (A real 2-process gloo DDP run was checked by hand: codebooks stay identical.)"""
-    from archllm_hf.models.arch_vqvae import modeling_arch_vqvae as modeling
-
-    calls: list[str] = []
-    rank0_candidates = torch.full((16, 8), 0.5)
-
-    def all_reduce(tensor, *args, **kwargs):
-        calls.append("all_reduce")
-        tensor.mul_(2)
-
-    def broadcast(tensor, src, *args, **kwargs):
-        calls.append(f"broadcast from {src}")
-        tensor.copy_(rank0_candidates)
-
-    monkeypatch.setattr(modeling, "_distributed", lambda: True)
-    monkeypatch.setattr(modeling.dist, "all_reduce", all_reduce)
-    monkeypatch.setattr(modeling.dist, "broadcast", broadcast)
-    torch.manual_seed(0)
-    model = ArchVQVAEModel(make_config())
-    model.train()
-    model(*data)  # every code restarts (from the broadcast candidates), then one EMA step
-    assert calls == ["broadcast from 0", "all_reduce", "all_reduce"]
-    quantizer, decay = model.quantizer, model.config.ema_decay
-    # all codes restarted to the same vector, so every latent ties and goes to code 0; its count is doubled
-    assert quantizer.ema_count[0].item() == pytest.approx(decay + (1 - decay) * 2 * 8 * N)
-    assert torch.allclose(quantizer.ema_count[1:], torch.full((15,), decay))
-    assert torch.allclose(quantizer.ema_weight[1:], torch.full((15, 8), 0.5 * decay))
-
-
-# --- decode never raises ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def nb201_model() -> ArchVQVAEModel:
-    torch.manual_seed(0)
-    space = NB201Space()
-    config = ArchVQVAEConfig.for_space(
-        space,
-        hidden_size=16,
-        num_encoder_layers=1,
-        num_decoder_layers=1,
-        num_attention_heads=2,
-        code_dim=8,
-        codebook_size=16,
-    )
-    return ArchVQVAEModel(config).eval()
-
-
-def test_decode_gives_one_result_per_row_with_reasons(nb201_model) -> None:
-    length = nb201_model.config.code_length
-    good = [1] * length
-    results = nb201_model.decode(
-        [
-            good,
-            good[:-1],
-            [*good[:-1], 16],
-            [*good[:-1], -1],
-            [*good[:-1], 1.5],
-            [*good[:-1], True],
-            "1 2 3",
-            None,
-        ]
-    )
-    assert len(results) == 8 and all(isinstance(r, DecodedCell) for r in results)
-    reasons = [r.reason for r in results[1:]]
-    assert not any(r.valid for r in results[1:])
-    assert f"expected {length} codes, got {length - 1}" in reasons[0]
-    assert "outside the codebook" in reasons[1] and "outside the codebook" in reasons[2]
-    assert "not an integer" in reasons[3]
-    assert "boolean" in reasons[4]
-    assert "got a str" in reasons[5]
-    assert "sequence of integers" in reasons[6]
-    assert nb201_model.decode([]) == []
-    assert len(nb201_model.decode(torch.tensor(good))) == 1  # one 1-D sequence
-    assert len(nb201_model.decode(torch.ones(3, length, dtype=torch.int32))) == 3
-    assert "1-D" in nb201_model.decode(torch.ones(2, 2, 2, dtype=torch.long))[0].reason
-    assert "integer" in nb201_model.decode(torch.ones(2, length))[0].reason
-    assert len(nb201_model.decode(np.ones((2, length), dtype=np.int64))) == 2
-    assert "integer" in nb201_model.decode(np.ones((2, length)))[1].reason
-
-
-def test_decode_matches_decode_graphs_and_the_space(nb201_model) -> None:
-    codes = torch.randint(0, 16, (5, nb201_model.config.code_length))
-    adjacency, ops = nb201_model.decode_graphs(codes)
-    space = NB201Space()
-    expected = [space.decode_graph(a.numpy(), o.numpy()) for a, o in zip(adjacency, ops)]
-    assert nb201_model.decode(codes) == expected
-    assert nb201_model.decode(codes, batch_size=2) == expected
-
-
-def test_model_space_must_match_the_config() -> None:
-    space = NB201Space()
-    config = ArchVQVAEConfig.for_space(
-        space, hidden_size=16, num_attention_heads=2, code_dim=8, codebook_size=16
-    )
-    config.node_vocab = [*config.node_vocab[:-1], "exit"]
-    with pytest.raises(ValueError, match="does not match"):
-        ArchVQVAEModel(config).decode([[0] * config.code_length])
-
-
-_scalars = st.one_of(
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.integers(min_value=0, max_value=15),
-    st.floats(allow_nan=True),
-    st.booleans(),
-    st.none(),
-    st.text(max_size=3),
-)
-_rows = st.one_of(
-    st.lists(_scalars, max_size=12), st.lists(st.integers(0, 15), min_size=8, max_size=8), _scalars
-)
-
-
-@st.composite
-def _tensors(draw) -> torch.Tensor:
-    shape = draw(st.lists(st.integers(0, 6), max_size=3))
-    values = draw(st.lists(st.integers(-3, 40), min_size=math.prod(shape), max_size=math.prod(shape)))
-    dtype = draw(
-        st.sampled_from([torch.long, torch.int32, torch.uint8, torch.float32, torch.bool, torch.int8])
-    )
-    return torch.tensor(values, dtype=torch.long).reshape(shape).to(dtype)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(codes=st.one_of(st.lists(_rows, max_size=5), _rows, _tensors()))
-def test_decode_never_raises(nb201_model, codes) -> None:
-    results = nb201_model.decode(codes)
-    assert isinstance(results, list)
-    for result in results:
-        assert isinstance(result, DecodedCell)
-        assert result.valid or result.reason

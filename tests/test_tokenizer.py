@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
-from archllm_hf.models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel, CodeParse
+from archllm_hf.models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 
 K, L = 16, 4
 TEXTS = ["12 3 0 15", "1 1 1 1", "0 7 9 2"]
@@ -62,7 +62,7 @@ def test_codes_to_text(tok) -> None:
 
 
 def test_text_to_codes_accepts_well_formed_text(tok) -> None:
-    expected = CodeParse([12, 3, 0, 15], True, None)
+    expected = [12, 3, 0, 15]
     for text in (
         "12 3 0 15",
         "<bos> 12 3 0 15 <eos>",
@@ -71,7 +71,6 @@ def test_text_to_codes_accepts_well_formed_text(tok) -> None:
         " 12  3 0 15\n",
     ):
         assert tok.text_to_codes(text) == expected, text
-    assert tok.text_to_codes("12 3 0 15")
 
 
 @pytest.mark.parametrize(
@@ -97,22 +96,23 @@ def test_text_to_codes_accepts_well_formed_text(tok) -> None:
     ],
 )
 def test_text_to_codes_rejects_malformed_text_with_a_reason(tok, text, reason) -> None:
-    parsed = tok.text_to_codes(text)
-    assert parsed.codes is None and not parsed.valid
-    assert reason in parsed.reason
+    with pytest.raises(ValueError) as error:
+        tok.text_to_codes(text)
+    assert reason in str(error.value)
 
 
 def test_text_to_codes_rejects_non_strings(tok) -> None:
     for value in (None, 12, [1, 2, 3, 4], b"1 2 3 4"):
-        parsed = tok.text_to_codes(value)
-        assert not parsed.valid and "must be a string" in parsed.reason
+        with pytest.raises(ValueError, match="must be a string"):
+            tok.text_to_codes(value)
 
 
 def test_code_length_none_accepts_any_nonzero_length() -> None:
     tok = ArchCodeTokenizer(codebook_size=K)
-    assert tok.text_to_codes("1").codes == [1]
-    assert tok.text_to_codes("1 2 3 4 5 6").codes == [1, 2, 3, 4, 5, 6]
-    assert not tok.text_to_codes("")
+    assert tok.text_to_codes("1") == [1]
+    assert tok.text_to_codes("1 2 3 4 5 6") == [1, 2, 3, 4, 5, 6]
+    with pytest.raises(ValueError, match="no codes"):
+        tok.text_to_codes("")
 
 
 def test_constructor_validation() -> None:
@@ -140,7 +140,7 @@ def test_save_and_auto_tokenizer_round_trip(tok, tmp_path: Path) -> None:
     assert (loaded.codebook_size, loaded.code_length) == (K, L)
     assert loaded.get_vocab() == tok.get_vocab()
     assert loaded(TEXTS)["input_ids"] == tok(TEXTS)["input_ids"]
-    assert loaded.text_to_codes("<bos> 1 2 3 4 <eos>").codes == [1, 2, 3, 4]
+    assert loaded.text_to_codes("<bos> 1 2 3 4 <eos>") == [1, 2, 3, 4]
 
 
 def test_auto_tokenizer_resolves_through_a_vqvae_config(tmp_path: Path) -> None:
@@ -188,7 +188,7 @@ def test_tokenizer_json_loads_with_plain_transformers(tok, tmp_path: Path, monke
             "decoded": auto.decode(ids, skip_special_tokens=True),
             "special": [auto.pad_token_id, auto.bos_token_id, auto.eos_token_id, auto.unk_token_id],
             "remote_module": type(remote).__module__,
-            "remote_parse": remote.text_to_codes("<bos> 1 2 3 4 <eos>").codes,
+            "remote_parse": remote.text_to_codes("<bos> 1 2 3 4 <eos>"),
         }}))
         """
     )
@@ -232,18 +232,17 @@ _code_texts = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(text=_code_texts)
-def test_text_to_codes_never_raises_and_valid_means_well_formed(tok, text) -> None:
-    parsed = tok.text_to_codes(text)
-    assert isinstance(parsed, CodeParse)
-    if parsed.valid:
-        assert parsed.reason is None and len(parsed.codes) == L
-        assert all(0 <= code < K for code in parsed.codes)
-        assert tok.text_to_codes(tok.codes_to_text(parsed.codes)) == parsed
-        if "<" not in text:  # without explicit special tokens, the tokenizer sees the same codes
-            ids = tok(text)["input_ids"]
-            assert ids == [1, *(code + tok.code_token_offset for code in parsed.codes), 2]
-    else:
-        assert parsed.codes is None and parsed.reason
+def test_text_to_codes_raises_only_value_errors_and_parses_well_formed_text(tok, text) -> None:
+    try:
+        codes = tok.text_to_codes(text)
+    except ValueError as error:
+        assert str(error)
+        return
+    assert len(codes) == L and all(0 <= code < K for code in codes)
+    assert tok.text_to_codes(tok.codes_to_text(codes)) == codes
+    if "<" not in text:  # without explicit special tokens, the tokenizer sees the same codes
+        ids = tok(text)["input_ids"]
+        assert ids == [1, *(code + tok.code_token_offset for code in codes), 2]
 
 
 @settings(max_examples=100, deadline=None)
@@ -251,5 +250,5 @@ def test_text_to_codes_never_raises_and_valid_means_well_formed(tok, text) -> No
 def test_codes_text_ids_round_trip(tok, codes) -> None:
     text = tok.codes_to_text(codes)
     ids = tok(text)["input_ids"]
-    assert tok.text_to_codes(tok.decode(ids)).codes == codes
-    assert tok.text_to_codes(tok.decode(ids, skip_special_tokens=True)).codes == codes
+    assert tok.text_to_codes(tok.decode(ids)) == codes
+    assert tok.text_to_codes(tok.decode(ids, skip_special_tokens=True)) == codes

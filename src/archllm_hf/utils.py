@@ -76,6 +76,21 @@ def atomic_files(out_dir: str | os.PathLike) -> Iterator[Path]:
     staged.rmdir()
 
 
+def atomic_save_figure(fig: Any, path: str | os.PathLike) -> Path:
+    """Save a matplotlib figure to ``path`` through a temporary file, close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) for reproducible runs."""
     import numpy as np
@@ -86,4 +101,28 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-__all__ = ["atomic_directory", "atomic_files", "atomic_write_json", "atomic_write_text", "set_seed"]
+def is_main_process() -> bool:
+    """True on rank 0 of an initialised ``torch.distributed`` group, and always when there is none."""
+    import torch.distributed as dist
+
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+
+
+def wait_for_everyone() -> None:
+    """Barrier over all processes of the ``torch.distributed`` group; does nothing when there is none."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+__all__ = [
+    "atomic_directory",
+    "atomic_files",
+    "atomic_save_figure",
+    "atomic_write_json",
+    "atomic_write_text",
+    "is_main_process",
+    "set_seed",
+    "wait_for_everyone",
+]

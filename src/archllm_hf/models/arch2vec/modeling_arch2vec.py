@@ -8,8 +8,9 @@ Written from the protocol in ``notes/search-spaces.md`` (section C), not from ar
   give ``mu`` and ``logvar`` (``latent_dim`` each).
 * **Reparameterisation**: ``z = mu + exp(logvar) · ε`` in training, ``z = mu`` otherwise. As in arch2vec,
   ``exp(logvar)`` is used as the *standard deviation*, so ``logvar`` is really a log-std.
-* **Decoder**: dropout on ``z`` (training only), ``op_probs = sigmoid(Linear(z))`` over ``node_vocab``,
-  ``adjacency_probs = sigmoid(z zᵀ)``.
+* **Decoder**: dropout on ``z`` (training only), op logits ``Linear(z)`` over ``node_vocab`` and edge logits
+  ``z zᵀ``; arch2vec's probabilities are their ``sigmoid``. :meth:`Arch2VecModel.forward` returns the logits
+  (``op_logits``, ``adjacency_logits``), like the VQ-VAE.
 * **Loss** = ops BCE + adjacency BCE + KL, each exactly as arch2vec scales it:
 
   - ops: mean BCE over ``B × N × len(node_vocab)`` against one-hot labels;
@@ -35,10 +36,12 @@ and mean (over cells) of the training-set posterior means. Those statistics are 
 (``latent_mean``, ``latent_std``, ``num_posterior_cells``), so they are saved and loaded with it.
 """
 
+import itertools
 import logging
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -55,27 +58,27 @@ logger = logging.getLogger(__name__)
 # --- outputs ------------------------------------------------------------------------------------------------
 @dataclass
 class Arch2VecOutput(ModelOutput):
-    """Output of :meth:`Arch2VecModel.forward`.
+    """Output of :meth:`Arch2VecModel.forward`, laid out like the VQ-VAE's ``ArchVQVAEOutput``.
 
     Args:
-        loss: ``ops_loss + adjacency_loss + kl_loss`` (None when ``return_loss=False``).
-        ops_loss: BCE of the op probabilities against one-hot labels.
+        loss: ``op_loss + adjacency_loss + kl_loss`` (None when ``return_loss=False``).
+        op_loss: BCE of the op logits against one-hot labels (arch2vec's scaling, see the module docstring).
         adjacency_loss: BCE of the strict upper triangle, scaled as arch2vec (see the module docstring).
         kl_loss: arch2vec's KL term.
+        op_logits: ``[B, N, len(node_vocab)]`` op logits (``sigmoid`` gives arch2vec's op probabilities).
+        adjacency_logits: ``[B, N, N]`` edge logits ``z zᵀ`` (the full matrix; only ``i < j`` is used).
         mu: posterior means ``[B, N, latent_dim]``.
         logvar: posterior log-std (arch2vec's "logvar") ``[B, N, latent_dim]``.
-        op_probs: ``[B, N, len(node_vocab)]`` sigmoid op probabilities.
-        adjacency_probs: ``[B, N, N]`` sigmoid edge probabilities (the full matrix; only ``i < j`` is used).
     """
 
     loss: torch.FloatTensor | None = None
-    ops_loss: torch.FloatTensor | None = None
+    op_loss: torch.FloatTensor | None = None
     adjacency_loss: torch.FloatTensor | None = None
     kl_loss: torch.FloatTensor | None = None
+    op_logits: torch.FloatTensor | None = None
+    adjacency_logits: torch.FloatTensor | None = None
     mu: torch.FloatTensor | None = None
     logvar: torch.FloatTensor | None = None
-    op_probs: torch.FloatTensor | None = None
-    adjacency_probs: torch.FloatTensor | None = None
 
 
 # --- blocks -------------------------------------------------------------------------------------------------
@@ -114,7 +117,7 @@ class Arch2VecEncoder(nn.Module):
     def __init__(self, config: Arch2VecConfig) -> None:
         super().__init__()
         sizes = [len(config.node_vocab)] + [config.hidden_size] * config.num_gin_layers
-        self.layers = nn.ModuleList(Arch2VecGINLayer(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.layers = nn.ModuleList(Arch2VecGINLayer(a, b) for a, b in itertools.pairwise(sizes))
         self.mu = nn.Linear(config.hidden_size, config.latent_dim)
         self.logvar = nn.Linear(config.hidden_size, config.latent_dim)
 
@@ -147,7 +150,7 @@ class Arch2VecPreTrainedModel(PreTrainedModel):
     base_model_prefix = "arch2vec"
     main_input_name = "ops"
     supports_gradient_checkpointing = False
-    _no_split_modules: list[str] = []
+    _no_split_modules: ClassVar[list[str]] = []
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
@@ -328,31 +331,40 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
         ops: torch.Tensor,
         node_mask: torch.Tensor | None = None,
         return_loss: bool = True,
-    ) -> Arch2VecOutput:
+        return_dict: bool | None = None,
+    ) -> Arch2VecOutput | tuple[torch.Tensor, ...]:
         """Encode, reparameterise, decode, and (with ``return_loss``) compute arch2vec's loss.
 
-        ``node_mask`` is accepted so the VQ-VAE's data collator can be reused, and ignored (see
-        :meth:`encode_mean`): as in arch2vec, every slot counts in the loss.
+        Args:
+            adjacency: ``[batch, num_nodes, num_nodes]`` integer edges ``i → j`` (only ``i < j`` is read).
+            ops: ``[batch, num_nodes]`` ids into ``config.node_vocab`` (0 = ``<pad>``).
+            node_mask: accepted so the VQ-VAE's data collator can be reused, and ignored (see
+                :meth:`encode_mean`): as in arch2vec, every slot counts in the loss.
+            return_loss: compute the losses (the ``Trainer`` reads this to report ``eval_loss``).
+            return_dict: return an :class:`Arch2VecOutput` (default: ``config.return_dict``) or a tuple of
+                its non-None fields, the loss first.
         """
         mu, logvar = self.encode(adjacency, ops)
         z = self.reparameterize(mu, logvar)
-        op_logits, edge_logits = self.decode_logits(z)
-        loss = ops_loss = adjacency_loss = kl_loss = None
+        op_logits, adjacency_logits = self.decode_logits(z)
+        loss = op_loss = adjacency_loss = kl_loss = None
         if return_loss:
-            ops_loss, adjacency_loss, kl_loss = self.loss_terms(
-                op_logits, edge_logits, mu, logvar, adjacency, ops
+            op_loss, adjacency_loss, kl_loss = self.loss_terms(
+                op_logits, adjacency_logits, mu, logvar, adjacency, ops
             )
-            loss = ops_loss + adjacency_loss + kl_loss
-        return Arch2VecOutput(  # built in one go so that ``loss`` is the first key (and tuple entry)
+            loss = op_loss + adjacency_loss + kl_loss
+        output = Arch2VecOutput(  # built in one go so that ``loss`` is the first key (and tuple entry)
             loss=loss,
-            ops_loss=ops_loss,
+            op_loss=op_loss,
             adjacency_loss=adjacency_loss,
             kl_loss=kl_loss,
+            op_logits=op_logits,
+            adjacency_logits=adjacency_logits,
             mu=mu,
             logvar=logvar,
-            op_probs=torch.sigmoid(op_logits),
-            adjacency_probs=torch.sigmoid(edge_logits),
         )
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        return output if return_dict else output.to_tuple()
 
     def loss_terms(
         self,
@@ -363,10 +375,10 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
         adjacency: torch.Tensor,
         ops: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``(ops_loss, adjacency_loss, kl_loss)`` scaled exactly as arch2vec (see the module docstring)."""
+        """``(op_loss, adjacency_loss, kl_loss)`` scaled exactly as arch2vec (see the module docstring)."""
         batch, n = ops.shape
         targets = F.one_hot(ops, op_logits.shape[-1]).to(op_logits.dtype)
-        ops_loss = F.binary_cross_entropy_with_logits(op_logits, targets)
+        op_loss = F.binary_cross_entropy_with_logits(op_logits, targets)
         upper = torch.ones(n, n, dtype=torch.bool, device=edge_logits.device).triu(1)
         edge_bce = F.binary_cross_entropy_with_logits(
             edge_logits[:, upper], adjacency[:, upper].to(edge_logits.dtype), reduction="sum"
@@ -374,7 +386,7 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
         adjacency_loss = edge_bce / (batch * n * n)
         per_node = torch.sum(1 + 2 * logvar - mu.pow(2) - torch.exp(logvar).pow(2), dim=-1)
         kl_loss = -0.5 / (batch * n) * per_node.mean()
-        return ops_loss, adjacency_loss, kl_loss
+        return op_loss, adjacency_loss, kl_loss
 
 
 __all__ = [

@@ -8,16 +8,16 @@
 * Decoder: a small Transformer over the quantized sequence (learned positions), then per-node op logits and
   pairwise adjacency logits restricted to the entries the space allows.
 
-Self-contained (torch, transformers and the sibling config only) so that it can be shipped as remote code; the
-search-space package is imported lazily, and only by the methods that work with cells.
+The model maps tensors to tensors only: graphs to codes (:meth:`ArchVQVAEModel.encode`) and codes to graphs
+(:meth:`ArchVQVAEModel.decode`). Cells, code text and the search space are the processor's business
+(``processing_arch_vqvae.py``). Self-contained (torch, transformers and the sibling config only) so that it can be
+shipped as remote code.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import operator
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +56,37 @@ class ArchVQVAEOutput(ModelOutput):
     commitment_loss: torch.FloatTensor | None = None
     codes: torch.LongTensor | None = None
     perplexity: torch.FloatTensor | None = None
+    op_logits: torch.FloatTensor | None = None
+    adjacency_logits: torch.FloatTensor | None = None
+
+
+@dataclass
+class ArchVQVAEEncoderOutput(ModelOutput):
+    """Output of :meth:`ArchVQVAEModel.encode`.
+
+    Args:
+        codes: ``[batch, code_length]`` code ids.
+        latents: ``[batch, code_length, code_dim]`` encoder outputs before quantization.
+    """
+
+    codes: torch.LongTensor | None = None
+    latents: torch.FloatTensor | None = None
+
+
+@dataclass
+class ArchVQVAEDecoderOutput(ModelOutput):
+    """Output of :meth:`ArchVQVAEModel.decode`.
+
+    Args:
+        adjacency: ``[batch, num_nodes, num_nodes]`` 0/1, edges where the logit is > 0 (allowed entries only).
+        ops: ``[batch, num_nodes]`` op ids (argmax of the op logits).
+        op_logits: ``[batch, num_nodes, num_ops]``.
+        adjacency_logits: ``[batch, num_nodes, num_nodes]``; entries the space does not allow hold the dtype's
+            minimum.
+    """
+
+    adjacency: torch.LongTensor | None = None
+    ops: torch.LongTensor | None = None
     op_logits: torch.FloatTensor | None = None
     adjacency_logits: torch.FloatTensor | None = None
 
@@ -124,10 +155,24 @@ class ArchVQVAEVectorQuantizer(nn.Module):
 
     In training mode each call (1) restarts dead codes (EMA count below ``dead_code_threshold``; on the very
     first call every code, since all counts start at zero) from random current encoder outputs, (2) assigns
-    each latent to its nearest code and (3) updates the EMA counts, sums and codebook. The statistics are
-    all-reduced, and the restart candidates broadcast from rank 0, when ``torch.distributed`` is initialised,
-    so every rank keeps the same codebook. In eval mode nothing changes. The codebook and EMA statistics are
-    buffers (saved with the weights, never touched by the optimizer).
+    each latent to its nearest code and (3) updates the EMA counts, sums and codebook. In eval mode nothing
+    changes. The codebook and EMA statistics are buffers (saved with the weights, never touched by the
+    optimizer).
+
+    Under ``torch.distributed`` with more than one process (e.g. DDP through ``accelerate launch``), a
+    training call on every rank does what one process would do with the concatenation of all ranks' latents
+    (in rank order), so the buffers stay identical on all ranks:
+
+    * restart candidates are drawn uniformly from that union, not from one rank's batch: every rank draws
+      the ``codebook_size`` indices with ``torch.randint`` (so all ranks consume their RNG alike), rank 0's
+      indices and rank 0's dead-code mask are broadcast (so all ranks restart the same codes with the same
+      vectors, even if their counts had drifted), and each chosen latent is contributed by the rank holding
+      it (a sum all-reduce where every row has a single non-zero contributor, hence exact);
+    * the per-code counts and sums of the assignments are all-reduced before the EMA update;
+    * the returned perplexity (training mode only) comes from the all-reduced counts, the same on all ranks.
+
+    Every rank takes part in these collectives in each training call, also with an empty batch (a batch that
+    is empty on every rank changes nothing, as in one process). Eval mode communicates nothing.
     """
 
     def __init__(self, config: ArchVQVAEConfig):
@@ -163,15 +208,17 @@ class ArchVQVAEVectorQuantizer(nn.Module):
         """``latents [batch, length, code_dim]`` → (straight-through quantized latents, codes, commitment
         loss or None, perplexity)."""
         flat = latents.reshape(-1, self.code_dim)
-        if self.training and flat.shape[0] > 0:
-            self._restart_dead_codes(flat.detach().float())
+        # under torch.distributed every rank joins the collectives of a training call, even with no latents
+        update = self.training and (flat.shape[0] > 0 or _distributed())
+        if update:
+            update = self._restart_dead_codes(flat.detach().float()) > 0
         codes = self.nearest(flat)
         quantized = self.lookup(codes).to(flat.dtype)
-        if self.training and flat.shape[0] > 0:
-            self._update_ema(flat.detach().float(), codes)
+        counts = self._update_ema(flat.detach().float(), codes) if update else None
         commitment = self.commitment_cost * F.mse_loss(flat, quantized.detach()) if return_loss else None
         straight_through = flat + (quantized - flat).detach()
-        counts = torch.bincount(codes, minlength=self.codebook_size).float()
+        if counts is None:
+            counts = torch.bincount(codes, minlength=self.codebook_size).float()
         probs = counts / counts.sum().clamp(min=1)
         perplexity = torch.exp(-(probs * torch.log(probs.clamp(min=1e-12))).sum())
         return (
@@ -182,28 +229,55 @@ class ArchVQVAEVectorQuantizer(nn.Module):
         )
 
     @torch.no_grad()
-    def _restart_dead_codes(self, flat: torch.Tensor) -> None:
+    def _restart_dead_codes(self, flat: torch.Tensor) -> int:
+        """Re-initialise dead codes from latents drawn uniformly from all ranks' ``flat [n, code_dim]``
+        (float32); returns the number of latents of all ranks together (0: nothing was done)."""
+        size, distributed = self.codebook_size, _distributed()
+        offset, total = 0, flat.shape[0]
+        if distributed:
+            local = torch.tensor([flat.shape[0]], dtype=torch.long, device=flat.device)
+            gathered = [torch.zeros_like(local) for _ in range(dist.get_world_size())]
+            dist.all_gather(gathered, local)
+            sizes = torch.cat(gathered).tolist()
+            offset, total = sum(sizes[: dist.get_rank()]), sum(sizes)
+        if total == 0:
+            return 0
         dead = (self.ema_count < self.dead_code_threshold) | (self.ema_count.sum() == 0)
-        candidates = flat[torch.randint(flat.shape[0], (self.codebook_size,), device=flat.device)]
-        if _distributed():
-            dist.broadcast(candidates, src=0)
+        index = torch.randint(total, (size,), device=flat.device)  # drawn on every rank: same RNG use
+        if distributed:
+            decision = torch.cat([index, dead.long()])
+            dist.broadcast(decision, src=0)  # rank 0 decides which codes restart and from which latents
+            index, dead = decision[:size], decision[size:].bool()
+            if not dead.any():  # the same answer on every rank after the broadcast
+                return total
+        local_index = index - offset
+        held = (local_index >= 0) & (local_index < flat.shape[0])
+        candidates = torch.zeros(size, self.code_dim, device=flat.device, dtype=flat.dtype)
+        candidates[held] = flat[local_index[held]]
+        if distributed:
+            dist.all_reduce(candidates)  # each row is non-zero on the one rank holding that latent
         self.codebook.copy_(torch.where(dead[:, None], candidates, self.codebook))
         self.ema_weight.copy_(torch.where(dead[:, None], candidates, self.ema_weight))
         self.ema_count.copy_(torch.where(dead, torch.ones_like(self.ema_count), self.ema_count))
+        return total
 
     @torch.no_grad()
-    def _update_ema(self, flat: torch.Tensor, codes: torch.Tensor) -> None:
+    def _update_ema(self, flat: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
+        """EMA step from the assignments ``codes`` of ``flat`` (float32) on all ranks; returns the per-code
+        assignment counts of all ranks together (float32)."""
         counts = torch.bincount(codes, minlength=self.codebook_size).to(flat.dtype)
         sums = torch.zeros(self.codebook_size, self.code_dim, device=flat.device, dtype=flat.dtype)
         sums.index_add_(0, codes, flat)
         if _distributed():
-            dist.all_reduce(counts)
-            dist.all_reduce(sums)
+            stats = torch.cat([counts[:, None], sums], dim=1)
+            dist.all_reduce(stats)  # one collective for counts and sums
+            counts, sums = stats[:, 0], stats[:, 1:]
         self.ema_count.mul_(self.decay).add_(counts, alpha=1 - self.decay)
         self.ema_weight.mul_(self.decay).add_(sums, alpha=1 - self.decay)
         total = self.ema_count.sum()
         smoothed = (self.ema_count + self.epsilon) / (total + self.codebook_size * self.epsilon) * total
         self.codebook.copy_(self.ema_weight / smoothed[:, None])
+        return counts
 
 
 class ArchVQVAEDecoderLayer(nn.Module):
@@ -295,9 +369,8 @@ class ArchVQVAEPreTrainedModel(PreTrainedModel):
 class ArchVQVAEModel(ArchVQVAEPreTrainedModel):
     """VQ-VAE from cell graphs to ``code_length`` discrete codes in ``[0, codebook_size)`` and back.
 
-    Tensor API: :meth:`forward` (training), :meth:`encode`, :meth:`decode_graphs`. Cell API (needs the
-    ``archllm-hf`` package for the search space): :meth:`encode_cells`, :meth:`decode` (never raises on bad
-    codes).
+    :meth:`forward` trains (reconstruction and commitment losses), :meth:`encode` maps graphs to codes and
+    :meth:`decode` codes to graphs. ``ArchVQVAEProcessor`` turns cells into these tensors and back.
     """
 
     def __init__(self, config: ArchVQVAEConfig):
@@ -307,10 +380,8 @@ class ArchVQVAEModel(ArchVQVAEPreTrainedModel):
         self.decoder = ArchVQVAEDecoder(config)
         self._allowed_cache: dict[torch.device, torch.Tensor] = {}
         self._has_allowed_edges = any(map(any, config.adjacency_mask))
-        self._space: Any = None
         self.post_init()
 
-    # --- tensor API --------------------------------------------------------------------------------------
     def forward(
         self,
         adjacency: torch.Tensor,
@@ -353,21 +424,33 @@ class ArchVQVAEModel(ArchVQVAEPreTrainedModel):
             op_logits=op_logits,
             adjacency_logits=adjacency_logits,
         )
-        return_dict = return_dict if return_dict is not None else self.config.return_dict
-        return output if return_dict else output.to_tuple()
+        return output if self._use_return_dict(return_dict) else output.to_tuple()
 
     def encode(
-        self, adjacency: torch.Tensor, ops: torch.Tensor, node_mask: torch.Tensor | None = None
-    ) -> torch.LongTensor:
-        """Codes ``[batch, code_length]`` of a batch of graphs (eval mode, no EMA update, no gradients)."""
+        self,
+        adjacency: torch.Tensor,
+        ops: torch.Tensor,
+        node_mask: torch.Tensor | None = None,
+        return_dict: bool | None = None,
+    ) -> ArchVQVAEEncoderOutput | tuple:
+        """Codes of a batch of graphs (eval mode, no EMA update, no gradients).
+
+        Takes the inputs of :meth:`forward`; returns an :class:`ArchVQVAEEncoderOutput` (``codes`` ``[batch,
+        code_length]``, ``latents``) or a tuple.
+        """
         with self._inference():
             adjacency, ops, node_mask = self._check_graphs(adjacency, ops, node_mask)
-            return self.quantizer.nearest(self.encoder(adjacency, ops, node_mask))
+            latents = self.encoder(adjacency, ops, node_mask)
+            output = ArchVQVAEEncoderOutput(codes=self.quantizer.nearest(latents), latents=latents)
+        return output if self._use_return_dict(return_dict) else output.to_tuple()
 
-    def decode_graphs(self, codes: torch.Tensor) -> tuple[torch.LongTensor, torch.LongTensor]:
-        """Graphs of a batch of codes: ``adjacency [B, N, N]`` (edges where the logit is > 0, allowed entries
-        only) and ``ops [B, N]`` (argmax). Raises ``ValueError`` for codes of the wrong shape, dtype or range;
-        use :meth:`decode` for untrusted input."""
+    def decode(self, codes: torch.Tensor, return_dict: bool | None = None) -> ArchVQVAEDecoderOutput | tuple:
+        """Graphs of a batch of codes ``[batch, code_length]`` (eval mode, no gradients).
+
+        Returns an :class:`ArchVQVAEDecoderOutput`: ``adjacency`` (edges where the logit is > 0, allowed entries
+        only), ``ops`` (argmax) and the logits. Raises ``ValueError`` for codes of the wrong shape, dtype or
+        range (the processor checks untrusted code rows before they get here).
+        """
         codes = _as_tensor("codes", codes, self.device)
         length, size = self.config.code_length, self.config.codebook_size
         if codes.ndim != 2 or codes.shape[1] != length:
@@ -380,49 +463,18 @@ class ArchVQVAEModel(ArchVQVAEPreTrainedModel):
         with self._inference():
             allowed = self._allowed(codes.device)
             op_logits, adjacency_logits = self.decoder(self.quantizer.lookup(codes.long()), allowed)
-            adjacency = ((adjacency_logits > 0) & allowed).long()
-            return adjacency, op_logits.argmax(-1)
-
-    # --- cell API -------------------------------------------------------------------------------------------
-    @property
-    def space(self) -> Any:
-        """The search space of ``config.space`` (needs the ``archllm-hf`` package)."""
-        if self._space is None:
-            self._space = _load_space(self.config)
-        return self._space
-
-    def encode_cells(self, cells: Sequence[Any]) -> torch.LongTensor:
-        """Codes ``[len(cells), code_length]`` of cells of the model's space (invalid cells raise the space's
-        ``InvalidCellError``)."""
-        graphs_to_tensors = _package_attr("archllm_hf.codes", "graphs_to_tensors")
-        return self.encode(**graphs_to_tensors(self.space, list(cells)))
-
-    def decode(self, codes: Any, batch_size: int = 4096) -> list[Any]:
-        """Cells (``archllm_hf.spaces.DecodedCell``) of code sequences; never raises on bad codes.
-
-        ``codes`` is a 2-D batch (tensor, array or nested lists; rows may be ragged) or one 1-D sequence. Rows
-        of the wrong length, with non-integers or codes outside ``[0, codebook_size)`` come back invalid with
-        the reason, and so do graphs the space rejects. An empty list gives an empty list.
-        """
-        decoded_cell = _package_attr("archllm_hf.spaces", "DecodedCell")
-        space = self.space
-        parsed = [
-            _check_code_row(row, self.config.code_length, self.config.codebook_size)
-            for row in _code_rows(codes)
-        ]
-        results: list[Any] = [
-            None if ok is not None else decoded_cell(None, False, reason) for ok, reason in parsed
-        ]
-        good = [i for i, (ok, _) in enumerate(parsed) if ok is not None]
-        for start in range(0, len(good), batch_size):
-            rows = good[start : start + batch_size]
-            adjacency, ops = self.decode_graphs(torch.tensor([parsed[i][0] for i in rows], dtype=torch.long))
-            adjacency, ops = adjacency.cpu().numpy(), ops.cpu().numpy()
-            for k, i in enumerate(rows):
-                results[i] = space.decode_graph(adjacency[k], ops[k])
-        return results
+            output = ArchVQVAEDecoderOutput(
+                adjacency=((adjacency_logits > 0) & allowed).long(),
+                ops=op_logits.argmax(-1),
+                op_logits=op_logits,
+                adjacency_logits=adjacency_logits,
+            )
+        return output if self._use_return_dict(return_dict) else output.to_tuple()
 
     # --- helpers --------------------------------------------------------------------------------------------
+    def _use_return_dict(self, return_dict: bool | None) -> bool:
+        return return_dict if return_dict is not None else self.config.return_dict
+
     def _allowed(self, device: torch.device) -> torch.Tensor:
         if device not in self._allowed_cache:
             self._allowed_cache[device] = torch.tensor(
@@ -474,7 +526,7 @@ class ArchVQVAEModel(ArchVQVAEPreTrainedModel):
         return adjacency, ops.long(), node_mask
 
 
-# --- helpers for untrusted codes and the lazily imported package --------------------------------------------
+# --- module helpers --------------------------------------------
 def _as_tensor(name: str, value: Any, device: torch.device) -> torch.Tensor:
     try:
         return torch.as_tensor(value, device=device)
@@ -483,87 +535,14 @@ def _as_tensor(name: str, value: Any, device: torch.device) -> torch.Tensor:
 
 
 def _distributed() -> bool:
-    return dist.is_available() and dist.is_initialized()
+    """Whether ``torch.distributed`` is initialised with more than one process (the quantizer then syncs)."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def _is_scalar(value: Any) -> bool:
-    if isinstance(value, (str, bytes)):
-        return False
-    if getattr(value, "ndim", None) == 0:
-        return True
-    return not isinstance(value, Iterable)
-
-
-def _code_rows(codes: Any) -> list[Any]:
-    """Rows of a batch of code sequences as given; anything that is no batch becomes one (bad) row."""
-    ndim = getattr(codes, "ndim", None)
-    if isinstance(ndim, int) and hasattr(codes, "tolist"):  # torch tensor or numpy array
-        if ndim == 1:
-            return [codes.tolist()]  # tolist keeps floats and bools recognisable as such
-        if ndim == 2:
-            return codes.tolist()
-        return [codes]
-    if isinstance(codes, (str, bytes, Mapping)) or not isinstance(codes, Iterable):
-        return [codes]
-    items = list(codes)
-    if items and all(_is_scalar(item) for item in items):
-        return [items]
-    return items
-
-
-def _check_code_row(row: Any, code_length: int, codebook_size: int) -> tuple[list[int] | None, str | None]:
-    """``(codes, None)`` for a well-formed row, else ``(None, reason)``."""
-    if isinstance(row, (str, bytes)):
-        return None, f"a code sequence must hold integers, got a {type(row).__name__} (parse code text first)"
-    ndim = getattr(row, "ndim", None)
-    if isinstance(ndim, int) and hasattr(row, "tolist"):
-        if ndim != 1:
-            return None, f"a code sequence must be 1-D, got shape {list(getattr(row, 'shape', ()))}"
-        row = row.tolist()
-    elif isinstance(row, Mapping) or not isinstance(row, Iterable):
-        return None, f"a code sequence must be a sequence of integers, got {type(row).__name__}"
-    values = []
-    for position, value in enumerate(row):
-        if isinstance(value, bool) or "bool" in type(value).__name__:
-            return None, f"code at position {position} is a boolean, not an integer"
-        try:
-            values.append(operator.index(value))
-        except TypeError:
-            return None, f"code at position {position} is not an integer: {value!r} ({type(value).__name__})"
-    if len(values) != code_length:
-        return None, f"expected {code_length} codes, got {len(values)}"
-    for position, value in enumerate(values):
-        if not 0 <= value < codebook_size:
-            return None, f"code {value} at position {position} is outside the codebook [0, {codebook_size})"
-    return values, None
-
-
-def _package_attr(module: str, name: str) -> Any:
-    """``name`` from an ``archllm_hf`` module, or an ImportError saying the package is needed."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ImportError as err:
-        raise ImportError(
-            f"ArchVQVAEModel needs the archllm-hf package (pip install archllm-hf) to work with cells; "
-            f"importing {module} failed: {err}. The tensor API (forward, encode, decode_graphs) works "
-            "without it."
-        ) from err
-
-
-def _load_space(config: ArchVQVAEConfig) -> Any:
-    """The config's search space, checked against the graph encoding stored in the config."""
-    get_space = _package_attr("archllm_hf.spaces", "get_space")
-    space = get_space(config.space, **dict(config.space_kwargs))
-    mask = space.adjacency_mask().tolist()
-    expected = (config.num_nodes, list(config.node_vocab), config.adjacency_mask)
-    actual = (space.num_nodes, list(space.node_vocab), [[int(bool(v)) for v in row] for row in mask])
-    if actual != expected:
-        raise ValueError(
-            f"the search space {space!r} (from config.space={config.space!r}, "
-            f"space_kwargs={config.space_kwargs}) does not match the graph encoding the model was built for "
-            "(num_nodes, node_vocab or adjacency_mask differ); the model cannot decode into this space"
-        )
-    return space
-
-
-__all__ = ["ArchVQVAEModel", "ArchVQVAEOutput", "ArchVQVAEPreTrainedModel"]
+__all__ = [
+    "ArchVQVAEDecoderOutput",
+    "ArchVQVAEEncoderOutput",
+    "ArchVQVAEModel",
+    "ArchVQVAEOutput",
+    "ArchVQVAEPreTrainedModel",
+]

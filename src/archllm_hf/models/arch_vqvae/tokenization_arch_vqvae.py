@@ -13,7 +13,6 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 from tokenizers import Tokenizer, pre_tokenizers, processors
@@ -21,19 +20,6 @@ from tokenizers.models import WordLevel
 from transformers import TokenizersBackend
 
 _CODE_TOKEN = re.compile(r"[0-9]+", re.ASCII)
-
-
-@dataclass(frozen=True)
-class CodeParse:
-    """Result of :meth:`ArchCodeTokenizer.text_to_codes`: the codes if the text is a well-formed code
-    sequence, else ``codes=None`` and the reason."""
-
-    codes: list[int] | None
-    valid: bool
-    reason: str | None = None
-
-    def __bool__(self) -> bool:
-        return self.valid
 
 
 class ArchCodeTokenizer(TokenizersBackend):
@@ -128,19 +114,18 @@ class ArchCodeTokenizer(TokenizersBackend):
         texts = [" ".join(str(code) for code in self._check_codes(row)) for row in rows]
         return texts[0] if single else texts
 
-    def text_to_codes(self, text: Any) -> CodeParse:
-        """Parse code text (``"12 305 7"``, optionally ``<bos> ... <eos>`` and trailing ``<pad>``); never
-        raises.
+    def text_to_codes(self, text: str) -> list[int]:
+        """Parse code text (``"12 305 7"``, optionally ``<bos> ... <eos>`` and trailing ``<pad>``) into codes.
 
-        Anything else (unknown or out-of-range numbers, stray tokens, special tokens inside the sequence, a
-        length other than ``code_length``) gives ``CodeParse(None, False, reason)``.
+        Raises ``ValueError`` naming what is wrong: unknown or out-of-range numbers, stray tokens, special tokens
+        inside the sequence, a length other than ``code_length``, or no codes at all.
         """
         if not isinstance(text, str):
-            return CodeParse(None, False, f"code text must be a string, got {type(text).__name__}")
+            raise ValueError(f"code text must be a string, got {type(text).__name__}")
         try:  # split exactly as the tokenizer does (Python's str.split knows more whitespace)
             tokens = [piece for piece, _ in self.backend_tokenizer.pre_tokenizer.pre_tokenize_str(text)]
-        except Exception as err:  # e.g. lone surrogates cannot cross into the Rust backend; never raise
-            return CodeParse(None, False, f"text cannot be tokenized: {err}")
+        except Exception as err:  # e.g. lone surrogates cannot cross into the Rust backend
+            raise ValueError(f"text cannot be tokenized: {err}") from None
         while tokens and tokens[-1] == self._pad:
             tokens.pop()
         if tokens and tokens[0] == self._bos:
@@ -151,28 +136,22 @@ class ArchCodeTokenizer(TokenizersBackend):
         max_digits = len(str(self.codebook_size - 1))
         for position, token in enumerate(tokens):
             if token in self._specials:
-                return CodeParse(
-                    None, False, f"special token {token} inside the code sequence (position {position})"
-                )
+                raise ValueError(f"special token {token} inside the code sequence (position {position})")
             if not _CODE_TOKEN.fullmatch(token):
-                return CodeParse(
-                    None, False, f"{_shorten(token)} at position {position} is not a code number"
-                )
+                raise ValueError(f"{_shorten(token)} at position {position} is not a code number")
             if len(token) > 1 and token.startswith("0"):
-                return CodeParse(None, False, f"{_shorten(token)} at position {position} has leading zeros")
+                raise ValueError(f"{_shorten(token)} at position {position} has leading zeros")
             if len(token) > max_digits or int(token) >= self.codebook_size:
-                return CodeParse(
-                    None,
-                    False,
+                raise ValueError(
                     f"code {_shorten(token)} at position {position} is outside the codebook "
-                    f"[0, {self.codebook_size})",
+                    f"[0, {self.codebook_size})"
                 )
             codes.append(int(token))
         if not codes:
-            return CodeParse(None, False, "no codes in the text")
+            raise ValueError("no codes in the text")
         if self.code_length is not None and len(codes) != self.code_length:
-            return CodeParse(None, False, f"expected {self.code_length} codes, got {len(codes)}")
-        return CodeParse(codes, True, None)
+            raise ValueError(f"expected {self.code_length} codes, got {len(codes)}")
+        return codes
 
     def _check_codes(self, row: list[Any]) -> list[int]:
         values = []
@@ -197,4 +176,4 @@ def _shorten(token: str, limit: int = 20) -> str:
     return repr(token if len(token) <= limit else token[:limit] + "...")
 
 
-__all__ = ["ArchCodeTokenizer", "CodeParse"]
+__all__ = ["ArchCodeTokenizer"]

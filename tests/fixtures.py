@@ -1,0 +1,160 @@
+"""Shared helpers of the model tests: tiny configs, graph batches of valid cells, a short training loop.
+
+Test files import them as ``from fixtures import ...`` (``tests/`` has no ``__init__.py``, so pytest puts the
+folder on ``sys.path``). The one-torch-thread fixture lives in ``conftest.py`` (``one_torch_thread``).
+
+Everything here goes through the models' ``forward`` only (no ``encode`` / ``decode``), so it works for every
+graph model of the package: inputs ``adjacency [B, N, N]`` long, ``ops [B, N]`` long, ``node_mask [B, N]``
+bool; outputs with ``loss``, ``op_logits`` and ``adjacency_logits``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from archllm_hf.models.arch2vec import Arch2VecConfig
+from archllm_hf.models.arch_vqvae import ArchVQVAEConfig
+from archllm_hf.spaces import SearchSpace, get_space
+
+SPACE_NAMES: tuple[str, ...] = ("nb101", "nb201", "darts")
+
+# Tiny architectures: a forward/backward on a handful of cells takes milliseconds on one CPU thread.
+TINY_VQVAE: dict[str, Any] = {
+    "hidden_size": 16,
+    "num_encoder_layers": 2,
+    "num_decoder_layers": 1,
+    "num_attention_heads": 2,
+    "code_dim": 8,
+    "codebook_size": 16,
+    "dropout": 0.0,
+}
+TINY_ARCH2VEC: dict[str, Any] = {"hidden_size": 16, "latent_dim": 4, "num_gin_layers": 2}
+TINY_PRIOR: dict[str, Any] = {
+    "epochs": 1,
+    "batch_size": 64,
+    "learning_rate": 3e-3,
+    "hidden_size": 16,
+    "num_layers": 1,
+    "num_heads": 2,
+}
+"""``PriorTrainingConfig`` fields of a one-epoch prior of a few thousand parameters."""
+
+
+def as_space(space: SearchSpace | str, **space_kwargs: Any) -> SearchSpace:
+    """``space`` itself, or the space called ``space`` built with ``space_kwargs``."""
+    if isinstance(space, str):
+        return get_space(space, **space_kwargs)
+    if space_kwargs:
+        raise TypeError("space_kwargs only apply to a space given by name")
+    return space
+
+
+def tiny_vqvae_config(
+    space: SearchSpace | str = "nb201", *, space_kwargs: Mapping[str, Any] | None = None, **overrides: Any
+) -> ArchVQVAEConfig:
+    """:data:`TINY_VQVAE` config for ``space`` (a space or its name); ``overrides`` change any field."""
+    return ArchVQVAEConfig.for_space(
+        as_space(space, **dict(space_kwargs or {})), **{**TINY_VQVAE, **overrides}
+    )
+
+
+def tiny_arch2vec_config(
+    space: SearchSpace | str = "nb201", *, space_kwargs: Mapping[str, Any] | None = None, **overrides: Any
+) -> Arch2VecConfig:
+    """:data:`TINY_ARCH2VEC` config for ``space`` (a space or its name); ``overrides`` change any field."""
+    space = as_space(space, **dict(space_kwargs or {}))
+    return Arch2VecConfig.for_space(
+        space, space_kwargs=dict(space.space_kwargs), **{**TINY_ARCH2VEC, **overrides}
+    )
+
+
+def cell_graphs(space: SearchSpace, cells: Sequence[Any]) -> dict[str, torch.Tensor]:
+    """The graph encodings of ``cells`` stacked into model inputs: ``adjacency [B, N, N]`` long, ``ops [B, N]``
+    long and ``node_mask [B, N]`` bool (from ``space.to_graph``)."""
+    graphs = [space.to_graph(cell) for cell in cells]
+    n = space.num_nodes
+    if not graphs:
+        return {
+            "adjacency": torch.zeros(0, n, n, dtype=torch.long),
+            "ops": torch.zeros(0, n, dtype=torch.long),
+            "node_mask": torch.zeros(0, n, dtype=torch.bool),
+        }
+    return {
+        "adjacency": torch.from_numpy(np.stack([g.adjacency for g in graphs]).astype(np.int64)),
+        "ops": torch.from_numpy(np.stack([g.ops for g in graphs]).astype(np.int64)),
+        "node_mask": torch.from_numpy(np.stack([g.mask for g in graphs]).astype(bool)),
+    }
+
+
+def graph_batch(space: SearchSpace | str, num_cells: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Model inputs of ``num_cells`` distinct valid cells drawn with ``space.sample(num_cells, seed=seed)``."""
+    space = as_space(space)
+    return cell_graphs(space, space.sample(num_cells, seed=seed))
+
+
+@torch.no_grad()
+def reconstruct(model: nn.Module, graphs: Mapping[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The graphs an eval-mode ``forward`` reconstructs: ``adjacency`` (logit > 0 on the strict upper
+    triangle; the VQ-VAE's disallowed entries hold the dtype's minimum) and ``ops`` (argmax of the op logits).
+    The model's train/eval mode is restored."""
+    was_training = model.training
+    model.eval()
+    try:
+        out = model(**graphs, return_loss=False, return_dict=True)
+    finally:
+        model.train(was_training)
+    return (out.adjacency_logits > 0).long().triu(1), out.op_logits.argmax(-1)
+
+
+def reconstructs(model: nn.Module, graphs: Mapping[str, torch.Tensor]) -> bool:
+    """Whether :func:`reconstruct` gives back every graph of ``graphs`` exactly."""
+    adjacency, ops = reconstruct(model, graphs)
+    return torch.equal(adjacency, graphs["adjacency"].long()) and torch.equal(ops, graphs["ops"].long())
+
+
+def train_until_reconstructed(
+    model: nn.Module,
+    graphs: Mapping[str, torch.Tensor],
+    max_steps: int = 1500,
+    lr: float = 1e-2,
+    check_every: int = 50,
+) -> int:
+    """Full-batch Adam on ``graphs`` until :func:`reconstructs` holds (checked every ``check_every`` steps).
+
+    Returns the number of steps taken, or ``max_steps + 1`` if the model never reconstructed the batch. The
+    model is left in eval mode. Seed (``torch.manual_seed``) before building the model for a repeatable run.
+    """
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    model.train()
+    try:
+        for step in range(1, max_steps + 1):
+            loss = model(**graphs, return_dict=True).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % check_every == 0 and reconstructs(model, graphs):
+                return step
+        return max_steps + 1
+    finally:
+        model.eval()
+
+
+__all__ = [
+    "SPACE_NAMES",
+    "TINY_ARCH2VEC",
+    "TINY_PRIOR",
+    "TINY_VQVAE",
+    "as_space",
+    "cell_graphs",
+    "graph_batch",
+    "reconstruct",
+    "reconstructs",
+    "tiny_arch2vec_config",
+    "tiny_vqvae_config",
+    "train_until_reconstructed",
+]
