@@ -5,28 +5,25 @@
 
 ``--run`` is an ``archllm run`` output folder (its ``prior/`` and ``vqvae/``). One untimed warm-up call per batch
 size, then ``--repeats`` timed calls of ``--num`` cells (temperature 1.0, unconstrained, iid); the best and the median
-are recorded. Writes ``benchmarks/results/speed-<space>-<device>.json``.
+are recorded, with the seconds spent in sampling, VQ-VAE decoding and validation/ids. Writes
+``benchmarks/results/speed-<space>-<device>.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
-import torch
 from _common import RESULTS, provenance
 
+from archllm_hf.evaluation.speed import measure_speed
 from archllm_hf.generation import ArchitectureGenerator
 from archllm_hf.utils import atomic_write_json
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="an `archllm run` output folder")
     parser.add_argument("--device", default=None)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
@@ -35,28 +32,9 @@ def main() -> None:
     args = parser.parse_args()
 
     started = provenance()  # the code as it was when the run began
-    run = Path(args.run)
-    generator = ArchitectureGenerator.from_pretrained(run / "prior", run / "vqvae", device=args.device)
-    points = []
-    for batch_size in args.batch_sizes:
-        generator.generate(min(batch_size, args.num), batch_size=batch_size, seed=0)
-        seconds = []
-        for repeat in range(args.repeats):
-            if generator.device.type == "cuda":
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            samples = generator.generate(args.num, batch_size=batch_size, seed=1 + repeat)
-            seconds.append(time.perf_counter() - start)
-        valid = sum(s["valid"] for s in samples) / len(samples)
-        point = {
-            "batch_size": batch_size,
-            "cells": args.num,
-            "seconds": seconds,
-            "cells_per_second_best": args.num / min(seconds),
-            "cells_per_second_median": args.num / statistics.median(seconds),
-            "validity_last_call": valid,
-        }
-        points.append(point)
+    generator = ArchitectureGenerator.from_pretrained(Path(args.run) / "prior", device=args.device)
+    points = measure_speed(generator, args.batch_sizes, args.num, args.repeats)
+    for point in points:
         print(json.dumps(point))
     device = generator.device.type
     atomic_write_json(

@@ -1,6 +1,6 @@
 """Time and score the main job (``archllm run``): dataset → VQ-VAE → prior → 10,000 samples → report.
 
-    python benchmarks/run_pipeline.py --space nb201 [--device cuda]
+    python benchmarks/main_job.py --space nb201 [--device cuda]
 
 Writes ``benchmarks/results/run-<space>.json`` (the report plus provenance and wall time) and
 ``benchmarks/results/run-<space>-temperature.png``. With ``--keep DIR`` the run resumes whatever ``DIR`` already holds:
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _common import RESULTS, provenance
 
-from archllm_hf.run import run_pipeline
+from archllm_hf.run import run_main_job
 from archllm_hf.utils import atomic_write_json
 
 
@@ -36,14 +36,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.keep) if args.keep else Path(tmp) / args.space
         start = time.perf_counter()
-        report = run_pipeline(
+        report = run_main_job(
             args.space, out, num_samples=args.num_samples, device=args.device, progress=False
         )
         wall = time.perf_counter() - start
         shutil.copyfile(out / "temperature.png", RESULTS / f"run-{args.space}-temperature.png")
     atomic_write_json(
         RESULTS / f"run-{args.space}.json",
-        {"benchmark": "run_pipeline", **started, "wall_seconds": wall, **report},
+        {"benchmark": "main_job", **started, "wall_seconds": wall, **report},
     )
     print(json.dumps({"wall_seconds": round(wall, 1), **report["scores"], **report["generation"]}, indent=2))
 

@@ -211,7 +211,7 @@ def render() -> str:
         "",
         *reconstruction_table(),
         "",
-        "**Generation**, the main job at temperature 1.0, unconstrained (`python benchmarks/run_pipeline.py --space SPACE`);"
+        "**Generation**, the main job at temperature 1.0, unconstrained (`python benchmarks/main_job.py --space SPACE`);"
         " speed is sample + decode + validate + canonical id, end to end:",
         "",
         *run_table(),

@@ -1,1 +1,1 @@
-"""Model and dataset card templates, shipped inside the package as ``archllm_hf.hub_cards``."""
+"""The dataset card template (``dataset_card.md``), shipped inside the package as ``archllm_hf.hub_cards``."""

@@ -10,14 +10,13 @@ import textwrap
 import datasets
 import pytest
 import torch
+from fixtures import TINY_PRIOR, tiny_vqvae_config
 
-from archllm_hf.generation import PRIOR_INFO_NAME, ArchitectureGenerator, CodeGrammarLogitsProcessor
-from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
-from archllm_hf.spaces import DecodedCell, get_space
+from archllm_hf._hub import PRIOR_INFO_NAME, PriorInfo, read_prior_info, save_vqvae
+from archllm_hf.generation import ArchitectureGenerator, CodeGrammarLogitsProcessor
+from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+from archllm_hf.spaces import get_space
 from archllm_hf.training.prior import PriorTrainingConfig, train_prior
-from archllm_hf.training.vqvae import save_vqvae
-
-TINY_PRIOR = dict(epochs=1, batch_size=64, learning_rate=3e-3, hidden_size=16, num_layers=1, num_heads=2)
 
 
 @pytest.fixture(scope="module")
@@ -33,23 +32,14 @@ def cells() -> datasets.DatasetDict:
 @pytest.fixture(scope="module")
 def vqvae_dir(tmp_path_factory):
     torch.manual_seed(0)
-    config = ArchVQVAEConfig.for_space(
-        get_space("nb201"),
-        hidden_size=16,
-        num_encoder_layers=1,
-        num_decoder_layers=1,
-        num_attention_heads=2,
-        code_dim=8,
-        codebook_size=16,
-    )
-    out = tmp_path_factory.mktemp("vqvae")
-    save_vqvae(ArchVQVAEModel(config).eval(), out)
+    out = tmp_path_factory.mktemp("run") / "vqvae"
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201", num_encoder_layers=1)).eval(), out)
     return out
 
 
 @pytest.fixture(scope="module")
-def prior_dir(vqvae_dir, cells, tmp_path_factory):
-    out = tmp_path_factory.mktemp("prior")
+def prior_dir(vqvae_dir, cells):
+    out = vqvae_dir.parent / "prior"
     summary = train_prior(
         vqvae_dir, out, dataset=cells, config=PriorTrainingConfig(**TINY_PRIOR), progress=False
     )
@@ -67,7 +57,7 @@ def test_prior_folder_holds_model_tokenizer_generation_config_and_info(prior_dir
     ):
         assert (prior_dir / name).is_file(), name
     info = json.loads((prior_dir / PRIOR_INFO_NAME).read_text())
-    assert info["format"] == "codes" and info["space"] == "nb201" and info["vqvae"] == str(vqvae_dir)
+    assert info["format"] == "codes" and info["space"] == "nb201" and info["vqvae"] == "../vqvae"
     assert (
         json.loads((prior_dir / "generation_config.json").read_text())["max_new_tokens"]
         == info["code_length"] + 1
@@ -130,17 +120,15 @@ def test_without_replacement_never_repeats_a_valid_cell(prior_dir, monkeypatch):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
     space = generator.space
     pool = space.sample(20, seed=0)
+    decode = generator._decode
 
-    def decode_into_pool(parsed, batch_size=8192):
-        graphs = [space.to_graph(pool[sum(p.codes) % len(pool)]) if p.valid else None for p in parsed]
-        return [
-            space.decode_graph(graph.adjacency, graph.ops)
-            if graph is not None
-            else DecodedCell(None, False, "malformed code string")
-            for graph in graphs
-        ]
+    def decode_into_pool(ids):  # every well-formed code string decodes to one of 20 cells
+        results, texts = decode(ids)
+        into_pool = [space.validate(pool[sum(map(ord, t)) % len(pool)]) for t in texts]
+        well_formed = [old.valid or not old.reason.startswith("malformed") for old in results]
+        return [new if ok else old for old, new, ok in zip(results, into_pool, well_formed)], texts
 
-    monkeypatch.setattr(generator, "_decode_parsed", decode_into_pool)
+    monkeypatch.setattr(generator, "_decode", decode_into_pool)
     iid = generator.generate(200, batch_size=64, seed=0)
     assert len({s["id"] for s in iid if s["valid"]}) < sum(s["valid"] for s in iid)
     distinct = generator.generate(30, batch_size=64, without_replacement=True, seed=0)
@@ -160,27 +148,20 @@ def test_sampling_without_replacement_gives_up_with_a_clear_error(prior_dir):
 
 def test_fast_code_path_matches_parsing_the_text(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
-    offset = generator.code_tokenizer.code_token_offset
+    offset = generator.processor.tokenizer.code_token_offset
     ids = torch.tensor([[offset + 3] * 8, [offset + 1] * 7 + [generator.tokenizer.bos_token_id]])
-    texts, parsed = generator._parse_generated(ids)
-    assert texts[0] == "3 3 3 3 3 3 3 3" and parsed[0].codes == [3] * 8
-    assert not parsed[1].valid and "special token" in parsed[1].reason
-    for text, fast in zip(texts, parsed):
-        assert generator.code_tokenizer.text_to_codes(text) == fast
+    decoded, texts = generator._decode(ids)
+    assert texts[0] == "3 3 3 3 3 3 3 3"
+    assert not decoded[1].valid and "special token" in decoded[1].reason
+    assert decoded == generator.processor.decode_text(generator.vqvae, texts)
 
 
 def test_constrained_sampling_only_writes_well_formed_code_strings(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
-    texts = generator.sample_texts(64, batch_size=32, temperature=2.0, constrained=True, seed=0)
-    parsed = [generator.code_tokenizer.text_to_codes(text) for text in texts]
-    assert all(p.valid for p in parsed), [p.reason for p in parsed if not p.valid][:3]
-
-
-def test_malformed_code_text_decodes_as_invalid_with_a_reason(prior_dir):
-    generator = ArchitectureGenerator.from_pretrained(prior_dir)
-    decoded = generator.decode_texts(["", "1 2", "<bos> 1 2 3", "x y z", "99999 " * 8, "1 2 3 4 5 6 7 8 9"])
-    assert [d.valid for d in decoded] == [False] * 6
-    assert all(d.reason and d.reason.startswith("malformed code string") for d in decoded)
+    samples = generator.generate(64, batch_size=32, temperature=2.0, constrained=True, seed=0)
+    for sample in samples:
+        assert len(generator.processor.tokenizer.text_to_codes(sample["codes"])) == 8
+        assert sample["valid"] or "malformed" not in sample["reason"]
 
 
 def test_grammar_processor_masks_everything_but_codes_then_eos():
@@ -194,11 +175,42 @@ def test_grammar_processor_masks_everything_but_codes_then_eos():
 def test_sampling_arguments_are_checked(prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
     with pytest.raises(ValueError, match="temperature"):
-        generator.sample_texts(4, temperature=0)
+        generator.generate(4, temperature=0)
     with pytest.raises(ValueError, match="batch_size"):
-        generator.sample_texts(4, batch_size=0)
+        generator.generate(4, batch_size=0)
     with pytest.raises(FileNotFoundError, match="not an archllm prior"):
         ArchitectureGenerator.from_pretrained(prior_dir.parent)
+
+
+def test_a_moved_run_folder_still_loads(prior_dir, tmp_path):
+    import shutil
+
+    moved = tmp_path / "renamed-run"
+    shutil.copytree(prior_dir.parent, moved, ignore=shutil.ignore_patterns("checkpoints"))
+    generator = ArchitectureGenerator.from_pretrained(moved / "prior")
+    assert generator.vqvae.name_or_path == str(moved / "prior" / "../vqvae")
+    original = ArchitectureGenerator.from_pretrained(prior_dir)
+    assert generator.generate(10, seed=0) == original.generate(10, seed=0)
+    shutil.rmtree(moved / "vqvae")
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        ArchitectureGenerator.from_pretrained(moved / "prior")
+
+
+def test_prior_info_is_checked(prior_dir, tmp_path):
+    info = read_prior_info(prior_dir)
+    assert info == PriorInfo.from_dict(json.loads((prior_dir / PRIOR_INFO_NAME).read_text()))
+    assert info.build_space().name == "nb201"
+    with pytest.raises(ValueError, match="unknown keys"):
+        PriorInfo.from_dict({**info.to_dict(), "vqvae_path": "x"})
+    with pytest.raises(ValueError, match="unknown prior format"):
+        PriorInfo.from_dict({**info.to_dict(), "format": "bytes"})
+    with pytest.raises(ValueError, match="must name its vqvae"):
+        PriorInfo(format="codes", space="nb201")
+    with pytest.raises(ValueError, match="needs its prompt"):
+        PriorInfo(format="text", space="nb201", vqvae="v", code_length=8)
+    (tmp_path / PRIOR_INFO_NAME).write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        read_prior_info(tmp_path)
 
 
 def test_pipeline_from_a_fresh_process(prior_dir, vqvae_dir):
@@ -274,7 +286,7 @@ def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
     samples = generator.generate(12, batch_size=6, seed=0)
     assert len(samples) == 12 and all(s["valid"] or s["reason"] for s in samples)
     with pytest.raises(ValueError, match="constrained"):
-        generator.sample_texts(2, constrained=True)
+        generator.generate(2, constrained=True)
 
 
 def test_report_markdown_and_plot(tmp_path):
@@ -312,12 +324,12 @@ def test_report_markdown_and_plot(tmp_path):
 def test_main_job_reuses_trained_models_and_writes_the_report(vqvae_dir, prior_dir, tmp_path):
     import shutil
 
-    from archllm_hf.run import run_pipeline
+    from archllm_hf.run import run_main_job
 
     out = tmp_path / "run"
     shutil.copytree(vqvae_dir, out / "vqvae")
     shutil.copytree(prior_dir, out / "prior")
-    report = run_pipeline(
+    report = run_main_job(
         "nb201", out, num_samples=40, temperatures=(0.5, 1.0), sweep_samples=20, batch_size=16, progress=False
     )
     prior_summary = json.loads((prior_dir / "training_summary.json").read_text())
@@ -340,6 +352,6 @@ def test_sample_record_ids_agree_with_the_space(name):
     assert space.has_isomorphism_classes == (name == "nb201")
     for cell in space.sample(20, seed=3):
         graph = space.to_graph(cell)
-        record = sample_record(space, "codes", space.decode_graph(graph.adjacency, graph.ops))
+        record = sample_record(space, space.decode_graph(graph.adjacency, graph.ops), "codes")
         assert record["valid"] and record["id"] == space.canonical_id(cell)
         assert record["isomorphism_id"] == space.isomorphism_id(cell)

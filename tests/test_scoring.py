@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from archllm_hf.scoring import (
     METRIC_NAME,
     METRIC_PATH,
-    has_isomorphism_classes,
-    score_cells,
     score_generation,
     score_jsonl,
+    score_samples,
+    training_reference,
 )
-from archllm_hf.spaces import DecodedCell, NB201Space, SearchSpace, get_space
+from archllm_hf.spaces import NB201Space, SearchSpace, get_space
 
 # Two NB201 arch strings in one isomorphism class (node 2 = x + conv1x1(x) either way), and one outside it.
 ARCH_A = "|skip_connect~0|+|skip_connect~0|nor_conv_1x1~1|+|skip_connect~0|skip_connect~1|nor_conv_1x1~2|"
@@ -43,6 +43,7 @@ class PlainNB201(NB201Space):
     """NB201 without isomorphism classes (the base-class isomorphism_id), to test the non-coarse path."""
 
     isomorphism_id = SearchSpace.isomorphism_id
+    has_isomorphism_classes = False
 
 
 @pytest.fixture(scope="module")
@@ -167,55 +168,50 @@ def test_iso_novelty_needs_train_class_ids(iso):
     assert "num_unique_valid_iso" in scores and "novelty_iso" not in scores and "novelty" in scores
 
 
-def test_has_isomorphism_classes(nb201):
-    assert has_isomorphism_classes(nb201)
-    assert not has_isomorphism_classes(PlainNB201())
+# --- score_samples -------------------------------------------------------------------------------------
 
 
-# --- score_cells --------------------------------------------------------------------------------------
-
-
-def _mixed_decoded(space):
-    a, b, c = (space.parse(arch) for arch in (ARCH_A, ARCH_B, ARCH_C))
+def _records(iso):
     return [
-        DecodedCell(a, True, None, ARCH_A),
-        DecodedCell(None, False, "graph is not an array"),
-        DecodedCell(b, True),  # no id: computed through the space
-        DecodedCell(c, False, "rejected"),  # an invalid cell is ignored even with a cell present
-        DecodedCell(a, True, None, ARCH_A),
+        {"id": ARCH_A, "valid": True, "isomorphism_id": iso[ARCH_A]},
+        {"id": None, "valid": False, "isomorphism_id": None, "reason": "graph is not an array"},
+        {"id": ARCH_B, "valid": True, "isomorphism_id": iso[ARCH_B]},
+        {"id": ARCH_C, "valid": False, "isomorphism_id": None},  # an invalid sample's id is ignored
+        {"id": ARCH_A, "valid": True, "isomorphism_id": iso[ARCH_A]},
     ]
 
 
-def test_score_cells_matches_score_generation_with_iso(nb201, iso):
-    decoded = _mixed_decoded(nb201)
-    scores = score_cells(nb201, decoded, train_ids=[ARCH_C], train_isomorphism_ids=[iso[ARCH_A]])
-    ids = [ARCH_A, None, ARCH_B, None, ARCH_A]
+def test_score_samples_matches_score_generation(iso):
+    ids = [ARCH_A, None, ARCH_B, ARCH_C, ARCH_A]
+    classes = [iso[ARCH_A], None, iso[ARCH_B], None, iso[ARCH_A]]
+    flags = [True, False, True, False, True]
+    scores = score_samples(_records(iso), train_ids=[ARCH_C], train_isomorphism_ids=[iso[ARCH_A]])
     expected = score_generation(
-        ids,
-        isomorphism_ids=[iso[ARCH_A], None, iso[ARCH_B], None, iso[ARCH_A]],
-        train_ids=[ARCH_C],
-        train_isomorphism_ids=[iso[ARCH_A]],
+        ids, flags, isomorphism_ids=classes, train_ids=[ARCH_C], train_isomorphism_ids=[iso[ARCH_A]]
     )
     assert scores == expected
     assert (scores["num_valid"], scores["num_unique_valid"], scores["num_unique_valid_iso"]) == (3, 2, 1)
     assert scores["num_novel_iso"] == 0 and scores["num_novel"] == 2
-    assert score_cells("nb201", _mixed_decoded(nb201)) == score_generation(
-        ids, isomorphism_ids=[iso[ARCH_A], None, iso[ARCH_B], None, iso[ARCH_A]]
-    )
+    assert score_samples(_records(iso), isomorphism=True) == score_generation(ids, flags, isomorphism_ids=classes)
 
 
-def test_score_cells_without_isomorphism_classes_has_no_iso_keys(nb201):
-    space = PlainNB201()
-    scores = score_cells(space, _mixed_decoded(nb201), train_ids=[ARCH_A], train_isomorphism_ids=["ignored"])
-    assert not any(key.endswith("_iso") for key in scores)
-    assert (scores["num_valid"], scores["num_unique_valid"], scores["num_novel"]) == (3, 2, 1)
+def test_score_samples_has_iso_keys_only_when_asked(iso):
+    plain = score_samples(_records(iso), train_ids=[ARCH_A])
+    assert not any(key.endswith("_iso") for key in plain)
+    assert (plain["num_valid"], plain["num_unique_valid"], plain["num_novel"]) == (3, 2, 1)
+    with pytest.raises(ValueError, match="sample 0 is valid but has no isomorphism id"):
+        score_samples([{"id": ARCH_A, "valid": True}], isomorphism=True)
 
 
-def test_score_cells_rejects_a_valid_result_without_cell_or_id(nb201):
-    with pytest.raises(ValueError, match="decoded sample 1 is valid but carries no cell"):
-        score_cells(PlainNB201(), [DecodedCell(None, False, "x"), DecodedCell(None, True)])
-    with pytest.raises(ValueError, match="decoded sample 0"):  # iso needs the cell even when the id is set
-        score_cells(nb201, [DecodedCell(None, True, None, ARCH_A)])
+def test_training_reference_reads_the_split(nb201, iso):
+    import datasets
+
+    split = datasets.Dataset.from_dict({"id": [ARCH_A, ARCH_C], "arch_str": [ARCH_A, ARCH_C]})
+    reference = training_reference(nb201, split)
+    assert reference == {"train_ids": {ARCH_A, ARCH_C}, "train_isomorphism_ids": {iso[ARCH_A], iso[ARCH_C]}}
+    with_column = split.add_column(nb201.isomorphism_column, ["a", "c"])
+    assert training_reference(nb201, with_column)["train_isomorphism_ids"] == {"a", "c"}
+    assert training_reference(PlainNB201(), split)["train_isomorphism_ids"] is None
 
 
 # --- score_jsonl --------------------------------------------------------------------------------------

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import datasets
 import pytest
+from fixtures import TINY_PRIOR
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from transformers import AutoTokenizer
 
+from archllm_hf._hub import PRIOR_INFO_NAME, read_prior_info
 from archllm_hf.data import build_cells_dataset
+from archllm_hf.generation import ArchitectureGenerator, TextLMSampler
 from archllm_hf.spaces import get_space
 from archllm_hf.training.prior import PriorTrainingConfig
 from archllm_hf.training.text_prior import (
-    TEXT_PRIOR_INFO_NAME,
     cell_text_tokenizer,
     cell_texts,
-    generate_text_cells,
     train_text_prior,
 )
 
-TINY = PriorTrainingConfig(
-    epochs=1, batch_size=32, learning_rate=3e-3, hidden_size=16, num_layers=1, num_heads=2
-)
+TINY = PriorTrainingConfig(**{**TINY_PRIOR, "batch_size": 32})
 
 
 @pytest.mark.parametrize("name", ["nb101", "nb201", "darts"])
@@ -85,12 +84,18 @@ def test_direct_lm_trains_saves_and_generates(tmp_path):
     assert summary["longest_sequence"] == len(
         AutoTokenizer.from_pretrained(tmp_path)(full["train"][0]["arch_str"])["input_ids"]
     )
-    assert (tmp_path / TEXT_PRIOR_INFO_NAME).is_file() and (tmp_path / "tokenizer.json").is_file()
-    samples = generate_text_cells(tmp_path, 20, batch_size=8, seed=0)
+    assert (tmp_path / PRIOR_INFO_NAME).is_file() and (tmp_path / "tokenizer.json").is_file()
+    assert read_prior_info(tmp_path).format == "cell_text"
+    sampler = TextLMSampler.from_pretrained(tmp_path)
+    samples = sampler.generate(20, batch_size=8, seed=0)
     assert len(samples) == 20
     for sample in samples:
         assert sample["valid"] == (sample["id"] is not None)
         assert sample["valid"] or sample["reason"]
-    assert generate_text_cells(tmp_path, 20, batch_size=8, seed=0) == samples
-    with pytest.raises(FileNotFoundError, match="not a direct-LM folder"):
-        generate_text_cells(tmp_path.parent, 1)
+        if sample["valid"]:
+            assert sample["cell"] == sample["codes"]  # NB201: the generated text is the arch string
+    assert sampler.generate(20, batch_size=8, seed=0) == samples
+    with pytest.raises(FileNotFoundError, match="not an archllm prior"):
+        TextLMSampler.from_pretrained(tmp_path.parent)
+    with pytest.raises(ValueError, match="writes no codes"):
+        ArchitectureGenerator.from_pretrained(tmp_path)

@@ -6,23 +6,17 @@ import json
 
 import datasets
 import pytest
+from fixtures import TINY_PRIOR, TINY_VQVAE
 from transformers import AutoModel, AutoTokenizer
 
 from archllm_hf.cli import main as cli_main
 from archllm_hf.data import build_cells_dataset, write_dataset_config
 from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+from archllm_hf.spaces import get_space
 from archllm_hf.training.graphs import graph_dataset, reconstruction_metrics
 from archllm_hf.training.vqvae import VQVAETrainingConfig, train_vqvae
 
-TINY_MODEL = {
-    "hidden_size": 16,
-    "num_encoder_layers": 1,
-    "num_decoder_layers": 1,
-    "num_attention_heads": 2,
-    "code_dim": 8,
-    "codebook_size": 16,
-    "dropout": 0.0,
-}
+TINY_MODEL = {**TINY_VQVAE, "num_encoder_layers": 1}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +47,7 @@ def test_vqvae_folder_loads_with_auto_classes_and_reports_reconstruction(trained
     assert recon == summary["test"] and recon["num_cells"] == small_cells["test"].num_rows
     for key in ("op_accuracy", "adjacency_accuracy", "exact_match", "codebook_usage"):
         assert 0.0 <= recon[key] <= 1.0
-    again = reconstruction_metrics(model, graph_dataset(model.space, small_cells["test"]))
+    again = reconstruction_metrics(model, graph_dataset(get_space("nb201"), small_cells["test"]))
     assert again == recon  # the saved model reproduces the reported numbers
 
 
@@ -73,15 +67,16 @@ def test_reconstruction_metrics_count_exact_cells():
 
         def encode(self, adjacency, ops, node_mask):
             self._adjacency = adjacency
-            return ops
+            return SimpleNamespace(codes=ops)
 
-        def decode_graphs(self, codes):
+        def decode(self, codes):
             ops = codes.clone()
             ops[::2, 1] = (ops[::2, 1] % 5) + 2  # a different op label on node 1
-            return self._adjacency, ops
+            return SimpleNamespace(adjacency=self._adjacency, ops=ops)
+
+    from types import SimpleNamespace
 
     from archllm_hf.models.arch_vqvae import ArchVQVAEConfig
-    from archllm_hf.spaces import get_space
 
     space = get_space("nb201")
     graphs = graph_dataset(space, build_cells_dataset(space, progress=False)["test"].select(range(10)))
@@ -139,7 +134,7 @@ def test_cli_generate_then_evaluate(trained, small_cells, tmp_path, capsys):
         prior,
         dataset=small_cells,
         progress=False,
-        config=PriorTrainingConfig(epochs=1, batch_size=64, hidden_size=16, num_layers=1, num_heads=2),
+        config=PriorTrainingConfig(**TINY_PRIOR),
     )
     samples = tmp_path / "gen.jsonl"
     assert (

@@ -51,9 +51,10 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .training.vqvae import SPACE_DEFAULTS, VQVAETrainingConfig, train_vqvae
+    from .presets import VQVAETrainingConfig, preset
+    from .training.vqvae import train_vqvae
 
-    defaults = SPACE_DEFAULTS.get(args.space, VQVAETrainingConfig())
+    defaults = preset(args.space).vqvae
     model_overrides = {
         key: value
         for key, value in {
@@ -97,22 +98,23 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from dataclasses import replace
 
-    from .training.prior import SPACE_DEFAULTS, PriorTrainingConfig, train_prior
+    from transformers import AutoConfig
 
-    space = json.loads((Path(args.vqvae) / "config.json").read_text()).get("space")
-    config = SPACE_DEFAULTS.get(space, PriorTrainingConfig())
+    from .presets import preset
+    from .training.prior import train_prior
+
+    config = preset(AutoConfig.from_pretrained(args.vqvae).space).prior
     overrides = {
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "learning_rate": args.learning_rate,
         "hidden_size": args.hidden_size,
         "num_layers": args.layers,
-        "base_model": args.base_model,
         "seed": args.seed,
     }
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None}, lora=args.lora)
-    if config.base_model is not None and args.learning_rate is None:
-        config = replace(config, learning_rate=5e-5 if not args.lora else 2e-4)
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if args.base_model is not None:
+        config = config.with_base_model(args.base_model, lora=args.lora, learning_rate=args.learning_rate)
     summary = train_prior(
         args.vqvae,
         args.out,
@@ -143,7 +145,7 @@ def _sampling_kwargs(args: argparse.Namespace) -> dict:
 
 def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .generation import ArchitectureGenerator
-    from .scoring import score_generation
+    from .scoring import score_samples
     from .utils import atomic_write_text
 
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
@@ -151,7 +153,7 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     samples = generator.generate(args.num, progress=not args.quiet, **_sampling_kwargs(args))
     elapsed = time.perf_counter() - start
     atomic_write_text(args.out, "".join(json.dumps(s) + "\n" for s in samples))
-    scores = score_generation([s["id"] for s in samples], [s["valid"] for s in samples])
+    scores = score_samples(samples)
     print(
         f"wrote {len(samples):,} samples to {args.out} in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} cells/s); "
         f"validity {scores['validity']:.2%}, valid_unique_rate {scores['valid_unique_rate']:.2%}"
@@ -183,10 +185,10 @@ def _read_ids(source: str, space: str) -> set[str]:
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .run import run_pipeline
+    from .run import run_main_job
 
     out = args.out or f"runs/{args.space}"
-    report = run_pipeline(
+    report = run_main_job(
         args.space,
         out,
         num_samples=args.num_samples,
@@ -222,7 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="archllm", description="Discrete architecture representations and generation for NAS."
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO level, with every progress bar of the HF libraries"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = commands.add_parser("data", help="build the NAS-Bench cells dataset repo")
@@ -329,9 +333,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    if not args.verbose:  # one bar per stage: no per-file bars when saving, loading or mapping
+        import datasets
+        import huggingface_hub
+        import transformers
+
+        transformers.utils.logging.disable_progress_bar()
+        huggingface_hub.utils.disable_progress_bars()
+        datasets.disable_progress_bars()
     try:
         return args.handler(args, argv)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:
         print(f"archllm: error: {err}", file=sys.stderr)
         return 2
 

@@ -22,23 +22,22 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._hub import is_saved, read_summary
 from .data import build_cells_dataset, write_dataset_config
-from .generation import PRIOR_INFO_NAME, ArchitectureGenerator
-from .scoring import score_generation
+from .generation import ArchitectureGenerator
+from .presets import preset
+from .scoring import score_samples, training_reference
 from .spaces import get_space
 from .training.prior import train_prior
 from .training.vqvae import train_vqvae
-from .utils import atomic_write_json, atomic_write_text
+from .utils import atomic_save_figure, atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
-WITHOUT_REPLACEMENT_SPACES = frozenset({"nb201"})
-"""Spaces sampled without replacement by default: 10,000 iid draws from NB201's 15,625 cells repeat about a quarter
-of the time even from a perfect prior, so distinct samples are what a user of that space wants."""
 
 
-def run_pipeline(
+def run_main_job(
     space: str = "nb201",
     out_dir: str | Path = "runs/nb201",
     num_samples: int = 10_000,
@@ -52,11 +51,11 @@ def run_pipeline(
 ) -> dict[str, Any]:
     """Run the whole pipeline for ``space`` and return the report (also written to ``out_dir``).
 
-    ``without_replacement`` defaults to ``space in WITHOUT_REPLACEMENT_SPACES``; when on, the report also scores
-    as many iid samples (``scores_with_replacement``) so both are on record.
+    ``without_replacement`` defaults to the space's preset (on for NB201); when on, the report also scores as many
+    iid samples (``scores_with_replacement``) so both are on record.
     """
     if without_replacement is None:
-        without_replacement = space in WITHOUT_REPLACEMENT_SPACES
+        without_replacement = preset(space).without_replacement
     out = Path(out_dir)
     timings: dict[str, float] = {}
     space_obj = get_space(space)
@@ -70,29 +69,22 @@ def run_pipeline(
     timings["dataset_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    vqvae_reused = (out / "vqvae" / "model.safetensors").is_file()
+    vqvae_reused = is_saved(out / "vqvae", "vqvae")
     if not vqvae_reused:
         train_vqvae(space_obj, out / "vqvae", dataset=cells, device=device, progress=progress)
     timings["vqvae_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    prior_reused = (out / "prior" / PRIOR_INFO_NAME).is_file()
+    prior_reused = is_saved(out / "prior", "prior")
     if not prior_reused:
         train_prior(out / "vqvae", out / "prior", dataset=cells, device=device, progress=progress)
     timings["prior_s"] = time.perf_counter() - start
 
-    generator = ArchitectureGenerator.from_pretrained(out / "prior", out / "vqvae", device=device)
-    train_ids = set(cells["train"]["id"])
-    train_iso = set(cells["train"]["unique_str"]) if "unique_str" in cells["train"].column_names else None
+    generator = ArchitectureGenerator.from_pretrained(out / "prior", device=device)
+    reference = training_reference(space_obj, cells["train"])
 
     def score(samples: list[dict[str, Any]]) -> dict[str, Any]:
-        return score_generation(
-            [s["id"] for s in samples],
-            [s["valid"] for s in samples],
-            train_ids=train_ids,
-            isomorphism_ids=[s["isomorphism_id"] for s in samples] if train_iso is not None else None,
-            train_isomorphism_ids=train_iso,
-        )
+        return score_samples(samples, **reference)
 
     sampling = {"batch_size": batch_size, "seed": seed, "without_replacement": without_replacement}
     generator.generate(min(batch_size, 256), **sampling)  # warm-up, not timed
@@ -129,8 +121,8 @@ def run_pipeline(
         },
         "temperature_sweep": {"samples_per_temperature": sweep_samples, "points": sweep},
         "timings": timings,
-        "vqvae_reused": _training_summary(out / "vqvae") if vqvae_reused else None,
-        "prior_reused": _training_summary(out / "prior") if prior_reused else None,
+        "vqvae_reused": _reused(out / "vqvae") if vqvae_reused else None,
+        "prior_reused": _reused(out / "prior") if prior_reused else None,
     }
     atomic_write_json(out / "report.json", report)
     atomic_write_text(out / "report.md", render_report_markdown(report))
@@ -203,19 +195,12 @@ def plot_temperature_sweep(report: dict[str, Any], path: Path) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left")
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
-    plt.close(fig)
-    tmp.replace(path)
-    return path
+    return atomic_save_figure(fig, path)
 
 
-def _training_summary(folder: Path) -> dict[str, Any]:
+def _reused(folder: Path) -> dict[str, Any]:
     """What a reused VQ-VAE or prior folder says of its own training (empty if it holds no summary)."""
-    path = folder / "training_summary.json"
-    if not path.is_file():
-        return {}
-    summary = json.loads(path.read_text())
+    summary = read_summary(folder)
     keys = (
         "device",
         "train_seconds",
@@ -232,10 +217,4 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
-__all__ = [
-    "DEFAULT_TEMPERATURES",
-    "WITHOUT_REPLACEMENT_SPACES",
-    "plot_temperature_sweep",
-    "render_report_markdown",
-    "run_pipeline",
-]
+__all__ = ["DEFAULT_TEMPERATURES", "plot_temperature_sweep", "render_report_markdown", "run_main_job"]

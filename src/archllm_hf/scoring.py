@@ -1,7 +1,8 @@
 """Scores of generated architectures: validity, uniqueness, novelty, and their isomorphism variants.
 
-:func:`score_generation` is the one implementation; the ``evaluate`` metric (:data:`METRIC_PATH`), the
-generation pipeline, the ``archllm evaluate`` CLI (:func:`score_jsonl`) and the benchmarks all call it.
+:func:`score_generation` is the one implementation; the ``evaluate`` metric (:data:`METRIC_PATH`) calls it on
+id lists, and :func:`score_samples` on the sample records every sampler emits (the main job, ``archllm generate``,
+``archllm evaluate`` through :func:`score_jsonl`, and the benchmarks).
 
 Outputs, with ``N`` = samples generated, ``V`` = valid samples, ``U`` = distinct canonical ids among the valid
 samples and ``K`` = those of the ``U`` ids that are not training ids:
@@ -46,7 +47,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from .spaces.base import DecodedCell, SearchSpace
+from .spaces import SearchSpace, get_space
 
 METRIC_NAME = "arch_generation"
 METRIC_PATH: str = str(resources.files("archllm_hf") / "metrics" / METRIC_NAME)
@@ -110,49 +111,41 @@ def score_generation(
     return scores
 
 
-def has_isomorphism_classes(space: SearchSpace) -> bool:
-    """Whether ``space`` has isomorphism classes coarser than its canonical ids (overrides isomorphism_id)."""
-    return type(space).isomorphism_id is not SearchSpace.isomorphism_id
-
-
-def score_cells(
-    space: SearchSpace | str,
-    decoded: Iterable[DecodedCell],
+def score_samples(
+    samples: Iterable[dict[str, Any]],
     train_ids: Iterable[str] | None = None,
     train_isomorphism_ids: Iterable[str] | None = None,
+    isomorphism: bool | None = None,
 ) -> Scores:
-    """:func:`score_generation` of decoder outputs, one :class:`DecodedCell` per generated sample.
+    """:func:`score_generation` of sample records (``id``, ``valid`` and ``isomorphism_id`` of each; what the
+    samplers of :mod:`archllm_hf.generation` and ``archllm generate`` emit).
 
-    A valid cell's id is ``decoded.id``, or ``space.canonical_id(decoded.cell)`` when that is unset. The
-    ``_iso`` keys are computed (with ``space.isomorphism_id``) only where :func:`has_isomorphism_classes`
-    holds; ``train_isomorphism_ids`` is ignored otherwise, since the ``_iso`` keys would repeat the plain
-    ones.
-
-    Args:
-        space: the search space (or its name, e.g. ``"nb201"``).
-        decoded: decoder results, valid and invalid.
-        train_ids: canonical ids of the training set, for novelty.
-        train_isomorphism_ids: isomorphism ids of the training set, for ``novelty_iso``.
+    The ``_iso`` keys are computed when ``isomorphism`` is true, which it is by default when
+    ``train_isomorphism_ids`` is given: a space whose isomorphism classes are coarser than its canonical ids
+    (NB201); elsewhere they would repeat the plain keys.
     """
-    space = _resolve_space(space)
-    use_iso = has_isomorphism_classes(space)
-    ids: list[str | None] = []
-    flags: list[bool] = []
-    iso: list[str | None] = []
-    for k, result in enumerate(decoded):
-        if result.valid and result.cell is None and (use_iso or not result.id):
-            raise ValueError(f"decoded sample {k} is valid but carries no cell")
-        sample_id = (result.id or space.canonical_id(result.cell)) if result.valid else None
-        ids.append(sample_id)
-        flags.append(bool(result.valid))
-        iso.append(space.isomorphism_id(result.cell) if use_iso and result.valid else None)
+    samples = list(samples)
+    isomorphism = train_isomorphism_ids is not None if isomorphism is None else isomorphism
     return score_generation(
-        ids,
-        flags,
+        [s["id"] for s in samples],
+        [s["valid"] for s in samples],
         train_ids=train_ids,
-        isomorphism_ids=iso if use_iso else None,
-        train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
+        isomorphism_ids=[s.get("isomorphism_id") for s in samples] if isomorphism else None,
+        train_isomorphism_ids=train_isomorphism_ids,
     )
+
+
+def training_reference(space: SearchSpace, train_split: Any) -> dict[str, set[str] | None]:
+    """``train_ids`` (and, for a space with isomorphism classes, ``train_isomorphism_ids``) of a cells-dataset
+    split, as keyword arguments of :func:`score_samples`."""
+    columns = train_split.column_names
+    iso = None
+    if space.has_isomorphism_classes:
+        if space.isomorphism_column in columns:
+            iso = set(train_split[space.isomorphism_column])
+        else:
+            iso = {space.isomorphism_id(space.from_record(row)) for row in train_split}
+    return {"train_ids": set(train_split["id"]), "train_isomorphism_ids": iso}
 
 
 def score_jsonl(
@@ -165,7 +158,7 @@ def score_jsonl(
 
     Each non-blank line is a JSON object with ``"id"`` (str, or null/``""`` when invalid) and optionally
     ``"valid"`` (bool; default: the id is non-empty) and ``"isomorphism_id"``; other keys are ignored. The
-    ``_iso`` keys are computed when the space has isomorphism classes (:func:`has_isomorphism_classes`) and
+    ``_iso`` keys are computed when the space has isomorphism classes (``space.has_isomorphism_classes``) and
     the valid lines carry ``"isomorphism_id"``: all of them, or none (then the ``_iso`` keys are absent).
 
     Raises:
@@ -192,7 +185,7 @@ def score_jsonl(
             ids.append(sample_id)
             flags.append(ok)
             iso.append(iso_id)
-    use_iso = has_isomorphism_classes(space) and len(lines_of_valid_without_iso) < sum(flags)
+    use_iso = space.has_isomorphism_classes and len(lines_of_valid_without_iso) < sum(flags)
     if use_iso and lines_of_valid_without_iso:
         raise ValueError(
             f'{path}:{lines_of_valid_without_iso[0]}: valid sample without "isomorphism_id" while other '
@@ -205,17 +198,6 @@ def score_jsonl(
         isomorphism_ids=iso if use_iso else None,
         train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
     )
-
-
-def load_metric(**kwargs: Any):
-    """``evaluate.load(METRIC_PATH, **kwargs)``: the ``arch_generation`` metric.
-
-    Pass ``keep_in_memory=True`` in tests, and ``config_name="isomorphism"`` to accumulate isomorphism ids
-    with ``add_batch``.
-    """
-    import evaluate
-
-    return evaluate.load(METRIC_PATH, **kwargs)
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -302,8 +284,6 @@ def _parse_sample_line(line: str, where: str) -> tuple[str | None, bool, str | N
 
 def _resolve_space(space: SearchSpace | str) -> SearchSpace:
     if isinstance(space, str):
-        from .spaces import get_space
-
         return get_space(space)
     if not isinstance(space, SearchSpace):
         raise TypeError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
@@ -314,9 +294,8 @@ __all__ = [
     "METRIC_NAME",
     "METRIC_PATH",
     "Scores",
-    "has_isomorphism_classes",
-    "load_metric",
-    "score_cells",
     "score_generation",
     "score_jsonl",
+    "score_samples",
+    "training_reference",
 ]

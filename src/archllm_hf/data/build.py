@@ -10,15 +10,12 @@ from typing import Any
 import datasets
 from tqdm.auto import tqdm
 
+from ..presets import preset
 from ..spaces import SearchSpace, get_space
 from .metrics import Metrics, load_metrics
 from .splits import SPLITS, split_for_id
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_NUM_SAMPLES = {"darts": 200_000}
-"""Spaces too large to enumerate are sampled; this many unique cells unless told otherwise."""
-
 
 def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: dict[str, Any] | None = None):
     """The ``datasets.Features`` of a space's cells dataset (the same core columns in every space)."""
@@ -40,9 +37,10 @@ def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: 
 def space_cells(
     space: SearchSpace, num_samples: int | None = None, seed: int = 0, progress: bool = True
 ) -> list:
-    """All cells of a finite space, or ``num_samples`` unique seeded samples (required for DARTS)."""
+    """All cells of a finite space, or ``num_samples`` unique seeded samples (default for a space too large to
+    enumerate: its preset's ``num_cells``, 200,000 for DARTS)."""
     if num_samples is None:
-        num_samples = DEFAULT_NUM_SAMPLES.get(space.name)
+        num_samples = preset(space.name).num_cells
     if num_samples is None:
         return list(space.enumerate(progress=progress))
     if num_samples <= 0:
@@ -115,4 +113,4 @@ def build_cells_dataset(
     )
 
 
-__all__ = ["DEFAULT_NUM_SAMPLES", "build_cells_dataset", "features_for", "space_cells"]
+__all__ = ["build_cells_dataset", "features_for", "space_cells"]

@@ -11,14 +11,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoModel, AutoTokenizer, Pipeline
+from transformers import Pipeline
 
-from ..generation import PRIOR_INFO_NAME, ArchitectureGenerator
-from ..spaces import get_space
+from .._hub import PriorInfo, load_vqvae, prior_vqvae, read_prior_info
+from ..generation import ArchitectureGenerator
 
 _SAMPLING_KEYS = (
     "num_samples",
@@ -36,8 +35,8 @@ class ArchitectureGenerationPipeline(Pipeline):
     """Samples code sequences from a prior LM and decodes them into cells through a VQ-VAE.
 
     Args (at construction, besides the usual pipeline ones):
-        vqvae: folder (or loaded model) of the VQ-VAE; defaults to the one recorded in the prior's
-            ``archllm_prior.json``.
+        vqvae: folder or Hub repo of the VQ-VAE; defaults to the one the prior's ``archllm_prior.json`` names.
+        prior_info: the prior's :class:`~archllm_hf._hub.PriorInfo`; read from the prior's folder when None.
 
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
     ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False: only code tokens at code positions and eos at
@@ -53,32 +52,14 @@ class ArchitectureGenerationPipeline(Pipeline):
     _load_feature_extractor = False
 
     def __init__(
-        self, *args: Any, vqvae: str | Path | Any = None, prior_info: dict | None = None, **kwargs: Any
+        self, *args: Any, vqvae: str | Path | None = None, prior_info: PriorInfo | None = None, **kwargs: Any
     ):
         super().__init__(*args, **kwargs)
-        if prior_info is None:
-            info_path = Path(str(self.model.name_or_path)) / PRIOR_INFO_NAME
-            if not info_path.is_file():
-                raise ValueError(
-                    f"{self.model.name_or_path} has no {PRIOR_INFO_NAME}; pass prior_info= or use a prior trained by "
-                    "`archllm train-prior`"
-                )
-            prior_info = json.loads(info_path.read_text())
-        vqvae = vqvae if vqvae is not None else prior_info["vqvae"]
-        if isinstance(vqvae, (str, Path)):
-            code_tokenizer = AutoTokenizer.from_pretrained(str(vqvae))
-            vqvae = AutoModel.from_pretrained(str(vqvae))
-        else:
-            code_tokenizer = AutoTokenizer.from_pretrained(vqvae.name_or_path)
-        vqvae.to(self.device)
-        self.generator = ArchitectureGenerator(
-            prior=self.model,
-            tokenizer=self.tokenizer,
-            vqvae=vqvae,
-            code_tokenizer=code_tokenizer,
-            space=get_space(vqvae.config.space, **dict(vqvae.config.space_kwargs or {})),
-            info=prior_info,
-        )
+        prior_path = str(self.model.name_or_path)
+        info = prior_info if prior_info is not None else read_prior_info(prior_path)
+        path, hub_kwargs = (str(vqvae), {}) if vqvae is not None else prior_vqvae(prior_path, info)
+        model, processor = load_vqvae(path, device=self.device, **hub_kwargs)
+        self.generator = ArchitectureGenerator(self.model, self.tokenizer, model, processor, info)
 
     def __call__(self, inputs: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
         if "batch_size" in kwargs:  # Pipeline.__call__ would take it for its DataLoader

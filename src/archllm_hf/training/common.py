@@ -9,9 +9,12 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import Trainer, TrainingArguments
+from tqdm.auto import tqdm
+from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
+from ..data import build_cells_dataset
 from ..spaces import SearchSpace
 
 logger = logging.getLogger(__name__)
@@ -23,8 +26,6 @@ def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | 
         return dataset
     if dataset is not None:
         return datasets.load_dataset(str(dataset), space.name)
-    from ..data import build_cells_dataset
-
     return build_cells_dataset(space, **build_kwargs)
 
 
@@ -71,9 +72,68 @@ def cosine_schedule(config: Any, eval_batch_size: int) -> dict[str, Any]:
     }
 
 
-def train_resuming(trainer: Trainer, out_dir: Path, resume: bool) -> tuple[Any, float, str | None]:
-    """``trainer.train()`` from the newest checkpoint when resuming; returns its output, the seconds it took and
-    the checkpoint resumed from (None for a fresh start)."""
+def device_name(device: torch.device) -> str:
+    """Human-readable name of the device a Trainer ran on (GPU model, or the CPU's)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+class ConsoleCallback(TrainerCallback):
+    """What a user sees of a training run: one progress bar for the stage and one line per evaluation (epoch,
+    train and eval loss, and the stage's own metrics). The Trainer's raw log dicts go to the logger at DEBUG."""
+
+    def __init__(self, stage: str, progress: bool):
+        self.stage, self.progress = stage, progress
+        self.bar: tqdm | None = None
+        self.train_loss: float | None = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.progress and state.is_world_process_zero:
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.stage, unit="step")
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        logs = logs or {}
+        logger.debug("%s: %s", self.stage, logs)
+        if "loss" in logs:
+            self.train_loss = float(logs["loss"])
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if not state.is_world_process_zero:
+            return
+        parts = [f"{self.stage} epoch {state.epoch or 0:.0f}/{args.num_train_epochs:g}"]
+        if self.train_loss is not None:
+            parts.append(f"train loss {self.train_loss:.4f}")
+        for key, value in (metrics or {}).items():
+            timing = "runtime" in key or "per_second" in key
+            if key.startswith("eval_") and isinstance(value, float) and not timing:
+                parts.append(f"eval {key[5:].replace('_', ' ')} {value:.4g}")
+        line = ", ".join(parts)
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            logger.info(line)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def train_resuming(
+    trainer: Trainer, out_dir: Path, resume: bool, stage: str = "training"
+) -> tuple[Any, float, str | None]:
+    """``trainer.train()`` from the newest checkpoint when resuming, shown as one :class:`ConsoleCallback` bar;
+    returns its output, the seconds it took and the checkpoint resumed from (None for a fresh start)."""
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(ConsoleCallback(stage, progress=not trainer.args.disable_tqdm))
     last = last_checkpoint(out_dir, resume)
     if last:
         logger.info("resuming from %s", last)
@@ -82,4 +142,6 @@ def train_resuming(trainer: Trainer, out_dir: Path, resume: bool) -> tuple[Any, 
     return train_output, time.perf_counter() - start, last
 
 
-__all__ = ["cosine_schedule", "last_checkpoint", "load_cells", "train_resuming", "training_arguments"]
+__all__ = [
+    "ConsoleCallback",
+    "cosine_schedule", "device_name", "last_checkpoint", "load_cells", "train_resuming", "training_arguments"]

@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..codes import graphs_to_tensors
 from ..spaces import SearchSpace
 
 GRAPH_COLUMNS = ("adjacency", "ops", "node_mask")
@@ -44,8 +43,10 @@ def graph_dataset(space: SearchSpace, rows: datasets.Dataset, progress: bool = F
         )
         for values in zip(*batch.values())
     ]
-    tensors = graphs_to_tensors(space, cells)
-    return GraphTensors(tensors["adjacency"].to(torch.int8), tensors["ops"], tensors["node_mask"])
+    adjacency, ops, node_mask = space.to_graphs(cells)
+    return GraphTensors(
+        torch.from_numpy(adjacency).to(torch.int8), torch.from_numpy(ops).long(), torch.from_numpy(node_mask)
+    )
 
 
 def collate_graphs(
@@ -86,9 +87,10 @@ def reconstruction_metrics(model, graphs: GraphTensors, batch_size: int = 1024) 
     for start in range(0, len(graphs), batch_size):
         chunk = graphs[start : start + batch_size]
         adjacency, ops = chunk["adjacency"].long().to(device), chunk["ops"].long().to(device)
-        codes = model.encode(adjacency, ops, chunk["node_mask"].bool().to(device))
+        codes = model.encode(adjacency, ops, chunk["node_mask"].bool().to(device)).codes
         counts += torch.bincount(codes.flatten(), minlength=counts.numel())
-        pred_adjacency, pred_ops = model.decode_graphs(codes)
+        decoded = model.decode(codes)
+        pred_adjacency, pred_ops = decoded.adjacency, decoded.ops
         op_ok = pred_ops == ops
         adj_ok = (pred_adjacency == adjacency) | ~allowed
         op_hits += int(op_ok.sum())

@@ -7,20 +7,19 @@ Two paths share this code:
   codes written as plain numeric text after a short fixed prompt, optionally through LoRA (``peft``).
 
 Either way the output folder loads with plain transformers (``AutoModelForCausalLM`` + ``AutoTokenizer``) and holds
-``archllm_prior.json``, which tells the generator how to prompt the model and parse what it writes.
+``archllm_prior.json`` (:class:`archllm_hf._hub.PriorInfo`), which tells the generator how to prompt the model, how to
+read what it writes and where its VQ-VAE is (a path relative to the prior folder).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import datasets
 import torch
 from transformers import (
-    AutoModel,
     AutoModelForCausalLM,
     AutoTokenizer,
     GenerationConfig,
@@ -30,61 +29,24 @@ from transformers import (
     Trainer,
 )
 
-from ..generation import PRIOR_INFO_NAME
+from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..models.arch_vqvae import ArchVQVAEModel
-from ..spaces import get_space
-from ..utils import atomic_files, set_seed
+from ..presets import PriorTrainingConfig, preset
+from ..utils import set_seed
 from .common import cosine_schedule, load_cells, train_resuming, training_arguments
-from .graphs import graph_dataset
-
-DEFAULT_PROMPT = "Architecture codes:"
-
-
-@dataclass
-class PriorTrainingConfig:
-    """Size and schedule of the prior. ``base_model`` switches to the Arch-LLM fine-tuning path."""
-
-    epochs: float = 10.0
-    batch_size: int = 256
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.05
-    seed: int = 0
-    hidden_size: int = 256
-    num_layers: int = 4
-    num_heads: int = 4
-    base_model: str | None = None
-    prompt: str = DEFAULT_PROMPT
-    lora: bool = False
-    lora_rank: int = 16
-
-
-SPACE_DEFAULTS: dict[str, PriorTrainingConfig] = {
-    "nb201": PriorTrainingConfig(epochs=24, batch_size=256, learning_rate=2e-3, hidden_size=64, num_layers=2),
-    "nb101": PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
-    "darts": PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
-}
+from .graphs import GraphTensors, graph_dataset
 
 
 @torch.no_grad()
-def encode_split(vqvae: ArchVQVAEModel, graphs: datasets.Dataset, batch_size: int = 4096) -> list[list[int]]:
-    """Code sequences of every graph of a split (``graph_dataset`` output), in order."""
-    vqvae.eval()
-    device = next(vqvae.parameters()).device
-    codes: list[list[int]] = []
+def encode_split(vqvae: ArchVQVAEModel, graphs: GraphTensors, batch_size: int = 4096) -> torch.Tensor:
+    """Codes ``[len(graphs), code_length]`` of every graph of a split (``graph_dataset`` output), in order."""
+    device = vqvae.device
+    chunks = []
     for start in range(0, len(graphs), batch_size):
         chunk = graphs[start : start + batch_size]
-        codes += vqvae.encode(
-            chunk["adjacency"].long().to(device),
-            chunk["ops"].long().to(device),
-            chunk["node_mask"].bool().to(device),
-        ).tolist()
-    return codes
-
-
-def codes_to_text(codes: list[int]) -> str:
-    """``[12, 305, 7]`` → ``"12 305 7"``: the code-number string both prior formats are trained on."""
-    return " ".join(str(int(c)) for c in codes)
+        inputs = {name: tensor.to(device) for name, tensor in chunk.items()}
+        chunks.append(vqvae.encode(**inputs).codes.cpu())
+    return torch.cat(chunks)
 
 
 class CausalLMCollator:
@@ -108,16 +70,16 @@ class CausalLMCollator:
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def _tokenize_codes(tokenizer, sequences: list[list[int]]) -> datasets.Dataset:
+def _tokenize_codes(tokenizer, texts: list[str]) -> datasets.Dataset:
     """Default path: the code tokenizer adds ``<bos>``/``<eos>`` itself."""
-    encoded = tokenizer([codes_to_text(c) for c in sequences])["input_ids"]
+    encoded = tokenizer(texts)["input_ids"]
     return datasets.Dataset.from_dict({"input_ids": encoded, "prompt_length": [1] * len(encoded)})
 
 
-def _tokenize_text(tokenizer, sequences: list[list[int]], prompt: str) -> datasets.Dataset:
+def _tokenize_text(tokenizer, texts: list[str], prompt: str) -> datasets.Dataset:
     """Arch-LLM path: ``prompt`` + ``" 12 305 7"`` + eos, in the base model's own tokenizer."""
     prompt_ids = tokenizer(prompt)["input_ids"]
-    bodies = tokenizer([" " + codes_to_text(c) for c in sequences], add_special_tokens=False)["input_ids"]
+    bodies = tokenizer([" " + text for text in texts], add_special_tokens=False)["input_ids"]
     encoded = [prompt_ids + body + [tokenizer.eos_token_id] for body in bodies]
     return datasets.Dataset.from_dict(
         {"input_ids": encoded, "prompt_length": [len(prompt_ids)] * len(encoded)}
@@ -173,6 +135,7 @@ def fit_causal_lm(
     device: str | None,
     progress: bool,
     resume: bool,
+    stage: str = "prior",
 ) -> tuple[Trainer, Any, float, dict[str, float], str | None]:
     """Train a causal LM on ``input_ids``/``prompt_length`` rows with ``config``'s schedule (cosine, warm-up),
     resuming from ``out_dir/checkpoints``; returns the trainer, its train output, the seconds it took, the final
@@ -192,7 +155,7 @@ def fit_causal_lm(
         data_collator=CausalLMCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
     )
-    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume)
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage=stage)
     return trainer, train_output, train_seconds, trainer.evaluate(), last
 
 
@@ -213,38 +176,32 @@ def train_prior(
         out_dir: output folder (loads with ``AutoModelForCausalLM``/``AutoTokenizer``); checkpoints go to
             ``out_dir/checkpoints`` and training resumes from the newest one.
         dataset: the cells dataset (``DatasetDict`` or dataset repo folder); rebuilt deterministically when None.
-        config: size and schedule; the space's defaults when None.
+        config: size and schedule; the space's preset (``archllm_hf.presets``) when None.
         device: ``"cpu"``, ``"cuda"``...; the Trainer's choice when None.
         resume: continue from the newest checkpoint if there is one.
         progress: show progress bars.
         num_samples: cells to sample when rebuilding a dataset for a space that is not enumerated.
     """
-    vqvae = AutoModel.from_pretrained(str(vqvae_dir))
-    code_tokenizer = AutoTokenizer.from_pretrained(str(vqvae_dir))
-    space = get_space(vqvae.config.space, **dict(vqvae.config.space_kwargs or {}))
-    config = config or SPACE_DEFAULTS.get(space.name, PriorTrainingConfig())
+    vqvae, processor = load_vqvae(vqvae_dir, device=device)
+    space = processor.space
+    config = config or preset(space.name).prior
     out_dir = Path(out_dir)
     set_seed(config.seed)
 
     cells = load_cells(space, dataset, num_samples=num_samples, progress=progress)
-    if device is not None:
-        vqvae.to(device)
-    train_codes = encode_split(vqvae, graph_dataset(space, cells["train"]))
-    eval_codes = encode_split(vqvae, graph_dataset(space, cells["validation"]))
+    train_texts = processor.codes_to_text(encode_split(vqvae, graph_dataset(space, cells["train"])))
+    eval_texts = processor.codes_to_text(encode_split(vqvae, graph_dataset(space, cells["validation"])))
     code_length = vqvae.config.code_length
 
     if config.base_model is None:
-        tokenizer = code_tokenizer
+        tokenizer = processor.tokenizer
         model: PreTrainedModel = scratch_llama(tokenizer, config, code_length)
-        train_data, eval_data = (
-            _tokenize_codes(tokenizer, train_codes),
-            _tokenize_codes(tokenizer, eval_codes),
-        )
+        train_data, eval_data = _tokenize_codes(tokenizer, train_texts), _tokenize_codes(tokenizer, eval_texts)
         prior_format, max_new_tokens = "codes", code_length + 1
     else:
         model, tokenizer = _base_model(config)
-        train_data = _tokenize_text(tokenizer, train_codes, config.prompt)
-        eval_data = _tokenize_text(tokenizer, eval_codes, config.prompt)
+        train_data = _tokenize_text(tokenizer, train_texts, config.prompt)
+        eval_data = _tokenize_text(tokenizer, eval_texts, config.prompt)
         longest = max(len(ids) - n for ids, n in zip(train_data["input_ids"], train_data["prompt_length"]))
         prior_format, max_new_tokens = "text", longest + 4
 
@@ -261,16 +218,16 @@ def train_prior(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    info = {
-        "format": prior_format,
-        "prompt": config.prompt if prior_format == "text" else None,
-        "space": space.name,
-        "space_kwargs": dict(vqvae.config.space_kwargs or {}),
-        "code_length": code_length,
-        "codebook_size": vqvae.config.codebook_size,
-        "vqvae": str(vqvae_dir),
-        "base_model": config.base_model,
-    }
+    info = PriorInfo(
+        format=prior_format,
+        space=space.name,
+        space_kwargs=dict(vqvae.config.space_kwargs or {}),
+        vqvae=reference(vqvae_dir, out_dir),
+        code_length=code_length,
+        codebook_size=vqvae.config.codebook_size,
+        prompt=config.prompt if prior_format == "text" else None,
+        base_model=config.base_model,
+    )
     summary = {
         "space": space.name,
         "device": str(trainer.args.device),
@@ -278,33 +235,20 @@ def train_prior(
         "train_steps": train_output.global_step,
         "train_loss": train_output.training_loss,
         "eval_loss": eval_metrics.get("eval_loss"),
-        "num_train_sequences": len(train_codes),
+        "num_train_sequences": len(train_texts),
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "training_config": asdict(config),
         "resumed_from": last,
     }
-    save_causal_lm(out_dir, model, tokenizer, {PRIOR_INFO_NAME: info, "training_summary.json": summary})
+    save_prior(out_dir, model, tokenizer, info, summary)
     return summary
 
 
-def save_causal_lm(out_dir: Path, model: PreTrainedModel, tokenizer: Any, files: dict[str, dict]) -> None:
-    """Write model, tokenizer and the JSON ``files`` into ``out_dir`` at once (nothing half-written)."""
-    with atomic_files(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        for name, content in files.items():
-            (tmp / name).write_text(json.dumps(content, indent=2) + "\n")
-
-
 __all__ = [
-    "DEFAULT_PROMPT",
-    "PRIOR_INFO_NAME",
-    "SPACE_DEFAULTS",
     "CausalLMCollator",
     "PriorTrainingConfig",
-    "codes_to_text",
     "encode_split",
     "fit_causal_lm",
-    "save_causal_lm",
+    "scratch_llama",
     "train_prior",
 ]

@@ -4,46 +4,36 @@ Each training cell is written in its space's native text form (:meth:`SearchSpac
 NB101 ``{"matrix": ..., "ops": ...}``, the DARTS genotype) and split into tokens by a BPE tokenizer learned from the
 training texts, with as many tokens as the code prior has codes (512 by default), so that the two language models
 have the same vocabulary size. A ``LlamaForCausalLM`` of the same size and schedule as the code prior
-(:data:`~archllm_hf.training.prior.SPACE_DEFAULTS`) learns it. Samples are parsed back with
-:meth:`SearchSpace.decode_text`. Comparing it with the code prior shows what the discrete VQ codes buy.
+(the space's preset in :mod:`archllm_hf.presets`) learns it. The folder is a prior of format ``cell_text``;
+:class:`archllm_hf.generation.TextLMSampler` samples it. Comparing it with the code prior shows what the discrete VQ
+codes buy.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import datasets
-import torch
 from tokenizers import Tokenizer, decoders, models, processors, trainers
 from tqdm.auto import tqdm
-from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
-    GenerationConfig,
-    PreTrainedTokenizerFast,
-)
+from transformers import GenerationConfig, PreTrainedTokenizerFast
 
-from ..generation import sample_record
+from .._hub import PriorInfo, save_prior
+from ..presets import PriorTrainingConfig, preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
 from .common import load_cells
-from .prior import SPACE_DEFAULTS, PriorTrainingConfig, fit_causal_lm, save_causal_lm, scratch_llama
+from .prior import fit_causal_lm, scratch_llama
 
-TEXT_PRIOR_INFO_NAME = "archllm_text_prior.json"
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
-DEFAULT_TEXT_VOCAB_SIZE = 512
-"""The direct LM's vocabulary: the codebook size of the NB101 and DARTS VQ-VAEs."""
 TOKENIZER_TRAINING_TEXTS = 20_000
 """The BPE merges are learned from this many training texts, evenly spaced over the split (splits can be ordered,
 NB101's by cell size), which takes seconds rather than minutes on DARTS."""
 
 
-def cell_text_tokenizer(
-    texts: list[str], vocab_size: int = DEFAULT_TEXT_VOCAB_SIZE
-) -> PreTrainedTokenizerFast:
+def cell_text_tokenizer(texts: list[str], vocab_size: int = 512) -> PreTrainedTokenizerFast:
     """Character-level BPE learned from ``texts`` (at most ``vocab_size`` tokens, specials included), with
     ``<bos> ... <eos>`` added; a text is one word, so merges may span punctuation and whitespace, and decoding
     concatenates the pieces back into the exact text."""
@@ -85,16 +75,17 @@ def train_text_prior(
     resume: bool = True,
     progress: bool = True,
     num_samples: int | None = None,
-    vocab_size: int = DEFAULT_TEXT_VOCAB_SIZE,
+    vocab_size: int | None = None,
 ) -> dict[str, Any]:
     """Train the direct LM on the training split's cell texts and save it to ``out_dir``.
 
     ``config`` defaults to the code prior's settings for the space (same size and schedule); ``base_model`` and
-    ``lora`` are not used here. ``vocab_size`` bounds the BPE vocabulary (:func:`cell_text_tokenizer`). The folder
-    loads with plain ``AutoModelForCausalLM`` / ``AutoTokenizer``.
+    ``lora`` are not used here. ``vocab_size`` bounds the BPE vocabulary (:func:`cell_text_tokenizer`; the preset's
+    ``text_vocab_size`` when None). The folder loads with plain ``AutoModelForCausalLM`` / ``AutoTokenizer``.
     """
     space = get_space(space) if isinstance(space, str) else space
-    config = config or SPACE_DEFAULTS.get(space.name, PriorTrainingConfig())
+    config = config or preset(space.name).prior
+    vocab_size = vocab_size or preset(space.name).text_vocab_size
     out_dir = Path(out_dir)
     set_seed(config.seed)
     cells = load_cells(space, dataset, num_samples=num_samples, progress=progress)
@@ -118,6 +109,7 @@ def train_text_prior(
         device,
         progress,
         resume,
+        stage="direct LM",
     )
     trainer, train_output, train_seconds, eval_metrics, last = fit
 
@@ -129,7 +121,7 @@ def train_text_prior(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    info = {"format": "cell_text", "space": space.name, "space_kwargs": space.space_kwargs}
+    info = PriorInfo(format="cell_text", space=space.name, space_kwargs=space.space_kwargs)
     summary = {
         "space": space.name,
         "device": str(trainer.args.device),
@@ -144,55 +136,8 @@ def train_text_prior(
         "training_config": asdict(config),
         "resumed_from": last,
     }
-    save_causal_lm(out_dir, model, tokenizer, {TEXT_PRIOR_INFO_NAME: info, "training_summary.json": summary})
+    save_prior(out_dir, model, tokenizer, info, summary)
     return summary
 
 
-@torch.no_grad()
-def generate_text_cells(
-    prior_dir: str | Path,
-    num_samples: int,
-    batch_size: int = 2000,
-    temperature: float = 1.0,
-    seed: int | None = None,
-    device: str | None = None,
-) -> list[dict[str, Any]]:
-    """Sample ``num_samples`` cell texts from a direct LM and parse them; records as :func:`sample_record`
-    writes them (the ``codes`` field holds the generated text)."""
-    if num_samples < 0 or batch_size <= 0 or temperature <= 0:
-        raise ValueError(
-            f"need num_samples >= 0, batch_size > 0 and temperature > 0; got {num_samples}, {batch_size}, "
-            f"{temperature}"
-        )
-    prior_dir = Path(prior_dir)
-    info_path = prior_dir / TEXT_PRIOR_INFO_NAME
-    if not info_path.is_file():
-        raise FileNotFoundError(f"{prior_dir} is not a direct-LM folder (no {TEXT_PRIOR_INFO_NAME})")
-    info = json.loads(info_path.read_text())
-    space = get_space(info["space"], **info["space_kwargs"])
-    model = AutoModelForCausalLM.from_pretrained(str(prior_dir)).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(prior_dir))
-    if device is not None:
-        model.to(device)
-    if seed is not None:
-        torch.manual_seed(seed)
-    records: list[dict[str, Any]] = []
-    while len(records) < num_samples:
-        n = min(batch_size, num_samples - len(records))
-        prompt = torch.full((n, 1), tokenizer.bos_token_id, dtype=torch.long, device=model.device)
-        out = model.generate(
-            prompt, attention_mask=torch.ones_like(prompt), do_sample=True, temperature=temperature, top_k=0
-        )
-        for text in tokenizer.batch_decode(out[:, 1:].tolist(), skip_special_tokens=True):
-            records.append(sample_record(space, text, space.decode_text(text)))
-    return records
-
-
-__all__ = [
-    "DEFAULT_TEXT_VOCAB_SIZE",
-    "TEXT_PRIOR_INFO_NAME",
-    "cell_text_tokenizer",
-    "cell_texts",
-    "generate_text_cells",
-    "train_text_prior",
-]
+__all__ = ["cell_text_tokenizer", "cell_texts", "train_text_prior"]

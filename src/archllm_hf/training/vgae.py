@@ -1,8 +1,8 @@
-"""Train arch2vec's VGAE (the baseline generator) with the ``Trainer`` API; sample from it as arch2vec does.
+"""Train arch2vec's VGAE (the baseline generator) with the ``Trainer`` API.
 
-Protocol (``notes/search-spaces.md`` section C): Adam at 1e-3 (``AdamW`` with zero weight decay, which is the
+Protocol (arch2vec's pretraining): Adam at 1e-3 (``AdamW`` with zero weight decay, which is the
 same update), batch 32, gradient clipping at 5, constant learning rate, 8 epochs on NB101 and 10 on NB201 and
-DARTS. After training, the training-set posterior means give the per-(node, dimension) mean and std that
+DARTS (the presets' ``vgae_epochs``). After training, the training-set posterior means give the per-(node, dimension) mean and std that
 sampling rescales ``N(0, I)`` draws with; they are stored in the model (buffers) before it is saved.
 
 Metrics:
@@ -12,13 +12,7 @@ Metrics:
   (strict-upper-triangle entries right after thresholding at 0.5), ``exact_match`` (cells with every op and
   every strict-upper entry right), and arch2vec's ``mean_corr_adj`` / ``mean_fal_pos_adj`` (mean edge
   probability on true edges / on non-edges);
-* sampling, arch2vec's way: ``validity`` with arch2vec's own rules (``space.arch2vec_valid``), and
-  ``uniqueness`` = distinct hashes of the *unpruned* decoded graphs among the valid ones / number valid. The
-  hash is :func:`archllm_hf.spaces.nb101.nb101_hash` of (adjacency, argmax label ids); arch2vec hashes the
-  one-hot rows instead, which partitions graphs identically (labels are only compared for equality);
-* sampling, our strict way: the package's metric (:func:`archllm_hf.scoring.score_generation`) on
-  ``space.decode_graph`` of each sample (valid = the exact graph encoding of a valid cell; uniqueness and novelty
-  by canonical id).
+Sampling lives beside the other samplers (:class:`archllm_hf.generation.VGAESampler`).
 
 Deviations from arch2vec: our splits (the project's 90/5/5 split by canonical id; arch2vec holds out the last
 10% of its file order), a reshuffle every epoch (arch2vec shuffles once), posterior statistics from one
@@ -29,34 +23,21 @@ deviations are listed in :mod:`archllm_hf.models.arch2vec.modeling_arch2vec`.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import datasets
-import numpy as np
 import torch
 from transformers import Trainer
 
+from .._hub import save_vgae
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
-from ..scoring import score_generation
-from ..spaces import DecodedCell, SearchSpace, get_space
-from ..spaces.nb101 import nb101_hash
-from ..utils import atomic_files, set_seed
-from .common import load_cells, train_resuming, training_arguments
+from ..presets import preset
+from ..spaces import SearchSpace, get_space
+from ..utils import set_seed
+from .common import device_name, load_cells, train_resuming, training_arguments
 from .graphs import collate_graphs, graph_dataset
-
-ARCH2VEC_EPOCHS: dict[str, int] = {"nb101": 8, "nb201": 10, "darts": 10}
-"""arch2vec's pretraining epochs per space."""
-DEFAULT_NUM_GENERATED = 10_000
-"""arch2vec's ``latent_points``: samples drawn to measure validity and uniqueness."""
-
-
-# --- spaces and data ----------------------------------------------------------------------------------------
-def space_of(config: Arch2VecConfig) -> SearchSpace:
-    """The search space a model was trained on."""
-    return get_space(config.space, **config.space_kwargs)
 
 
 def _batches(graphs: datasets.Dataset, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -114,79 +95,6 @@ def posterior_stats(
     return model.posterior_stats(_batches(graphs, batch_size), store=True)
 
 
-def sample_graphs(model: Arch2VecModel, num_samples: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``num_samples`` decoded graphs from a seeded CPU generator: ``adjacency [S,N,N]``, ``ops [S,N]``."""
-    was_training = model.training
-    model.eval()
-    try:
-        adjacency, ops = model.sample(num_samples, torch.Generator().manual_seed(seed))
-    finally:
-        model.train(was_training)
-    return adjacency.cpu().numpy(), ops.cpu().numpy()
-
-
-def generate_vgae(
-    model: Arch2VecModel, space: SearchSpace, num_samples: int = DEFAULT_NUM_GENERATED, seed: int = 0
-) -> list[DecodedCell]:
-    """Sample ``num_samples`` cells as arch2vec does; decode each with ``space.decode_graph`` (strict)."""
-    adjacency, ops = sample_graphs(model, num_samples, seed)
-    return [space.decode_graph(a, o) for a, o in zip(adjacency, ops)]
-
-
-def arch2vec_validity(space: SearchSpace, adjacency: Any, ops: Any) -> bool:
-    """Whether one decoded graph is valid by arch2vec's own rules for ``space`` (``space.arch2vec_valid``)."""
-    check = getattr(space, "arch2vec_valid", None)
-    if check is None:
-        raise TypeError(f"{space!r} has no arch2vec validity rule (arch2vec_valid)")
-    return bool(check(adjacency, ops))
-
-
-def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
-    """arch2vec's uniqueness key: NB101 graph hash of the *unpruned* decoded graph with its label ids."""
-    return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
-
-
-def arch2vec_uniqueness(space: SearchSpace, adjacency: Sequence[Any], ops: Sequence[Any]) -> float:
-    """arch2vec's uniqueness of a batch of decoded graphs: distinct :func:`arch2vec_graph_hash` values among
-    the arch2vec-valid ones, divided by their number (0.0 when none is valid)."""
-    return arch2vec_sampling_metrics(space, adjacency, ops)["uniqueness"]
-
-
-def arch2vec_sampling_metrics(
-    space: SearchSpace, adjacency: Sequence[Any], ops: Sequence[Any]
-) -> dict[str, float]:
-    """arch2vec's ``validity`` and ``uniqueness`` (with ``num_valid``, ``num_unique``) of decoded graphs."""
-    if len(adjacency) != len(ops):
-        raise ValueError(f"got {len(adjacency)} adjacency matrices but {len(ops)} op vectors")
-    hashes = [arch2vec_graph_hash(a, o) for a, o in zip(adjacency, ops) if arch2vec_validity(space, a, o)]
-    num_valid, num_unique = len(hashes), len(set(hashes))
-    return {
-        "validity": num_valid / max(len(ops), 1),
-        "uniqueness": num_unique / num_valid if num_valid else 0.0,
-        "num_valid": num_valid,
-        "num_unique": num_unique,
-    }
-
-
-def generation_metrics(
-    model: Arch2VecModel,
-    space: SearchSpace,
-    num_samples: int = DEFAULT_NUM_GENERATED,
-    seed: int = 0,
-    train_ids: set[str] | None = None,
-) -> dict[str, Any]:
-    """Over the same ``num_samples`` seeded samples: ``arch2vec`` (its own validity and uniqueness) and ``strict``
-    (the package's metric, :func:`archllm_hf.scoring.score_generation`, on ``space.decode_graph`` of each sample)."""
-    adjacency, ops = sample_graphs(model, num_samples, seed)
-    decoded = [space.decode_graph(a, o) for a, o in zip(adjacency, ops)]
-    strict = score_generation([d.id for d in decoded], [d.valid for d in decoded], train_ids=train_ids)
-    return {
-        "num_samples": num_samples,
-        "arch2vec": arch2vec_sampling_metrics(space, adjacency, ops),
-        "strict": dict(strict),
-    }
-
-
 # --- training -----------------------------------------------------------------------------------------------
 class Arch2VecTrainer(Trainer):
     """``Trainer`` that adds held-out reconstruction metrics to every evaluation."""
@@ -216,7 +124,6 @@ def train_vgae(
     resume: bool = True,
     *,
     model_kwargs: dict[str, Any] | None = None,
-    num_generated: int = DEFAULT_NUM_GENERATED,
     num_samples: int | None = None,
 ) -> dict[str, Any]:
     """Train arch2vec's VGAE on ``space`` and save it to ``out_dir`` (``AutoModel.from_pretrained(out_dir)``).
@@ -225,21 +132,20 @@ def train_vgae(
         space: search space or its name.
         out_dir: output folder; checkpoints go to ``out_dir/checkpoints``.
         dataset: cells dataset (a ``DatasetDict`` or a dataset repo folder); built in memory when None.
-        epochs: training epochs; arch2vec's (:data:`ARCH2VEC_EPOCHS`) when None.
+        epochs: training epochs; arch2vec's (the preset's ``vgae_epochs``) when None.
         batch_size, lr, seed: arch2vec's 32, 1e-3 and our seed by default.
         device: ``"cpu"``, ``"cuda"``...; the Trainer's choice when None.
         progress: show progress bars.
         resume: continue from the newest checkpoint in ``out_dir/checkpoints`` if there is one.
         model_kwargs: overrides of :class:`Arch2VecConfig` fields (hidden_size, latent_dim, ...).
-        num_generated: samples for the sampling metrics (arch2vec: 10,000); 0 skips them.
         num_samples: cells to sample when building a dataset for a space that is not enumerated (DARTS).
 
     Returns:
-        A summary: test reconstruction, sampling metrics, training time, device, sizes and settings. It is
-        also written to ``training_summary.json`` (with ``reconstruction.json`` and ``generation.json``).
+        A summary: test reconstruction, training time, device, sizes and settings. It is also written to
+        ``training_summary.json`` (with ``reconstruction.json``).
     """
     space = get_space(space) if isinstance(space, str) else space
-    epochs = ARCH2VEC_EPOCHS.get(space.name, 10) if epochs is None else epochs
+    epochs = preset(space.name).vgae_epochs if epochs is None else epochs
     if epochs <= 0 or batch_size < 1 or lr <= 0:
         raise ValueError(f"need epochs > 0, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")
     out_dir = Path(out_dir)
@@ -279,21 +185,17 @@ def train_vgae(
         eval_dataset=eval_graphs,
         data_collator=collate_graphs,
     )
-    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume)
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage="VGAE")
 
     model = trainer.model
     posterior_stats(model, train_graphs)
     test = vgae_reconstruction_metrics(model, test_graphs)
-    generation = None
-    if num_generated > 0:
-        train_ids = set(cells["train"]["id"]) if "id" in cells["train"].column_names else None
-        generation = generation_metrics(model, space, num_generated, seed=seed, train_ids=train_ids)
     summary = {
         "model": "arch2vec-vgae",
         "space": space.name,
         "space_kwargs": config.space_kwargs,
         "device": str(trainer.args.device),
-        "device_name": _device_name(trainer.args.device),
+        "device_name": device_name(trainer.args.device),
         "train_seconds": train_seconds,
         "train_steps": train_output.global_step,
         "epochs": epochs,
@@ -302,7 +204,6 @@ def train_vgae(
         "num_train_cells": len(train_graphs),
         "num_test_cells": len(test_graphs),
         "test": test,
-        "generation": generation,
         "training_config": {
             "epochs": epochs,
             "batch_size": batch_size,
@@ -317,40 +218,4 @@ def train_vgae(
     return summary
 
 
-def save_vgae(model: Arch2VecModel, out_dir: str | Path, summary: dict[str, Any] | None = None) -> Path:
-    """Save the model (posterior statistics included) and the summary files into ``out_dir`` atomically."""
-    with atomic_files(out_dir) as tmp:
-        model.save_pretrained(tmp)
-        if summary is not None:
-            (tmp / "training_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-            (tmp / "reconstruction.json").write_text(json.dumps(summary["test"], indent=2) + "\n")
-            if summary.get("generation") is not None:
-                (tmp / "generation.json").write_text(json.dumps(summary["generation"], indent=2) + "\n")
-    return Path(out_dir)
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
-__all__ = [
-    "ARCH2VEC_EPOCHS",
-    "DEFAULT_NUM_GENERATED",
-    "Arch2VecTrainer",
-    "arch2vec_graph_hash",
-    "arch2vec_sampling_metrics",
-    "arch2vec_uniqueness",
-    "arch2vec_validity",
-    "generate_vgae",
-    "generation_metrics",
-    "posterior_stats",
-    "sample_graphs",
-    "save_vgae",
-    "space_of",
-    "train_vgae",
-    "vgae_reconstruction_metrics",
-]
+__all__ = ["Arch2VecTrainer", "posterior_stats", "train_vgae", "vgae_reconstruction_metrics"]

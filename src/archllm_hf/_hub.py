@@ -1,0 +1,267 @@
+"""Every folder the package writes, described, saved and loaded in one place.
+
+Folder kinds and what they hold:
+
+* **VQ-VAE** (:func:`save_vqvae` / :func:`load_vqvae`): ``config.json``, ``model.safetensors``, the code tokenizer;
+  loads as the model and its :class:`~archllm_hf.models.arch_vqvae.ArchVQVAEProcessor`.
+* **prior** (:func:`save_prior` / :func:`load_prior`): a causal LM and its tokenizer, plus ``archllm_prior.json``
+  (:class:`PriorInfo`), which says how to prompt it, how to read what it writes and where its VQ-VAE is. The code
+  prior, an LLM fine-tuned on the codes and the direct-LM baseline over cell text are all priors.
+* **VGAE** (:func:`save_vgae` / :func:`load_vgae`): the arch2vec baseline model.
+
+Each may hold ``training_summary.json`` (:func:`read_summary`). Folders are portable: a prior names its VQ-VAE by a
+path relative to itself (``../vqvae`` in a run folder, ``vqvae`` in a release repo) or by a Hub repo id, never by an
+absolute local path, so a run folder that is moved or renamed still loads. Saving writes every file under a
+temporary name and moves them in together, and only the main process writes when several train together.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+from .models.arch2vec import Arch2VecModel
+from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEModel, ArchVQVAEProcessor
+from .spaces import SearchSpace, space_of
+from .utils import atomic_files, is_main_process, wait_for_everyone
+
+PRIOR_INFO_NAME = "archllm_prior.json"
+SUMMARY_NAME = "training_summary.json"
+PriorFormat = Literal["codes", "text", "cell_text"]
+
+
+@dataclass(frozen=True)
+class PriorInfo:
+    """What a prior folder's ``archllm_prior.json`` says.
+
+    Attributes:
+        format: ``"codes"``: a model over the code tokenizer (``<bos> c1 … cL <eos>``); ``"text"``: a pretrained
+            causal LM writing the code numbers as text after ``prompt``; ``"cell_text"``: the direct-LM baseline,
+            writing the space's native cell text.
+        space, space_kwargs: the search space (``get_space(space, **space_kwargs)``).
+        vqvae: where the VQ-VAE is: a path relative to the prior folder, or a Hub repo id (None for
+            ``cell_text``).
+        code_length, codebook_size: the VQ-VAE's codes (None for ``cell_text``).
+        prompt: the text before the codes (``text`` format only).
+        base_model: the pretrained model that was fine-tuned (``text`` format only).
+    """
+
+    format: PriorFormat
+    space: str
+    space_kwargs: dict[str, Any] = field(default_factory=dict)
+    vqvae: str | None = None
+    code_length: int | None = None
+    codebook_size: int | None = None
+    prompt: str | None = None
+    base_model: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in ("codes", "text", "cell_text"):
+            raise ValueError(f"unknown prior format {self.format!r}; expected codes, text or cell_text")
+        if self.format != "cell_text" and (self.vqvae is None or self.code_length is None):
+            raise ValueError(f"a {self.format!r} prior must name its vqvae and code_length")
+        if self.format == "text" and not self.prompt:
+            raise ValueError("a 'text' prior needs its prompt")
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "archllm_prior.json") -> PriorInfo:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"{source}: unknown keys {unknown}")
+        try:
+            return cls(**data)
+        except TypeError as err:
+            raise ValueError(f"{source}: {err}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def build_space(self) -> SearchSpace:
+        return space_of(self)
+
+
+# --- shared plumbing ----------------------------------------------------------------------------------------------
+def save_folder(out_dir: str | Path, write: Callable[[Path], None], summary: dict[str, Any] | None = None) -> Path:
+    """Run ``write(tmp)`` and move what it wrote (and ``summary``) into ``out_dir`` at once; main process only."""
+    out_dir = Path(out_dir)
+    if is_main_process():
+        with atomic_files(out_dir) as tmp:
+            write(tmp)
+            if summary is not None:
+                (tmp / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
+    wait_for_everyone()
+    return out_dir
+
+
+def read_summary(folder: str | Path) -> dict[str, Any]:
+    """The ``training_summary.json`` of a folder (empty when it has none)."""
+    path = Path(folder) / SUMMARY_NAME
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def is_saved(folder: str | Path, kind: Literal["vqvae", "prior", "vgae"]) -> bool:
+    """Whether ``folder`` holds a finished folder of that kind (what training writes last)."""
+    folder = Path(folder)
+    if kind == "prior":
+        return (folder / PRIOR_INFO_NAME).is_file()
+    return (folder / "model.safetensors").is_file() and (folder / "config.json").is_file()
+
+
+def reference(target: str | Path, from_folder: str | Path) -> str:
+    """How a folder written to ``from_folder`` names ``target``: a relative path when ``target`` is a local folder
+    (POSIX separators), else ``target`` itself (a Hub repo id)."""
+    if Path(target).is_dir():
+        return Path(os.path.relpath(Path(target).resolve(), Path(from_folder).resolve())).as_posix()
+    return str(target)
+
+
+def resolve(reference_: str, from_folder: str | Path) -> tuple[str, dict[str, Any]]:
+    """Where a reference written by :func:`reference` points: ``(path_or_repo_id, from_pretrained kwargs)``.
+
+    A path relative to a local folder resolves against it; relative to a Hub repo, a plain name is a subfolder of
+    that repo; anything else is a repo id.
+    """
+    base = Path(str(from_folder))
+    if base.is_dir():
+        local = base / reference_
+        if local.is_dir():
+            return str(local), {}
+        if reference_.startswith("."):
+            raise FileNotFoundError(f"{base} refers to {reference_!r}, which is not a folder ({local})")
+        return reference_, {}
+    if "/" not in reference_ and not reference_.startswith("."):
+        return str(from_folder), {"subfolder": reference_}
+    return reference_, {}
+
+
+# --- VQ-VAE ----------------------------------------------------------------------------------------------------------
+def save_vqvae(model: ArchVQVAEModel, out_dir: str | Path, summary: dict[str, Any] | None = None) -> Path:
+    """Save model and code tokenizer (and ``summary``, with its held-out ``test`` figures as ``reconstruction.json``)."""
+    tokenizer = ArchCodeTokenizer(codebook_size=model.config.codebook_size, code_length=model.config.code_length)
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        if summary is not None and "test" in summary:
+            (tmp / "reconstruction.json").write_text(json.dumps(summary["test"], indent=2) + "\n")
+
+    return save_folder(out_dir, write, summary)
+
+
+def load_vqvae(
+    path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any
+) -> tuple[ArchVQVAEModel, ArchVQVAEProcessor]:
+    """The VQ-VAE of a folder or Hub repo (``hub_kwargs``: ``subfolder``, ``revision``, ...) and its processor,
+    whose search space is rebuilt from the model config and checked against it."""
+    model = AutoModel.from_pretrained(str(path), **hub_kwargs)
+    if not isinstance(model, ArchVQVAEModel):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not an ArchVQVAE model")
+    space = space_of(model.config)
+    tokenizer = AutoTokenizer.from_pretrained(str(path), **hub_kwargs)
+    processor = ArchVQVAEProcessor(space, tokenizer, model.config)
+    if device is not None:
+        model.to(device)
+    return model.eval(), processor
+
+
+# --- priors ----------------------------------------------------------------------------------------------------------
+def save_prior(
+    out_dir: str | Path,
+    model: PreTrainedModel,
+    tokenizer: Any,
+    info: PriorInfo,
+    summary: dict[str, Any] | None = None,
+) -> Path:
+    """Save a prior: model (with its ``generation_config``), tokenizer and ``archllm_prior.json``."""
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / PRIOR_INFO_NAME).write_text(json.dumps(info.to_dict(), indent=2) + "\n")
+
+    return save_folder(out_dir, write, summary)
+
+
+def read_prior_info(path: str | Path, **hub_kwargs: Any) -> PriorInfo:
+    """The :class:`PriorInfo` of a prior folder or Hub repo."""
+    local = Path(str(path)) / hub_kwargs.get("subfolder", "") / PRIOR_INFO_NAME
+    if Path(str(path)).is_dir():
+        if not local.is_file():
+            raise FileNotFoundError(f"{path} is not an archllm prior folder (no {PRIOR_INFO_NAME})")
+        file = local
+    else:
+        from huggingface_hub import hf_hub_download
+
+        file = Path(hf_hub_download(str(path), PRIOR_INFO_NAME, **hub_kwargs))
+    try:
+        data = json.loads(file.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{file}: not valid JSON ({err})") from None
+    return PriorInfo.from_dict(data, source=str(file))
+
+
+def load_prior(
+    path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any
+) -> tuple[PreTrainedModel, Any, PriorInfo]:
+    """A prior folder or Hub repo: ``(causal LM in eval mode, its tokenizer, its PriorInfo)``."""
+    info = read_prior_info(path, **hub_kwargs)
+    model = AutoModelForCausalLM.from_pretrained(str(path), **hub_kwargs)
+    tokenizer = AutoTokenizer.from_pretrained(str(path), **hub_kwargs)
+    if device is not None:
+        model.to(device)
+    return model.eval(), tokenizer, info
+
+
+def prior_vqvae(path: str | Path, info: PriorInfo) -> tuple[str, dict[str, Any]]:
+    """Where the VQ-VAE of the prior at ``path`` is (see :func:`resolve`)."""
+    if info.vqvae is None:
+        raise ValueError(f"the {info.format!r} prior at {path} has no VQ-VAE")
+    return resolve(info.vqvae, path)
+
+
+# --- VGAE ------------------------------------------------------------------------------------------------------------
+def save_vgae(model: Arch2VecModel, out_dir: str | Path, summary: dict[str, Any] | None = None) -> Path:
+    """Save the arch2vec VGAE (posterior statistics included) and its summary."""
+
+    def write(tmp: Path) -> None:
+        model.save_pretrained(tmp)
+        if summary is not None and "test" in summary:
+            (tmp / "reconstruction.json").write_text(json.dumps(summary["test"], indent=2) + "\n")
+
+    return save_folder(out_dir, write, summary)
+
+
+def load_vgae(path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any) -> Arch2VecModel:
+    model = AutoModel.from_pretrained(str(path), **hub_kwargs)
+    if not isinstance(model, Arch2VecModel):
+        raise ValueError(f"{path} holds a {type(model).__name__}, not an arch2vec VGAE")
+    if device is not None:
+        model.to(device)
+    return model.eval()
+
+
+__all__ = [
+    "PRIOR_INFO_NAME",
+    "SUMMARY_NAME",
+    "PriorInfo",
+    "is_saved",
+    "load_prior",
+    "load_vgae",
+    "load_vqvae",
+    "prior_vqvae",
+    "read_prior_info",
+    "read_summary",
+    "reference",
+    "resolve",
+    "save_prior",
+    "save_vgae",
+    "save_vqvae",
+]

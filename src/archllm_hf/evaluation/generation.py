@@ -1,0 +1,335 @@
+"""The generation benchmark: our VQ-VAE + prior, arch2vec's VGAE, uniform sampling from the grammar and a direct LM
+over the cells' own text, trained on the same split, sampled the same number of times and scored by one metric.
+
+Per space and method: reconstruction (where the method reconstructs), validity, uniqueness, novelty and
+valid_unique_rate at 10,000 samples (temperature 1.0, iid), a temperature sweep for the language models, training
+time and cells/s. Each method's result is kept in ``work/SPACE/METHOD/result.json`` with the provenance of the run
+that measured it, and trained models in the same folder; both are reused when the benchmark runs again
+(``fresh`` measures the selected methods again), so an interrupted run resumes method by method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._hub import read_summary
+from ..data import build_cells_dataset
+from ..generation import (
+    ArchitectureGenerator,
+    Sampler,
+    TextLMSampler,
+    UniformSampler,
+    VGAESampler,
+    sample_record,
+)
+from ..generation.arch2vec_rules import arch2vec_valid, arch2vec_valid_cells
+from ..presets import preset
+from ..run import DEFAULT_TEMPERATURES
+from ..scoring import score_samples, training_reference
+from ..spaces import SearchSpace, get_space
+from ..spaces.nb101 import nb101_hash
+from ..training.prior import train_prior
+from ..training.text_prior import train_text_prior
+from ..training.vgae import train_vgae
+from ..training.vqvae import train_vqvae
+from ..utils import atomic_save_figure, atomic_write_json
+from .provenance import provenance
+
+logger = logging.getLogger(__name__)
+
+NUM_SAMPLES = 10_000
+SEED = 0
+QUICK_DARTS_CELLS = 20_000
+
+
+@dataclasses.dataclass
+class GenerationBenchmark:
+    """Settings of one benchmark run (the script's command-line options)."""
+
+    work: Path = Path("runs/benchmark")
+    quick: bool = False
+    device: str | None = None
+    methods: Sequence[str] = ("archllm", "arch2vec_vgae", "uniform", "direct_lm")
+    fresh: bool = False
+    batch_size: int = 2000
+    sweep_samples: int = 2000
+
+    def run_space(self, name: str) -> dict[str, Any] | None:
+        """The benchmark of one space; None while some method has no result yet (``methods`` left it out)."""
+        started = provenance()
+        space = get_space(name)
+        num_cells = QUICK_DARTS_CELLS if self.quick and name == "darts" else None
+        cells = build_cells_dataset(space, num_samples=num_cells, seed=SEED, progress=False)
+        work = Path(self.work) / (f"{name}-quick" if self.quick else name)
+        context = MethodContext(space, cells, self)
+        results = {}
+        for method, run in METHODS.items():
+            result = self.cached(method, work / method, lambda folder, run=run: run(context, folder))
+            if result is not None:
+                results[method] = result
+                headline = {k: round(v, 4) for k, v in result["scores"].items() if k in HEADLINE}
+                logger.info("%s: %s %s", name, method, headline)
+        missing = [method for method in METHODS if method not in results]
+        if missing:
+            logger.info("%s: still to run: %s", name, ", ".join(missing))
+            return None
+        return {
+            "benchmark": "generation",
+            **started,
+            "space": name,
+            "quick": self.quick,
+            "seed": SEED,
+            "num_samples": NUM_SAMPLES,
+            "sweep_samples_per_temperature": self.sweep_samples,
+            "num_train_cells": len(cells["train"]),
+            "methods": results,
+        }
+
+    def cached(self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]) -> dict[str, Any] | None:
+        """``folder/result.json`` when an earlier run finished the method (unless ``fresh``), else ``run(folder)``
+        with provenance, written there; None for a method left out of ``methods`` that has no result yet."""
+        path = folder / "result.json"
+        if path.is_file() and not (self.fresh and method in self.methods):
+            logger.info("reusing %s", path)
+            return json.loads(path.read_text())
+        if method not in self.methods:
+            return None
+        started = provenance()
+        started["device"] = self.device or ("cuda" if started["gpu"] else "cpu")
+        result = {**run(folder), "measured_by": started}
+        atomic_write_json(path, result)
+        return result
+
+
+HEADLINE = ("validity", "uniqueness", "novelty", "valid_unique_rate")
+
+
+@dataclasses.dataclass
+class MethodContext:
+    """What every method gets: the space, its cells dataset, the benchmark settings, and the metric."""
+
+    space: SearchSpace
+    cells: Any
+    settings: GenerationBenchmark
+
+    def __post_init__(self) -> None:
+        self.reference = training_reference(self.space, self.cells["train"])
+
+    def score(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
+        return dict(score_samples(samples, **self.reference))
+
+    def timed_samples(self, sampler: Sampler, warm_up: bool = True) -> tuple[list[dict[str, Any]], float]:
+        """``NUM_SAMPLES`` iid samples at temperature 1 and the seconds they took (after an untimed warm-up)."""
+        batch = self.settings.batch_size
+        if warm_up:
+            sampler.generate(batch, batch_size=batch, seed=SEED)
+        start = time.perf_counter()
+        samples = sampler.generate(NUM_SAMPLES, batch_size=batch, seed=SEED)
+        return samples, time.perf_counter() - start
+
+    def sweep(self, sampler: Sampler) -> list[dict[str, Any]]:
+        batch, n = self.settings.batch_size, self.settings.sweep_samples
+        return [
+            {"temperature": t, **self.score(sampler.generate(n, batch_size=batch, temperature=t, seed=SEED))}
+            for t in DEFAULT_TEMPERATURES
+        ]
+
+
+def trained(out_dir: Path, train: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The training summary of a model: the one a finished model in ``out_dir`` holds (trained by an earlier run
+    or by ``archllm run`` with the same defaults and split), else ``train(...)``'s."""
+    summary = read_summary(out_dir)
+    if summary:
+        logger.info("reusing the model in %s", out_dir)
+        return summary
+    return train(*args, **kwargs)
+
+
+def ours(context: MethodContext, work: Path) -> dict[str, Any]:
+    space, settings = context.space, context.settings
+    vq_config, prior_config = preset(space.name).vqvae, preset(space.name).prior
+    if settings.quick:
+        vq_config = dataclasses.replace(vq_config, epochs=min(vq_config.epochs, 2))
+        prior_config = dataclasses.replace(prior_config, epochs=min(prior_config.epochs, 4))
+    common = {"dataset": context.cells, "device": settings.device, "progress": False}
+    vq_summary = trained(work / "vqvae", train_vqvae, space, work / "vqvae", config=vq_config, **common)
+    prior_summary = trained(
+        work / "prior", train_prior, work / "vqvae", work / "prior", config=prior_config, **common
+    )
+    generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
+    samples, seconds = context.timed_samples(generator)
+    summaries = (vq_summary, prior_summary)
+    result = {
+        "reconstruction": vq_summary["test"],
+        "train_seconds": vq_summary["train_seconds"] + prior_summary["train_seconds"],
+        "train_seconds_parts": {"vqvae": vq_summary["train_seconds"], "prior": prior_summary["train_seconds"]},
+        "resumed_from": [s["resumed_from"] for s in summaries if s["resumed_from"]],
+        "training_config": {"vqvae": vq_summary["training_config"], "prior": prior_summary["training_config"]},
+        "scores": context.score(samples),
+        "cells_per_second": NUM_SAMPLES / seconds,
+        "batch_size": settings.batch_size,
+        "temperature_sweep": context.sweep(generator),
+    }
+    if preset(space.name).without_replacement:
+        distinct = generator.generate(
+            NUM_SAMPLES, batch_size=settings.batch_size, seed=SEED, without_replacement=True
+        )
+        result["scores_without_replacement"] = context.score(distinct)
+    return result
+
+
+def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
+    space, settings = context.space, context.settings
+    epochs = 2 if settings.quick else preset(space.name).vgae_epochs
+    summary = trained(
+        work / "vgae",
+        train_vgae,
+        space,
+        work / "vgae",
+        dataset=context.cells,
+        epochs=epochs,
+        device=settings.device,
+        progress=False,
+    )
+    sampler = VGAESampler.from_pretrained(work / "vgae")
+    torch.manual_seed(SEED)
+    start = time.perf_counter()
+    adjacency, ops = sampler.draw_graphs(NUM_SAMPLES)  # one draw, scored strictly and by arch2vec's own rule
+    samples = [sample_record(space, decoded) for decoded in space.decode_graphs(adjacency, ops)]
+    seconds = time.perf_counter() - start
+    return {
+        "reconstruction": summary["test"],
+        "train_seconds": summary["train_seconds"],
+        "resumed_from": summary["resumed_from"],
+        "epochs": summary["epochs"],
+        "scores": context.score(samples),
+        "arch2vec_scores": arch2vec_sampling_metrics(space, adjacency, ops),
+        **normal_cell_validity(space, adjacency, ops),
+        "cells_per_second": NUM_SAMPLES / seconds,
+        "batch_size": NUM_SAMPLES,
+    }
+
+
+def uniform(context: MethodContext, work: Path) -> dict[str, Any]:
+    # not the dataset's seed: DARTS builds its dataset by sampling, and would draw its own training cells
+    sampler = UniformSampler(context.space)
+    start = time.perf_counter()
+    samples = sampler.generate(NUM_SAMPLES, batch_size=NUM_SAMPLES, seed=SEED + 1)
+    seconds = time.perf_counter() - start
+    return {
+        "scores": context.score(samples),
+        "train_seconds": 0.0,
+        "cells_per_second": NUM_SAMPLES / seconds,
+        "batch_size": 1,
+    }
+
+
+def direct_lm(context: MethodContext, work: Path) -> dict[str, Any]:
+    space, settings = context.space, context.settings
+    config = preset(space.name).prior
+    if settings.quick:
+        config = dataclasses.replace(config, epochs=min(config.epochs, 4))
+    summary = trained(
+        work / "direct_lm",
+        train_text_prior,
+        space,
+        work / "direct_lm",
+        dataset=context.cells,
+        config=config,
+        device=settings.device,
+        progress=False,
+    )
+    sampler = TextLMSampler.from_pretrained(work / "direct_lm", device=settings.device)
+    samples, seconds = context.timed_samples(sampler)
+    return {
+        "train_seconds": summary["train_seconds"],
+        "resumed_from": summary["resumed_from"],
+        "training_config": summary["training_config"],
+        "scores": context.score(samples),
+        "cells_per_second": NUM_SAMPLES / seconds,
+        "batch_size": settings.batch_size,
+        "temperature_sweep": context.sweep(sampler),
+    }
+
+
+METHODS: dict[str, Callable[[MethodContext, Path], dict[str, Any]]] = {
+    "archllm": ours,
+    "arch2vec_vgae": vgae,
+    "uniform": uniform,
+    "direct_lm": direct_lm,
+}
+
+
+# --- arch2vec's own scores of its samples ---------------------------------------------------------------------
+def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
+    """arch2vec's uniqueness key: the NB101 graph hash of the *unpruned* decoded graph with its label ids (arch2vec
+    hashes one-hot rows, which partitions graphs identically)."""
+    return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
+
+
+def arch2vec_sampling_metrics(space: SearchSpace, adjacency: Sequence[Any], ops: Sequence[Any]) -> dict[str, float]:
+    """arch2vec's ``validity`` and ``uniqueness`` (with ``num_valid``, ``num_unique``) of decoded graphs."""
+    if len(adjacency) != len(ops):
+        raise ValueError(f"got {len(adjacency)} adjacency matrices but {len(ops)} op vectors")
+    hashes = [arch2vec_graph_hash(a, o) for a, o in zip(adjacency, ops) if arch2vec_valid(space, a, o)]
+    num_valid, num_unique = len(hashes), len(set(hashes))
+    return {
+        "validity": num_valid / max(len(ops), 1),
+        "uniqueness": num_unique / num_valid if num_valid else 0.0,
+        "num_valid": num_valid,
+        "num_unique": num_unique,
+    }
+
+
+def normal_cell_validity(space: SearchSpace, adjacency: Any, ops: Any) -> dict[str, float]:
+    """DARTS only: the share of samples whose normal cell alone is valid by arch2vec's rule, the number to set
+    beside arch2vec's published validity (it models the normal cell only; we model both cells)."""
+    if space.name != "darts":
+        return {}
+    normal = [arch2vec_valid_cells(space, a, o)[0] for a, o in zip(adjacency, ops)]
+    return {"arch2vec_normal_cell_validity": sum(normal) / max(len(normal), 1)}
+
+
+def plot_generation(result: dict[str, Any], path: Path) -> Path:
+    """Bar chart of the headline scores of every method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(result["methods"])
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=150)
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        scores = result["methods"][method]["scores"]
+        ax.bar([k + i * width for k in range(len(HEADLINE))], [100 * scores[k] for k in HEADLINE], width, label=method)
+    ax.set_xticks([k + 0.4 - width / 2 for k in range(len(HEADLINE))], HEADLINE)
+    ax.set_ylabel("%")
+    ax.set_ylim(0, 105)
+    quick = " (quick)" if result["quick"] else ""
+    ax.set_title(f"{result['space']}: {result['num_samples']:,} samples, temperature 1.0{quick}")
+    ax.legend(fontsize=7, ncols=len(methods), loc="upper center", bbox_to_anchor=(0.5, -0.12), frameon=False)
+    fig.tight_layout()
+    return atomic_save_figure(fig, path)
+
+
+__all__ = [
+    "METHODS",
+    "NUM_SAMPLES",
+    "GenerationBenchmark",
+    "MethodContext",
+    "arch2vec_graph_hash",
+    "arch2vec_sampling_metrics",
+    "normal_cell_validity",
+    "plot_generation",
+    "trained",
+]

@@ -1,0 +1,19 @@
+"""Samplers of cells, all emitting one sample record (:func:`sample_record`): the code-prior generator and the
+baselines' samplers (direct text LM, arch2vec VGAE, uniform from the grammar)."""
+
+from __future__ import annotations
+
+from .baselines import TextLMSampler, UniformSampler, VGAESampler
+from .generator import ArchitectureGenerator, CodeGrammarLogitsProcessor, sample_token_ids
+from .sampler import Sampler, sample_record
+
+__all__ = [
+    "ArchitectureGenerator",
+    "CodeGrammarLogitsProcessor",
+    "Sampler",
+    "TextLMSampler",
+    "UniformSampler",
+    "VGAESampler",
+    "sample_record",
+    "sample_token_ids",
+]

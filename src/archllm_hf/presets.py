@@ -1,0 +1,114 @@
+"""Per-space defaults, in one table: dataset size, VQ-VAE and prior training, the baselines, sampling.
+
+Plain dataclasses, importing nothing else of the package, so every floor of it may read them. The training
+functions take these configs; ``PRESETS[space]`` holds the values that produced the committed results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DEFAULT_PROMPT = "Architecture codes:"
+"""Prompt before the code numbers when a pretrained causal LM is fine-tuned on them (the Arch-LLM path)."""
+
+
+@dataclass
+class VQVAETrainingConfig:
+    """Model size and schedule of ``archllm_hf.training.vqvae.train_vqvae``."""
+
+    epochs: float = 20.0
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    seed: int = 0
+    model: dict[str, Any] = field(default_factory=dict)
+    """Overrides of ``ArchVQVAEConfig`` fields (hidden_size, codebook_size, ...)."""
+
+
+@dataclass
+class PriorTrainingConfig:
+    """Size and schedule of the prior. ``base_model`` switches to the Arch-LLM fine-tuning path, whose learning
+    rate is ``base_model_learning_rate`` (``lora_learning_rate`` with LoRA) unless ``learning_rate`` is set."""
+
+    epochs: float = 10.0
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.05
+    seed: int = 0
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    base_model: str | None = None
+    prompt: str = DEFAULT_PROMPT
+    lora: bool = False
+    lora_rank: int = 16
+    base_model_learning_rate: float = 5e-5
+    lora_learning_rate: float = 2e-4
+
+    def with_base_model(
+        self, base_model: str, lora: bool = False, learning_rate: float | None = None
+    ) -> PriorTrainingConfig:
+        """This config switched to fine-tuning ``base_model`` (through LoRA when ``lora``), at
+        ``learning_rate`` or else the fine-tuning rate for that path."""
+        if learning_rate is None:
+            learning_rate = self.lora_learning_rate if lora else self.base_model_learning_rate
+        return replace(self, base_model=base_model, lora=lora, learning_rate=learning_rate)
+
+
+@dataclass(frozen=True)
+class SpacePreset:
+    """Everything that differs between search spaces."""
+
+    vqvae: VQVAETrainingConfig
+    prior: PriorTrainingConfig
+    num_cells: int | None = None
+    """Cells to sample for the dataset of a space too large to enumerate (None: enumerate it)."""
+    vgae_epochs: int = 10
+    """arch2vec's pretraining epochs for the VGAE baseline."""
+    without_replacement: bool = False
+    """Sample without replacement by default: 10,000 iid draws from NB201's 15,625 cells repeat about a quarter of
+    the time even from a perfect prior, so distinct samples are what a user of that space wants."""
+    text_vocab_size: int = 512
+    """BPE vocabulary of the direct-LM baseline: the codebook size of the NB101 and DARTS VQ-VAEs."""
+
+
+# No dropout (reconstruction must be exact), small codes, and dead codes restarted once their EMA count falls below
+# 0.5: with these, the codebook stays in use (no collapse) and NB101 adjacency becomes learnable.
+_QUANTIZER = {"dropout": 0.0, "code_dim": 16, "dead_code_threshold": 0.5}
+
+PRESETS: dict[str, SpacePreset] = {
+    "nb201": SpacePreset(
+        # An NB201 node holds one of 7 labels and the topology is fixed, so 7 codes carry everything.
+        vqvae=VQVAETrainingConfig(
+            epochs=5, batch_size=256, model={**_QUANTIZER, "codebook_size": 16, "hidden_size": 64}
+        ),
+        prior=PriorTrainingConfig(epochs=24, batch_size=256, learning_rate=2e-3, hidden_size=64, num_layers=2),
+        vgae_epochs=10,
+        without_replacement=True,
+    ),
+    "nb101": SpacePreset(
+        vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
+        prior=PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
+        vgae_epochs=8,
+    ),
+    "darts": SpacePreset(
+        vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
+        prior=PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
+        num_cells=200_000,
+        vgae_epochs=10,
+    ),
+}
+
+
+def preset(space: str) -> SpacePreset:
+    """The preset of the space called ``space``; a ``ValueError`` names the known ones."""
+    try:
+        return PRESETS[space]
+    except KeyError:
+        raise ValueError(f"no preset for the space {space!r}; known: {', '.join(PRESETS)}") from None
+
+
+__all__ = ["DEFAULT_PROMPT", "PRESETS", "PriorTrainingConfig", "SpacePreset", "VQVAETrainingConfig", "preset"]
