@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from ..generation import ArchitectureGenerator, sample_record, sample_token_ids
+from ..generation import ArchitectureGenerator, sample_fixed_length, sample_record
 
 
 def _sync(device: torch.device) -> None:
@@ -20,26 +20,31 @@ def _sync(device: torch.device) -> None:
 def time_shares(generator: ArchitectureGenerator, num: int, batch_size: int, seed: int = 0) -> dict[str, float]:
     """Seconds spent in each stage of generating ``num`` cells iid at temperature 1 (code-token priors).
 
-    ``sampling``: the prior's autoregressive sampling; ``vqvae_decoding``: the VQ-VAE decoder over the distinct code
-    rows; ``validation_and_ids``: the space's batch decode (validity, canonical id) and the sample records.
+    ``sampling``: the prior's autoregressive sampling; ``vqvae_decoding``: the VQ-VAE decoder over the code rows not
+    decoded before in this pass (as :meth:`ArchitectureGenerator.generate` does); ``validation_and_ids``: the
+    space's batch decode (validity, canonical id) and the sample records.
     """
     if generator.info.format != "codes":
         raise ValueError("time shares are measured for code-token priors")
     torch.manual_seed(seed)
     seconds = {"sampling": 0.0, "vqvae_decoding": 0.0, "validation_and_ids": 0.0}
     space, vqvae, offset = generator.space, generator.vqvae, generator.processor.tokenizer.code_token_offset
-    prompt = generator._prompt_ids()
+    prompt, length = generator._prompt_ids(), vqvae.config.code_length
+    seen: set[bytes] = set()
     for start in range(0, num, batch_size):
         n = min(batch_size, num - start)
         tick = time.perf_counter()
-        ids = sample_token_ids(generator.prior, prompt, n, **generator._length_kwargs())
-        codes = (ids - offset).clamp(0, vqvae.config.codebook_size - 1)
-        distinct = torch.unique(codes, dim=0)
+        codes = (sample_fixed_length(generator.prior, prompt, n, length) - offset).clamp(0, vqvae.config.codebook_size - 1)
+        distinct = torch.unique(codes.cpu(), dim=0)
         _sync(generator.device)
         seconds["sampling"] += time.perf_counter() - tick
         tick = time.perf_counter()
-        graphs = vqvae.decode(distinct)
+        keys = [row.tobytes() for row in distinct.numpy()]
+        new = [k for k, key in enumerate(keys) if key not in seen]
+        seen.update(keys)
+        graphs = vqvae.decode(distinct[new].to(vqvae.device))
         adjacency, ops = graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy()
+        _sync(generator.device)
         seconds["vqvae_decoding"] += time.perf_counter() - tick
         tick = time.perf_counter()
         for decoded in space.decode_graphs(adjacency, ops):

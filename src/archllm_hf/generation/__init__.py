@@ -4,7 +4,7 @@ baselines' samplers (direct text LM, arch2vec VGAE, uniform from the grammar).""
 from __future__ import annotations
 
 from .baselines import TextLMSampler, UniformSampler, VGAESampler
-from .generator import ArchitectureGenerator, CodeGrammarLogitsProcessor, sample_token_ids
+from .generator import ArchitectureGenerator, CodeGrammarLogitsProcessor, sample_fixed_length, sample_token_ids
 from .sampler import Sampler, sample_record
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "TextLMSampler",
     "UniformSampler",
     "VGAESampler",
+    "sample_fixed_length",
     "sample_record",
     "sample_token_ids",
 ]

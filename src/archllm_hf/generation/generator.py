@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import LogitsProcessor, LogitsProcessorList, PreTrainedModel
+from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
 from .._hub import PriorInfo, load_prior, load_vqvae, prior_vqvae
 from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor
@@ -61,6 +61,35 @@ def sample_token_ids(
         **length,
     )
     return out[:, prompt.shape[1] :]
+
+
+@torch.inference_mode()
+def sample_fixed_length(
+    model: PreTrainedModel, prompt_ids: list[int], n: int, length: int, temperature: float = 1.0
+) -> torch.Tensor:
+    """``n`` continuations of exactly ``length`` tokens, eos excluded, sampled from the full distribution at
+    ``temperature``: what ``sample_token_ids`` gives with ``min_new_tokens = max_new_tokens = length`` and no top-k
+    or top-p, draw for draw from the same random state, without ``generate``'s per-step machinery."""
+    model.eval()
+    eos = model.generation_config.eos_token_id
+    eos = [eos] if isinstance(eos, int) else list(eos or [])
+    cache = DynamicCache(config=model.config)
+    # every row starts from the same prompt: run it once and share its cache and first distribution
+    step_ids = torch.as_tensor([prompt_ids], dtype=torch.long, device=model.device)
+    rows = 1
+    written = []
+    for _ in range(length):
+        logits = model(input_ids=step_ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+        if rows == 1:
+            cache.batch_repeat_interleave(n)
+            logits, rows = logits.expand(n, -1).contiguous(), n
+        if eos:
+            logits[:, eos] = float("-inf")
+        if temperature != 1.0:
+            logits = logits / temperature
+        step_ids = torch.multinomial(torch.softmax(logits, dim=-1), num_samples=1)
+        written.append(step_ids)
+    return torch.cat(written, dim=1) if written else torch.zeros(n, 0, dtype=torch.long, device=model.device)
 
 
 class ArchitectureGenerator(Sampler):
@@ -119,17 +148,28 @@ class ArchitectureGenerator(Sampler):
         constrained: bool = False,
     ) -> Draw:
         prompt = self._prompt_ids()
-        ids = sample_token_ids(
-            self.prior,
-            prompt,
-            n,
-            temperature,
-            top_k,
-            top_p,
-            self._grammar(len(prompt)) if constrained else None,
-            **self._length_kwargs(),
-        )
+        if self.info.format == "codes" and top_k is None and top_p is None and not constrained:
+            ids = sample_fixed_length(self.prior, prompt, n, self.vqvae.config.code_length, temperature)
+        else:
+            ids = sample_token_ids(
+                self.prior,
+                prompt,
+                n,
+                temperature,
+                top_k,
+                top_p,
+                self._grammar(len(prompt)) if constrained else None,
+                **self._length_kwargs(),
+            )
         return self._decode(ids)
+
+    def generate(self, num_samples: int, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        """See :meth:`Sampler.generate`. Within one call, a code row drawn again is decoded only once."""
+        self._decoded_rows: dict[bytes, DecodedCell] = {}
+        try:
+            return super().generate(num_samples, *args, **kwargs)
+        finally:
+            self._decoded_rows = {}
 
     # --- helpers --------------------------------------------------------------------------------------------------
     def _prompt_ids(self) -> list[int]:
@@ -169,7 +209,7 @@ class ArchitectureGenerator(Sampler):
                 for i, text, result in zip(
                     rows,
                     self.processor.codes_to_text(clean_codes),
-                    self.processor.decode(self.vqvae, clean_codes),
+                    self.processor.decode(self.vqvae, clean_codes, cache=getattr(self, "_decoded_rows", None)),
                 ):
                     texts[i], decoded[i] = text, result
         rest = [i for i in range(n) if texts[i] is None]
@@ -189,4 +229,4 @@ def _check_writes_codes(info: PriorInfo) -> None:
         )
 
 
-__all__ = ["ArchitectureGenerator", "CodeGrammarLogitsProcessor", "sample_token_ids"]
+__all__ = ["ArchitectureGenerator", "CodeGrammarLogitsProcessor", "sample_fixed_length", "sample_token_ids"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ class ConsoleCallback(TrainerCallback):
                 parts.append(f"eval {key[5:].replace('_', ' ')} {value:.4g}")
         line = ", ".join(parts)
         if self.bar is not None:
-            self.bar.write(line)
+            tqdm.write(line, file=sys.stderr)  # beside the bar, above it
         else:
             logger.info(line)
 

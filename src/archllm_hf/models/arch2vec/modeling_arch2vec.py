@@ -1,6 +1,6 @@
 """arch2vec's variational graph autoencoder as a ``transformers`` model (the baseline the VQ-VAE must beat).
 
-Written from the protocol in ``notes/search-spaces.md`` (section C), not from arch2vec's code:
+Written from arch2vec's published protocol (Yan et al., NeurIPS 2020), not from its code:
 
 * **Encoder**: one-hot node labels through ``num_gin_layers`` GIN layers over the symmetrised adjacency
   ``A + triu(A, 1)ᵀ`` (arch2vec's "method 4"); each layer is ``relu(BN(MLP((1 + eps) x + Â x)))`` with a

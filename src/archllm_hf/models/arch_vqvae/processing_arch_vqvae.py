@@ -84,24 +84,32 @@ class ArchVQVAEProcessor:
 
     # --- text → codes → graphs → cells ---------------------------------------------------------------------------
     @torch.no_grad()
-    def decode(self, model: Any, codes: Any, batch_size: int = 8192) -> list[Any]:
+    def decode(
+        self, model: Any, codes: Any, batch_size: int = 8192, cache: dict[bytes, Any] | None = None
+    ) -> list[Any]:
         """One ``DecodedCell`` per code row; never raises on bad codes.
 
         ``codes`` is a 2-D batch (tensor, array or nested lists; rows may be ragged) or one 1-D sequence. Rows of
         the wrong length, with non-integers or with codes outside the codebook come back invalid with the reason,
-        and so do graphs the space rejects. Each distinct row is decoded once.
+        and so do graphs the space rejects. Each distinct row is decoded once; with ``cache`` (a dict the caller
+        keeps for one model), rows decoded by earlier calls are not decoded again.
         """
         rows, reasons = _checked_rows(codes, model.config.code_length, model.config.codebook_size)
         results: list[Any] = [None if reason is None else self.space.invalid(reason) for reason in reasons]
         good = [i for i, reason in enumerate(reasons) if reason is None]
-        if good:
-            distinct, inverse = torch.unique(rows[good], dim=0, return_inverse=True)
-            decoded: list[Any] = []
-            for start in range(0, len(distinct), batch_size):
-                graphs = model.decode(distinct[start : start + batch_size].to(model.device))
-                decoded += self.space.decode_graphs(graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy())
-            for i, k in zip(good, inverse.tolist()):
-                results[i] = decoded[k]
+        if not good:
+            return results
+        distinct, inverse = torch.unique(rows[good], dim=0, return_inverse=True)
+        keys = [row.tobytes() for row in distinct.numpy()]
+        cache = {} if cache is None else cache
+        missing = [k for k, key in enumerate(keys) if key not in cache]
+        for start in range(0, len(missing), batch_size):
+            chunk = missing[start : start + batch_size]
+            graphs = model.decode(distinct[chunk].to(model.device))
+            decoded = self.space.decode_graphs(graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy())
+            cache.update(zip((keys[k] for k in chunk), decoded))
+        for i, k in zip(good, inverse.tolist()):
+            results[i] = cache[keys[k]]
         return results
 
     def decode_text(self, model: Any, texts: str | Sequence[Any], batch_size: int = 8192) -> list[Any]:
