@@ -104,17 +104,23 @@ def run_table() -> list[str]:
     return rows
 
 
+STAGES = ("sampling", "vqvae_decoding", "validation_and_ids")
+
+
 def speed_table() -> list[str]:
     rows = [
-        "| space | device | batch size | cells/s (best of repeats) | cells/s (median) | file |",
-        "|---|---|---:|---:|---:|---|",
+        "| space | device | batch size | cells/s (best of repeats) | cells/s (median) "
+        "| time in sampling / VQ-VAE decoding / validation + ids | file |",
+        "|---|---|---:|---:|---:|---|---|",
     ]
     for path in sorted(RESULTS.glob("speed-*.json")):
         r = json.loads(path.read_text())
         for point in r["points"]:
+            shares = point.get("stage_shares")
+            split = " / ".join(f"{100 * shares[k]:.0f}%" for k in STAGES) if shares else "–"
             rows.append(
                 f"| {r['space']} | {_device(r)} | {point['batch_size']:,} | {point['cells_per_second_best']:,.0f} | "
-                f"{point['cells_per_second_median']:,.0f} | `{path.name}` |"
+                f"{point['cells_per_second_median']:,.0f} | {split} | `{path.name}` |"
             )
     return rows if len(rows) > 2 else []
 
