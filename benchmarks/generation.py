@@ -27,11 +27,17 @@ from archllm_hf.utils import atomic_write_json
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--space", choices=["nb101", "nb201", "darts", "all"], default="nb201")
     parser.add_argument("--device", default=None)
-    parser.add_argument("--quick", action="store_true", help="short schedules (and 20,000 DARTS cells) for a CPU")
-    parser.add_argument("--work", default="runs/benchmark", help="where trained models go and are reused from")
+    parser.add_argument(
+        "--quick", action="store_true", help="short schedules (and 20,000 DARTS cells) for a CPU"
+    )
+    parser.add_argument(
+        "--work", default="runs/benchmark", help="where trained models go and are reused from"
+    )
     parser.add_argument(
         "--fresh",
         action="store_true",
@@ -46,7 +52,9 @@ def main() -> None:
         "once every method has a result",
     )
     parser.add_argument("--batch-size", type=int, default=2000)
-    parser.add_argument("--sweep-samples", type=int, default=2000, help="samples per temperature of the sweep")
+    parser.add_argument(
+        "--sweep-samples", type=int, default=2000, help="samples per temperature of the sweep"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     datasets.disable_progress_bars()

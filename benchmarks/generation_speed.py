@@ -23,7 +23,9 @@ from archllm_hf.utils import atomic_write_json
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--run", required=True, help="an `archllm run` output folder")
     parser.add_argument("--device", default=None)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])

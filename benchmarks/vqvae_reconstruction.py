@@ -9,13 +9,15 @@ Writes ``benchmarks/results/vqvae-<space>[-<tag>].json``; the README and model c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import tempfile
 from pathlib import Path
 
 from _common import RESULTS, provenance
 
-from archllm_hf.training.vqvae import SPACE_DEFAULTS, train_vqvae
+from archllm_hf.presets import preset
+from archllm_hf.training.vqvae import train_vqvae
 from archllm_hf.utils import atomic_write_json
 
 
@@ -35,9 +37,9 @@ def main() -> None:
     started = provenance()  # the code as it was when the run began
     spaces = ["nb201", "nb101", "darts"] if args.space == "all" else [args.space]
     for space in spaces:
-        config = SPACE_DEFAULTS[space]
+        config = preset(space).vqvae
         if args.epochs is not None:
-            config.epochs = args.epochs
+            config = dataclasses.replace(config, epochs=args.epochs)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(args.out_models) / space if args.out_models else Path(tmp) / space
             summary = train_vqvae(

@@ -24,9 +24,14 @@ def test_references_resolve_against_a_folder_or_a_repo(tmp_path):
     assert resolve("org/archvq-nb201", prior) == ("org/archvq-nb201", {})  # not a local folder: a repo id
     with pytest.raises(FileNotFoundError, match="not a folder"):
         resolve("../missing", prior)
-    # relative to a Hub repo: a plain name is a subfolder of that repo, anything with a slash another repo
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        resolve("vqvae", prior)  # a plain name is a relative path, never looked up elsewhere
+    # relative to a Hub repo: a relative path is a subfolder of that repo, anything else with a slash another repo
     assert resolve("vqvae", "org/archvq-nb201") == ("org/archvq-nb201", {"subfolder": "vqvae"})
+    assert resolve("../vqvae", "org/archvq-nb201", "prior") == ("org/archvq-nb201", {"subfolder": "vqvae"})
     assert resolve("org/other", "org/archvq-nb201") == ("org/other", {})
+    with pytest.raises(ValueError, match="outside the repo"):
+        resolve("../vqvae", "org/archvq-nb201")
 
 
 def test_save_folder_moves_everything_in_at_once_and_keeps_other_files(tmp_path):

@@ -49,10 +49,30 @@ def test_spaces_import_only_the_ground_floor(path):
 def test_training_only_trains(path):
     for module, level in imports(path):
         if level == 2:
-            assert module.split(".")[0] not in ("generation", "scoring", "evaluation", "pipelines", "run", "cli")
+            assert module.split(".")[0] not in (
+                "generation",
+                "scoring",
+                "evaluation",
+                "pipelines",
+                "run",
+                "cli",
+            )
+
+
+@pytest.mark.parametrize("script", sorted((REPO_ROOT / "benchmarks").glob("*.py")), ids=lambda p: p.name)
+def test_the_benchmark_scripts_import(script, monkeypatch):
+    import importlib.util
+
+    monkeypatch.syspath_prepend(str(script.parent))
+    spec = importlib.util.spec_from_file_location(f"benchmark_{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # the scripts only run under ``if __name__ == "__main__"``
+    assert module.__doc__
 
 
 def test_the_benchmark_scripts_are_thin():
     for script in (REPO_ROOT / "benchmarks").glob("*.py"):
         if script.name != "render_readme.py":
-            assert len(script.read_text().splitlines()) < 120, f"{script.name}: move its logic into the package"
+            assert len(script.read_text().splitlines()) < 120, (
+                f"{script.name}: move its logic into the package"
+            )

@@ -355,3 +355,21 @@ def test_sample_record_ids_agree_with_the_space(name):
         record = sample_record(space, space.decode_graph(graph.adjacency, graph.ops), "codes")
         assert record["valid"] and record["id"] == space.canonical_id(cell)
         assert record["isomorphism_id"] == space.isomorphism_id(cell)
+
+
+def test_prior_learning_rate_follows_the_training_path():
+    assert PriorTrainingConfig().resolved_learning_rate() == 1e-3
+    assert PriorTrainingConfig(scratch_learning_rate=2e-3).resolved_learning_rate() == 2e-3
+    assert PriorTrainingConfig(base_model="m").resolved_learning_rate() == 5e-5
+    assert PriorTrainingConfig(base_model="m", lora=True).resolved_learning_rate() == 2e-4
+    assert PriorTrainingConfig(base_model="m", learning_rate=1e-4).resolved_learning_rate() == 1e-4
+    with pytest.raises(ValueError, match="set base_model"):
+        PriorTrainingConfig(lora=True)
+
+
+def test_generator_rejects_the_vqvae_of_another_codebook(prior_dir, tmp_path):
+    other = tmp_path / "other-vqvae"
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201", codebook_size=8)).eval(), other)
+    with pytest.raises(ValueError, match="codes of another VQ-VAE"):
+        ArchitectureGenerator.from_pretrained(prior_dir, vqvae=other)
+    assert ArchitectureGenerator.from_pretrained(prior_dir).generate(0) == []

@@ -110,7 +110,9 @@ def test_decode_text_reports_bad_text_and_bad_graphs(model, processor) -> None:
     results = processor.decode_text(model, texts)
     assert len(results) == len(texts) and all(isinstance(r, DecodedCell) for r in results)
     assert results[0].valid and results[0].cell == CELLS[0]
-    assert all(not r.valid and r.cell is None and r.reason.startswith("malformed code text") for r in results[1:])
+    assert all(
+        not r.valid and r.cell is None and r.reason.startswith("malformed code text") for r in results[1:]
+    )
     assert "expected 8 codes" in results[2].reason
     assert "outside the codebook" in results[3].reason
     assert "must be a string" in results[5].reason
@@ -126,7 +128,16 @@ def test_decode_gives_one_result_per_row_with_reasons(untrained) -> None:
     model, processor = untrained
     length = model.config.code_length
     good = [1] * length
-    rows = [good, good[:-1], [*good[:-1], 16], [*good[:-1], -1], [*good[:-1], 1.5], [*good[:-1], True], "1 2 3", None]
+    rows = [
+        good,
+        good[:-1],
+        [*good[:-1], 16],
+        [*good[:-1], -1],
+        [*good[:-1], 1.5],
+        [*good[:-1], True],
+        "1 2 3",
+        None,
+    ]
     results = processor.decode(model, rows)
     assert len(results) == 8 and all(isinstance(r, DecodedCell) for r in results)
     reasons = [r.reason for r in results[1:]]
@@ -194,14 +205,18 @@ _scalars = st.one_of(
     st.none(),
     st.text(max_size=3),
 )
-_rows = st.one_of(st.lists(_scalars, max_size=12), st.lists(st.integers(0, 15), min_size=8, max_size=8), _scalars)
+_rows = st.one_of(
+    st.lists(_scalars, max_size=12), st.lists(st.integers(0, 15), min_size=8, max_size=8), _scalars
+)
 
 
 @st.composite
 def _tensors(draw) -> torch.Tensor:
     shape = draw(st.lists(st.integers(0, 6), max_size=3))
     values = draw(st.lists(st.integers(-3, 40), min_size=math.prod(shape), max_size=math.prod(shape)))
-    dtype = draw(st.sampled_from([torch.long, torch.int32, torch.uint8, torch.float32, torch.bool, torch.int8]))
+    dtype = draw(
+        st.sampled_from([torch.long, torch.int32, torch.uint8, torch.float32, torch.bool, torch.int8])
+    )
     return torch.tensor(values, dtype=torch.long).reshape(shape).to(dtype)
 
 

@@ -192,7 +192,9 @@ def test_score_samples_matches_score_generation(iso):
     assert scores == expected
     assert (scores["num_valid"], scores["num_unique_valid"], scores["num_unique_valid_iso"]) == (3, 2, 1)
     assert scores["num_novel_iso"] == 0 and scores["num_novel"] == 2
-    assert score_samples(_records(iso), isomorphism=True) == score_generation(ids, flags, isomorphism_ids=classes)
+    assert score_samples(_records(iso), isomorphism=True) == score_generation(
+        ids, flags, isomorphism_ids=classes
+    )
 
 
 def test_score_samples_has_iso_keys_only_when_asked(iso):

@@ -80,7 +80,9 @@ def test_decode_graphs_on_a_large_mixed_batch(name: str) -> None:
     for dtype in (np.int8, np.uint8):
         assert_batch_matches_rows(name, adjacency[:40].astype(dtype), ops[:40].astype(dtype))
     assert_batch_matches_rows(name, adjacency[:40] != 0, ops[:40])
-    assert_batch_matches_rows(name, adjacency[:5].astype(np.float32), ops[:5])  # every row: "must hold integers"
+    assert_batch_matches_rows(
+        name, adjacency[:5].astype(np.float32), ops[:5]
+    )  # every row: "must hold integers"
     assert_batch_matches_rows(name, adjacency[:5, :-1, :-1], ops[:5])  # every row: wrong shape
     assert_batch_matches_rows(name, adjacency[:5], ops[:5, :-1])
 

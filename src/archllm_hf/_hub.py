@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import posixpath
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -89,11 +90,18 @@ class PriorInfo:
 
 
 # --- shared plumbing ----------------------------------------------------------------------------------------------
-def save_folder(out_dir: str | Path, write: Callable[[Path], None], summary: dict[str, Any] | None = None) -> Path:
-    """Run ``write(tmp)`` and move what it wrote (and ``summary``) into ``out_dir`` at once; main process only."""
+def save_folder(
+    out_dir: str | Path, write: Callable[[Path], None], summary: dict[str, Any] | None = None
+) -> Path:
+    """Run ``write(tmp)`` and move what it wrote (and ``summary``) into ``out_dir`` at once; main process only.
+
+    The files that mark a folder finished (``config.json``, ``archllm_prior.json``, ``training_summary.json``) go
+    in last, so a
+    crash while moving never leaves a folder that :func:`is_saved` or :func:`read_summary` take as finished.
+    """
     out_dir = Path(out_dir)
     if is_main_process():
-        with atomic_files(out_dir) as tmp:
+        with atomic_files(out_dir, last=("config.json", PRIOR_INFO_NAME, SUMMARY_NAME)) as tmp:
             write(tmp)
             if summary is not None:
                 (tmp / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
@@ -123,29 +131,41 @@ def reference(target: str | Path, from_folder: str | Path) -> str:
     return str(target)
 
 
-def resolve(reference_: str, from_folder: str | Path) -> tuple[str, dict[str, Any]]:
-    """Where a reference written by :func:`reference` points: ``(path_or_repo_id, from_pretrained kwargs)``.
+def resolve(reference_: str, from_folder: str | Path, subfolder: str = "") -> tuple[str, dict[str, Any]]:
+    """Where a reference written by :func:`reference` into ``from_folder`` (a local folder, or a Hub repo id with
+    an optional ``subfolder``) points: ``(path_or_repo_id, from_pretrained kwargs)``.
 
-    A path relative to a local folder resolves against it; relative to a Hub repo, a plain name is a subfolder of
-    that repo; anything else is a repo id.
+    A relative path resolves against the folder it was written into: a local folder, or a subfolder of the same
+    Hub repo. A reference with a ``/`` that is not a relative path is another repo's id.
     """
+    relative = reference_.startswith(".") or "/" not in reference_
     base = Path(str(from_folder))
     if base.is_dir():
-        local = base / reference_
+        local = base / subfolder / reference_
         if local.is_dir():
             return str(local), {}
-        if reference_.startswith("."):
-            raise FileNotFoundError(f"{base} refers to {reference_!r}, which is not a folder ({local})")
+        if relative:
+            raise FileNotFoundError(
+                f"{base / subfolder} refers to {reference_!r}, which is not a folder ({local})"
+            )
         return reference_, {}
-    if "/" not in reference_ and not reference_.startswith("."):
-        return str(from_folder), {"subfolder": reference_}
-    return reference_, {}
+    if not relative:
+        return reference_, {}
+    inside = posixpath.normpath(posixpath.join(subfolder, reference_))
+    if inside == ".." or inside.startswith("../"):
+        raise ValueError(
+            f"{from_folder} refers to {reference_!r}, outside the repo; a released prior must name its VQ-VAE by a "
+            "subfolder of its own repo or by another repo's id"
+        )
+    return str(from_folder), ({"subfolder": inside} if inside != "." else {})
 
 
 # --- VQ-VAE ----------------------------------------------------------------------------------------------------------
 def save_vqvae(model: ArchVQVAEModel, out_dir: str | Path, summary: dict[str, Any] | None = None) -> Path:
     """Save model and code tokenizer (and ``summary``, with its held-out ``test`` figures as ``reconstruction.json``)."""
-    tokenizer = ArchCodeTokenizer(codebook_size=model.config.codebook_size, code_length=model.config.code_length)
+    tokenizer = ArchCodeTokenizer(
+        codebook_size=model.config.codebook_size, code_length=model.config.code_length
+    )
 
     def write(tmp: Path) -> None:
         model.save_pretrained(tmp)
@@ -191,16 +211,20 @@ def save_prior(
 
 
 def read_prior_info(path: str | Path, **hub_kwargs: Any) -> PriorInfo:
-    """The :class:`PriorInfo` of a prior folder or Hub repo."""
-    local = Path(str(path)) / hub_kwargs.get("subfolder", "") / PRIOR_INFO_NAME
+    """The :class:`PriorInfo` of a prior folder or Hub repo (``hub_kwargs``: ``subfolder``, ``revision``,
+    ``cache_dir``, ``token``; others are ignored here)."""
+    folder = Path(str(path)) / hub_kwargs.get("subfolder", "")
     if Path(str(path)).is_dir():
-        if not local.is_file():
-            raise FileNotFoundError(f"{path} is not an archllm prior folder (no {PRIOR_INFO_NAME})")
-        file = local
+        file = folder / PRIOR_INFO_NAME
+        if not file.is_file():
+            raise FileNotFoundError(f"{folder} is not an archllm prior folder (no {PRIOR_INFO_NAME})")
     else:
         from huggingface_hub import hf_hub_download
 
-        file = Path(hf_hub_download(str(path), PRIOR_INFO_NAME, **hub_kwargs))
+        download = {
+            k: v for k, v in hub_kwargs.items() if k in ("subfolder", "revision", "cache_dir", "token")
+        }
+        file = Path(hf_hub_download(str(path), PRIOR_INFO_NAME, **download))
     try:
         data = json.loads(file.read_text())
     except json.JSONDecodeError as err:
@@ -220,11 +244,11 @@ def load_prior(
     return model.eval(), tokenizer, info
 
 
-def prior_vqvae(path: str | Path, info: PriorInfo) -> tuple[str, dict[str, Any]]:
-    """Where the VQ-VAE of the prior at ``path`` is (see :func:`resolve`)."""
+def prior_vqvae(path: str | Path, info: PriorInfo, subfolder: str = "") -> tuple[str, dict[str, Any]]:
+    """Where the VQ-VAE of the prior at ``path`` (``subfolder`` of it) is (see :func:`resolve`)."""
     if info.vqvae is None:
         raise ValueError(f"the {info.format!r} prior at {path} has no VQ-VAE")
-    return resolve(info.vqvae, path)
+    return resolve(info.vqvae, path, subfolder)
 
 
 # --- VGAE ------------------------------------------------------------------------------------------------------------

@@ -112,9 +112,12 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "num_layers": args.layers,
         "seed": args.seed,
     }
-    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    if args.base_model is not None:
-        config = config.with_base_model(args.base_model, lora=args.lora, learning_rate=args.learning_rate)
+    config = replace(
+        config,
+        **{k: v for k, v in overrides.items() if v is not None},
+        base_model=args.base_model,
+        lora=args.lora,
+    )
     summary = train_prior(
         args.vqvae,
         args.out,
@@ -215,7 +218,7 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--without-replacement",
         action="store_true",
-        help="every returned code string is distinct (draws repeating an earlier one are discarded)",
+        help="no cell (and no invalid code string) twice: draws repeating an earlier sample are discarded",
     )
     parser.add_argument("--seed", type=int, default=0)
 
@@ -225,7 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="archllm", description="Discrete architecture representations and generation for NAS."
     )
     parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log at INFO level, with every progress bar of the HF libraries"
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log at INFO level, with every progress bar of the HF libraries",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -343,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         datasets.disable_progress_bars()
     try:
         return args.handler(args, argv)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError, RuntimeError) as err:
         print(f"archllm: error: {err}", file=sys.stderr)
         return 2
 

@@ -6,10 +6,12 @@ functions take these configs; ``PRESETS[space]`` holds the values that produced 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_PROMPT = "Architecture codes:"
+DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
+"""Temperatures of the sweeps in the main job's report and the generation benchmark."""
 """Prompt before the code numbers when a pretrained causal LM is fine-tuned on them (the Arch-LLM path)."""
 
 
@@ -29,12 +31,14 @@ class VQVAETrainingConfig:
 
 @dataclass
 class PriorTrainingConfig:
-    """Size and schedule of the prior. ``base_model`` switches to the Arch-LLM fine-tuning path, whose learning
-    rate is ``base_model_learning_rate`` (``lora_learning_rate`` with LoRA) unless ``learning_rate`` is set."""
+    """Size and schedule of the prior. ``base_model`` switches to the Arch-LLM path: that causal LM fine-tuned on the
+    codes (through LoRA when ``lora``)."""
 
     epochs: float = 10.0
     batch_size: int = 256
-    learning_rate: float = 1e-3
+    learning_rate: float | None = None
+    """None: ``scratch_learning_rate`` from scratch, ``base_model_learning_rate`` or ``lora_learning_rate`` when
+    fine-tuning."""
     weight_decay: float = 0.01
     warmup_ratio: float = 0.05
     seed: int = 0
@@ -45,17 +49,21 @@ class PriorTrainingConfig:
     prompt: str = DEFAULT_PROMPT
     lora: bool = False
     lora_rank: int = 16
+    scratch_learning_rate: float = 1e-3
     base_model_learning_rate: float = 5e-5
     lora_learning_rate: float = 2e-4
 
-    def with_base_model(
-        self, base_model: str, lora: bool = False, learning_rate: float | None = None
-    ) -> PriorTrainingConfig:
-        """This config switched to fine-tuning ``base_model`` (through LoRA when ``lora``), at
-        ``learning_rate`` or else the fine-tuning rate for that path."""
-        if learning_rate is None:
-            learning_rate = self.lora_learning_rate if lora else self.base_model_learning_rate
-        return replace(self, base_model=base_model, lora=lora, learning_rate=learning_rate)
+    def __post_init__(self) -> None:
+        if self.lora and self.base_model is None:
+            raise ValueError("lora fine-tunes a pretrained model: set base_model too")
+
+    def resolved_learning_rate(self) -> float:
+        """The learning rate this config trains at (see ``learning_rate``)."""
+        if self.learning_rate is not None:
+            return self.learning_rate
+        if self.base_model is None:
+            return self.scratch_learning_rate
+        return self.lora_learning_rate if self.lora else self.base_model_learning_rate
 
 
 @dataclass(frozen=True)
@@ -85,18 +93,24 @@ PRESETS: dict[str, SpacePreset] = {
         vqvae=VQVAETrainingConfig(
             epochs=5, batch_size=256, model={**_QUANTIZER, "codebook_size": 16, "hidden_size": 64}
         ),
-        prior=PriorTrainingConfig(epochs=24, batch_size=256, learning_rate=2e-3, hidden_size=64, num_layers=2),
+        prior=PriorTrainingConfig(
+            epochs=24, batch_size=256, scratch_learning_rate=2e-3, hidden_size=64, num_layers=2
+        ),
         vgae_epochs=10,
         without_replacement=True,
     ),
     "nb101": SpacePreset(
         vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
-        prior=PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
+        prior=PriorTrainingConfig(
+            epochs=8, batch_size=512, scratch_learning_rate=2e-3, hidden_size=128, num_layers=2
+        ),
         vgae_epochs=8,
     ),
     "darts": SpacePreset(
         vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
-        prior=PriorTrainingConfig(epochs=8, batch_size=512, learning_rate=2e-3, hidden_size=128, num_layers=2),
+        prior=PriorTrainingConfig(
+            epochs=8, batch_size=512, scratch_learning_rate=2e-3, hidden_size=128, num_layers=2
+        ),
         num_cells=200_000,
         vgae_epochs=10,
     ),
@@ -111,4 +125,12 @@ def preset(space: str) -> SpacePreset:
         raise ValueError(f"no preset for the space {space!r}; known: {', '.join(PRESETS)}") from None
 
 
-__all__ = ["DEFAULT_PROMPT", "PRESETS", "PriorTrainingConfig", "SpacePreset", "VQVAETrainingConfig", "preset"]
+__all__ = [
+    "DEFAULT_PROMPT",
+    "DEFAULT_TEMPERATURES",
+    "PRESETS",
+    "PriorTrainingConfig",
+    "SpacePreset",
+    "VQVAETrainingConfig",
+    "preset",
+]

@@ -10,7 +10,8 @@
     OUT/report.md     the same as markdown tables
     OUT/temperature.png  validity / uniqueness / novelty against sampling temperature
 
-Every step resumes: a finished step (its output present) is skipped when the command is run again.
+A finished VQ-VAE or prior (its folder complete) is reused when the command runs again, and an interrupted training
+resumes from its last checkpoint; the dataset is rebuilt (deterministically) each time.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from . import __version__
 from ._hub import is_saved, read_summary
 from .data import build_cells_dataset, write_dataset_config
 from .generation import ArchitectureGenerator
-from .presets import preset
+from .presets import DEFAULT_TEMPERATURES, preset
 from .scoring import score_samples, training_reference
 from .spaces import get_space
 from .training.prior import train_prior
@@ -33,8 +34,6 @@ from .training.vqvae import train_vqvae
 from .utils import atomic_save_figure, atomic_write_json, atomic_write_text
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
 
 
 def run_main_job(
@@ -217,4 +216,4 @@ def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
-__all__ = ["DEFAULT_TEMPERATURES", "plot_temperature_sweep", "render_report_markdown", "run_main_job"]
+__all__ = ["plot_temperature_sweep", "render_report_markdown", "run_main_job"]

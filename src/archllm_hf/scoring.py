@@ -1,8 +1,8 @@
 """Scores of generated architectures: validity, uniqueness, novelty, and their isomorphism variants.
 
-:func:`score_generation` is the one implementation; the ``evaluate`` metric (:data:`METRIC_PATH`) calls it on
-id lists, and :func:`score_samples` on the sample records every sampler emits (the main job, ``archllm generate``,
-``archllm evaluate`` through :func:`score_jsonl`, and the benchmarks).
+:func:`score_generation` is the one implementation. The ``evaluate`` metric (:data:`METRIC_PATH`) and
+``archllm evaluate`` (:func:`score_jsonl`) call it on ids; :func:`score_samples` calls it on the sample records every
+sampler emits (the main job, ``archllm generate``, the benchmarks).
 
 Outputs, with ``N`` = samples generated, ``V`` = valid samples, ``U`` = distinct canonical ids among the valid
 samples and ``K`` = those of the ``U`` ids that are not training ids:

@@ -58,17 +58,19 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
 
 
 @contextmanager
-def atomic_files(out_dir: str | os.PathLike) -> Iterator[Path]:
+def atomic_files(out_dir: str | os.PathLike, last: tuple[str, ...] = ()) -> Iterator[Path]:
     """Stage files in a temporary folder and move them into ``out_dir`` only if the block succeeds.
 
-    Unlike :func:`atomic_directory`, other files already in ``out_dir`` (e.g. ``checkpoints/``) are kept.
+    Unlike :func:`atomic_directory`, other files already in ``out_dir`` (e.g. ``checkpoints/``) are kept. The
+    files named in ``last`` are moved in last, in that order (markers that say the folder is complete).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_directory(out_dir / ".staged") as tmp:
         yield tmp
     staged = out_dir / ".staged"
-    for item in staged.iterdir():
+    rank = {name: i for i, name in enumerate(last)}
+    for item in sorted(staged.iterdir(), key=lambda item: rank.get(item.name, -1)):
         target = out_dir / item.name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)

@@ -17,6 +17,7 @@ from .splits import SPLITS, split_for_id
 
 logger = logging.getLogger(__name__)
 
+
 def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: dict[str, Any] | None = None):
     """The ``datasets.Features`` of a space's cells dataset (the same core columns in every space)."""
     columns: dict[str, Any] = {

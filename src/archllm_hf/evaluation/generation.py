@@ -32,8 +32,7 @@ from ..generation import (
     sample_record,
 )
 from ..generation.arch2vec_rules import arch2vec_valid, arch2vec_valid_cells
-from ..presets import preset
-from ..run import DEFAULT_TEMPERATURES
+from ..presets import DEFAULT_TEMPERATURES, preset
 from ..scoring import score_samples, training_reference
 from ..spaces import SearchSpace, get_space
 from ..spaces.nb101 import nb101_hash
@@ -94,7 +93,9 @@ class GenerationBenchmark:
             "methods": results,
         }
 
-    def cached(self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]) -> dict[str, Any] | None:
+    def cached(
+        self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]
+    ) -> dict[str, Any] | None:
         """``folder/result.json`` when an earlier run finished the method (unless ``fresh``), else ``run(folder)``
         with provenance, written there; None for a method left out of ``methods`` that has no result yet."""
         path = folder / "result.json"
@@ -145,8 +146,8 @@ class MethodContext:
 
 
 def trained(out_dir: Path, train: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """The training summary of a model: the one a finished model in ``out_dir`` holds (trained by an earlier run
-    or by ``archllm run`` with the same defaults and split), else ``train(...)``'s."""
+    """The training summary of a model: the one a finished model in ``out_dir`` holds (its summary is the last file
+    a save moves in; trained by an earlier run with the same defaults and split), else ``train(...)``'s."""
     summary = read_summary(out_dir)
     if summary:
         logger.info("reusing the model in %s", out_dir)
@@ -171,9 +172,15 @@ def ours(context: MethodContext, work: Path) -> dict[str, Any]:
     result = {
         "reconstruction": vq_summary["test"],
         "train_seconds": vq_summary["train_seconds"] + prior_summary["train_seconds"],
-        "train_seconds_parts": {"vqvae": vq_summary["train_seconds"], "prior": prior_summary["train_seconds"]},
+        "train_seconds_parts": {
+            "vqvae": vq_summary["train_seconds"],
+            "prior": prior_summary["train_seconds"],
+        },
         "resumed_from": [s["resumed_from"] for s in summaries if s["resumed_from"]],
-        "training_config": {"vqvae": vq_summary["training_config"], "prior": prior_summary["training_config"]},
+        "training_config": {
+            "vqvae": vq_summary["training_config"],
+            "prior": prior_summary["training_config"],
+        },
         "scores": context.score(samples),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": settings.batch_size,
@@ -229,7 +236,7 @@ def uniform(context: MethodContext, work: Path) -> dict[str, Any]:
         "scores": context.score(samples),
         "train_seconds": 0.0,
         "cells_per_second": NUM_SAMPLES / seconds,
-        "batch_size": 1,
+        "batch_size": NUM_SAMPLES,
     }
 
 
@@ -276,7 +283,9 @@ def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
     return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
 
 
-def arch2vec_sampling_metrics(space: SearchSpace, adjacency: Sequence[Any], ops: Sequence[Any]) -> dict[str, float]:
+def arch2vec_sampling_metrics(
+    space: SearchSpace, adjacency: Sequence[Any], ops: Sequence[Any]
+) -> dict[str, float]:
     """arch2vec's ``validity`` and ``uniqueness`` (with ``num_valid``, ``num_unique``) of decoded graphs."""
     if len(adjacency) != len(ops):
         raise ValueError(f"got {len(adjacency)} adjacency matrices but {len(ops)} op vectors")
@@ -311,7 +320,12 @@ def plot_generation(result: dict[str, Any], path: Path) -> Path:
     width = 0.8 / len(methods)
     for i, method in enumerate(methods):
         scores = result["methods"][method]["scores"]
-        ax.bar([k + i * width for k in range(len(HEADLINE))], [100 * scores[k] for k in HEADLINE], width, label=method)
+        ax.bar(
+            [k + i * width for k in range(len(HEADLINE))],
+            [100 * scores[k] for k in HEADLINE],
+            width,
+            label=method,
+        )
     ax.set_xticks([k + 0.4 - width / 2 for k in range(len(HEADLINE))], HEADLINE)
     ax.set_ylabel("%")
     ax.set_ylim(0, 105)

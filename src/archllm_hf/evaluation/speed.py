@@ -17,7 +17,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def time_shares(generator: ArchitectureGenerator, num: int, batch_size: int, seed: int = 0) -> dict[str, float]:
+def time_shares(
+    generator: ArchitectureGenerator, num: int, batch_size: int, seed: int = 0
+) -> dict[str, float]:
     """Seconds spent in each stage of generating ``num`` cells iid at temperature 1 (code-token priors).
 
     ``sampling``: the prior's autoregressive sampling; ``vqvae_decoding``: the VQ-VAE decoder over the code rows not
@@ -34,8 +36,9 @@ def time_shares(generator: ArchitectureGenerator, num: int, batch_size: int, see
     for start in range(0, num, batch_size):
         n = min(batch_size, num - start)
         tick = time.perf_counter()
-        codes = (sample_fixed_length(generator.prior, prompt, n, length) - offset).clamp(0, vqvae.config.codebook_size - 1)
-        distinct = torch.unique(codes.cpu(), dim=0)
+        codes = sample_fixed_length(generator.prior, prompt, n, length) - offset
+        clean = codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)]  # others: parsed as text
+        distinct = torch.unique(clean.cpu(), dim=0)
         _sync(generator.device)
         seconds["sampling"] += time.perf_counter() - tick
         tick = time.perf_counter()
@@ -80,7 +83,7 @@ def measure_speed(
                 "cells_per_second_median": num / statistics.median(seconds),
                 "validity_last_call": sum(s["valid"] for s in samples) / max(len(samples), 1),
                 "stage_seconds": shares,
-                "stage_shares": {stage: value / total for stage, value in shares.items()},
+                "stage_shares": {stage: value / total if total else 0.0 for stage, value in shares.items()},
             }
         )
     return points

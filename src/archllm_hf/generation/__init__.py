@@ -4,7 +4,12 @@ baselines' samplers (direct text LM, arch2vec VGAE, uniform from the grammar).""
 from __future__ import annotations
 
 from .baselines import TextLMSampler, UniformSampler, VGAESampler
-from .generator import ArchitectureGenerator, CodeGrammarLogitsProcessor, sample_fixed_length, sample_token_ids
+from .generator import (
+    ArchitectureGenerator,
+    CodeGrammarLogitsProcessor,
+    sample_fixed_length,
+    sample_token_ids,
+)
 from .sampler import Sampler, sample_record
 
 __all__ = [

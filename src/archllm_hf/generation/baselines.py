@@ -26,7 +26,9 @@ class TextLMSampler(Sampler):
 
     def __init__(self, model: PreTrainedModel, tokenizer: Any, info: PriorInfo):
         if info.format != "cell_text":
-            raise ValueError(f"a {info.format!r} prior writes codes, not cell text; use ArchitectureGenerator")
+            raise ValueError(
+                f"a {info.format!r} prior writes codes, not cell text; use ArchitectureGenerator"
+            )
         self.model, self.tokenizer, self.info = model, tokenizer, info
         self.space = info.build_space()
 
@@ -34,7 +36,9 @@ class TextLMSampler(Sampler):
     def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any):
         return cls(*load_prior(path, device=device, **hub_kwargs))
 
-    def draw(self, n: int, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None) -> Draw:
+    def draw(
+        self, n: int, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+    ) -> Draw:
         ids = sample_token_ids(
             self.model,
             [self.tokenizer.bos_token_id],
@@ -79,7 +83,9 @@ class UniformSampler(Sampler):
         self.space = space
         self.rng = random.Random(seed)
 
-    def generate(self, num_samples: int, *args: Any, seed: int | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+    def generate(
+        self, num_samples: int, *args: Any, seed: int | None = None, **kwargs: Any
+    ) -> list[dict[str, Any]]:
         if seed is not None:
             self.rng = random.Random(seed)
         return super().generate(num_samples, *args, **kwargs)

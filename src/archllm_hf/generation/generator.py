@@ -70,6 +70,8 @@ def sample_fixed_length(
     """``n`` continuations of exactly ``length`` tokens, eos excluded, sampled from the full distribution at
     ``temperature``: what ``sample_token_ids`` gives with ``min_new_tokens = max_new_tokens = length`` and no top-k
     or top-p, draw for draw from the same random state, without ``generate``'s per-step machinery."""
+    if n == 0 or length == 0:
+        return torch.zeros(n, length, dtype=torch.long, device=model.device)
     model.eval()
     eos = model.generation_config.eos_token_id
     eos = [eos] if isinstance(eos, int) else list(eos or [])
@@ -79,7 +81,9 @@ def sample_fixed_length(
     rows = 1
     written = []
     for _ in range(length):
-        logits = model(input_ids=step_ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+        logits = (
+            model(input_ids=step_ids, cache=cache, use_cache=True, logits_to_keep=1).logits[:, -1, :].float()
+        )
         if rows == 1:
             cache.batch_repeat_interleave(n)
             logits, rows = logits.expand(n, -1).contiguous(), n
@@ -89,7 +93,7 @@ def sample_fixed_length(
             logits = logits / temperature
         step_ids = torch.multinomial(torch.softmax(logits, dim=-1), num_samples=1)
         written.append(step_ids)
-    return torch.cat(written, dim=1) if written else torch.zeros(n, 0, dtype=torch.long, device=model.device)
+    return torch.cat(written, dim=1)
 
 
 class ArchitectureGenerator(Sampler):
@@ -109,7 +113,14 @@ class ArchitectureGenerator(Sampler):
         info: PriorInfo,
     ):
         _check_writes_codes(info)
-        self.prior, self.tokenizer, self.vqvae, self.processor, self.info = prior, tokenizer, vqvae, processor, info
+        _check_vqvae_matches(info, vqvae)
+        self.prior, self.tokenizer, self.vqvae, self.processor, self.info = (
+            prior,
+            tokenizer,
+            vqvae,
+            processor,
+            info,
+        )
 
     @classmethod
     def from_pretrained(
@@ -119,12 +130,11 @@ class ArchitectureGenerator(Sampler):
         device: str | torch.device | None = None,
         **hub_kwargs: Any,
     ) -> ArchitectureGenerator:
-        """Load a prior folder (or Hub repo) and its VQ-VAE (``vqvae`` defaults to the one the prior names)."""
+        """Load a prior folder (or Hub repo; ``hub_kwargs``: ``subfolder``, ``revision``, ...) and its VQ-VAE
+        (``vqvae`` defaults to the one the prior names)."""
         model, tokenizer, info = load_prior(prior, device=device, **hub_kwargs)
         _check_writes_codes(info)
-        path, kwargs = (str(vqvae), {}) if vqvae is not None else prior_vqvae(prior, info)
-        vq, processor = load_vqvae(path, device=device, **{**hub_kwargs, **kwargs})
-        return cls(model, tokenizer, vq, processor, info)
+        return cls(model, tokenizer, *load_prior_vqvae(prior, info, vqvae, device, **hub_kwargs), info)
 
     @property
     def space(self) -> SearchSpace:
@@ -179,7 +189,9 @@ class ArchitectureGenerator(Sampler):
 
     def _grammar(self, prompt_length: int) -> CodeGrammarLogitsProcessor:
         if self.info.format != "codes":
-            raise ValueError("constrained sampling needs a prior trained on the code tokenizer (format 'codes')")
+            raise ValueError(
+                "constrained sampling needs a prior trained on the code tokenizer (format 'codes')"
+            )
         offset = self.processor.tokenizer.code_token_offset
         code_ids = list(range(offset, offset + self.vqvae.config.codebook_size))
         return CodeGrammarLogitsProcessor(
@@ -209,17 +221,48 @@ class ArchitectureGenerator(Sampler):
                 for i, text, result in zip(
                     rows,
                     self.processor.codes_to_text(clean_codes),
-                    self.processor.decode(self.vqvae, clean_codes, cache=getattr(self, "_decoded_rows", None)),
+                    self.processor.decode(
+                        self.vqvae, clean_codes, cache=getattr(self, "_decoded_rows", None)
+                    ),
                 ):
                     texts[i], decoded[i] = text, result
         rest = [i for i in range(n) if texts[i] is None]
         if rest:
             # code format: keep special tokens so a stray one is named; text format: drop eos/pad
-            strings = self.tokenizer.batch_decode(ids[rest].tolist(), skip_special_tokens=self.info.format != "codes")
+            strings = self.tokenizer.batch_decode(
+                ids[rest].tolist(), skip_special_tokens=self.info.format != "codes"
+            )
             strings = [s.strip() for s in strings]
             for i, text, result in zip(rest, strings, self.processor.decode_text(self.vqvae, strings)):
                 texts[i], decoded[i] = text, result
         return decoded, texts  # type: ignore[return-value]
+
+
+def load_prior_vqvae(
+    prior: str | Path,
+    info: PriorInfo,
+    vqvae: str | Path | None = None,
+    device: str | torch.device | None = None,
+    **hub_kwargs: Any,
+) -> tuple[ArchVQVAEModel, ArchVQVAEProcessor]:
+    """The VQ-VAE (and processor) of the prior at ``prior``: ``vqvae`` when given, else the one its info names,
+    found relative to the prior's own folder or repo."""
+    if vqvae is not None:
+        return load_vqvae(vqvae, device=device)
+    subfolder = hub_kwargs.pop("subfolder", "")
+    path, kwargs = prior_vqvae(prior, info, subfolder)
+    return load_vqvae(path, device=device, **{**hub_kwargs, **kwargs})
+
+
+def _check_vqvae_matches(info: PriorInfo, vqvae: ArchVQVAEModel) -> None:
+    config = vqvae.config
+    expected = (info.space, info.space_kwargs, info.code_length, info.codebook_size)
+    actual = (config.space, dict(config.space_kwargs or {}), config.code_length, config.codebook_size)
+    if expected != actual:
+        raise ValueError(
+            f"the prior was trained on the codes of another VQ-VAE: (space, space_kwargs, code_length, "
+            f"codebook_size) is {expected} in the prior and {actual} in the VQ-VAE"
+        )
 
 
 def _check_writes_codes(info: PriorInfo) -> None:
@@ -229,4 +272,10 @@ def _check_writes_codes(info: PriorInfo) -> None:
         )
 
 
-__all__ = ["ArchitectureGenerator", "CodeGrammarLogitsProcessor", "sample_fixed_length", "sample_token_ids"]
+__all__ = [
+    "ArchitectureGenerator",
+    "CodeGrammarLogitsProcessor",
+    "load_prior_vqvae",
+    "sample_fixed_length",
+    "sample_token_ids",
+]

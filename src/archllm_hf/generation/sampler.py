@@ -63,7 +63,7 @@ class Sampler(ABC):
         ``top_k``, ``top_p``, ``constrained``).
 
         ``without_replacement=True`` returns ``num_samples`` *distinct* samples: no valid cell (canonical id) and no
-        invalid text twice. That is the sampler's distribution conditioned on not repeating an earlier sample:
+        invalid text twice (invalid samples without text, e.g. the VGAE's graphs, are all kept). That is the sampler's distribution conditioned on not repeating an earlier sample:
         draws that repeat one are discarded. At most ``max_draws`` draws (default ``100 * num_samples``) are made
         before a ``RuntimeError`` says the sampler cannot give that many.
         """
@@ -92,7 +92,7 @@ class Sampler(ABC):
                 for result, text in zip(decoded, texts):
                     if len(records) == num_samples:
                         break
-                    if without_replacement:
+                    if without_replacement and (result.valid or text is not None):
                         key = (True, result.id) if result.valid else (False, text)
                         if key in seen:
                             continue

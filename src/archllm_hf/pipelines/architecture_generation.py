@@ -16,9 +16,6 @@ from typing import Any
 
 from transformers import Pipeline
 
-from .._hub import PriorInfo, load_vqvae, prior_vqvae, read_prior_info
-from ..generation import ArchitectureGenerator
-
 _SAMPLING_KEYS = (
     "num_samples",
     "sampling_batch_size",
@@ -51,14 +48,15 @@ class ArchitectureGenerationPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
 
-    def __init__(
-        self, *args: Any, vqvae: str | Path | None = None, prior_info: PriorInfo | None = None, **kwargs: Any
-    ):
+    def __init__(self, *args: Any, vqvae: str | Path | None = None, prior_info: Any = None, **kwargs: Any):
+        # imported here: registering the task on ``import archllm_hf`` must not load the upper floors
+        from .._hub import read_prior_info
+        from ..generation.generator import ArchitectureGenerator, load_prior_vqvae
+
         super().__init__(*args, **kwargs)
         prior_path = str(self.model.name_or_path)
         info = prior_info if prior_info is not None else read_prior_info(prior_path)
-        path, hub_kwargs = (str(vqvae), {}) if vqvae is not None else prior_vqvae(prior_path, info)
-        model, processor = load_vqvae(path, device=self.device, **hub_kwargs)
+        model, processor = load_prior_vqvae(prior_path, info, vqvae, device=self.device)
         self.generator = ArchitectureGenerator(self.model, self.tokenizer, model, processor, info)
 
     def __call__(self, inputs: Any = None, **kwargs: Any) -> list[dict[str, Any]]:

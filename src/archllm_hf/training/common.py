@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,25 @@ class ConsoleCallback(TrainerCallback):
             self.bar = None
 
 
+class ReconstructionTrainer(Trainer):
+    """``Trainer`` whose every evaluation also measures held-out reconstruction with ``reconstruction(model,
+    graphs, batch_size=...)`` (a subclass sets it), so the epoch line, the logs and ``evaluate()`` carry it."""
+
+    reconstruction: Callable[..., dict[str, float]]
+
+    def evaluation_loop(
+        self, dataloader, description, prediction_loss_only=None, ignore_keys=None, metric_key_prefix="eval"
+    ):
+        output = super().evaluation_loop(
+            dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix
+        )
+        graphs = getattr(dataloader, "dataset", None) or self.eval_dataset
+        batch_size = max(self.args.per_device_eval_batch_size, 1024)
+        recon = type(self).reconstruction(self.model, graphs, batch_size=batch_size)
+        output.metrics.update({f"{metric_key_prefix}_{k}": v for k, v in recon.items() if k != "num_cells"})
+        return output
+
+
 def train_resuming(
     trainer: Trainer, out_dir: Path, resume: bool, stage: str = "training"
 ) -> tuple[Any, float, str | None]:
@@ -145,4 +165,11 @@ def train_resuming(
 
 __all__ = [
     "ConsoleCallback",
-    "cosine_schedule", "device_name", "last_checkpoint", "load_cells", "train_resuming", "training_arguments"]
+    "ReconstructionTrainer",
+    "cosine_schedule",
+    "device_name",
+    "last_checkpoint",
+    "load_cells",
+    "train_resuming",
+    "training_arguments",
+]

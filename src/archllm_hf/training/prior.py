@@ -13,7 +13,7 @@ read what it writes and where its VQ-VAE is (a path relative to the prior folder
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,10 @@ def fit_causal_lm(
         seed=config.seed,
         device=device,
         progress=progress,
-        **cosine_schedule(config, eval_batch_size=max(config.batch_size, 512)),
+        **cosine_schedule(
+            replace(config, learning_rate=config.resolved_learning_rate()),
+            eval_batch_size=max(config.batch_size, 512),
+        ),
     )
     trainer = Trainer(
         model=model,
@@ -196,7 +199,10 @@ def train_prior(
     if config.base_model is None:
         tokenizer = processor.tokenizer
         model: PreTrainedModel = scratch_llama(tokenizer, config, code_length)
-        train_data, eval_data = _tokenize_codes(tokenizer, train_texts), _tokenize_codes(tokenizer, eval_texts)
+        train_data, eval_data = (
+            _tokenize_codes(tokenizer, train_texts),
+            _tokenize_codes(tokenizer, eval_texts),
+        )
         prior_format, max_new_tokens = "codes", code_length + 1
     else:
         model, tokenizer = _base_model(config)

@@ -1,17 +1,16 @@
 """Train arch2vec's VGAE (the baseline generator) with the ``Trainer`` API.
 
-Protocol (arch2vec's pretraining): Adam at 1e-3 (``AdamW`` with zero weight decay, which is the
-same update), batch 32, gradient clipping at 5, constant learning rate, 8 epochs on NB101 and 10 on NB201 and
-DARTS (the presets' ``vgae_epochs``). After training, the training-set posterior means give the per-(node, dimension) mean and std that
+Protocol (arch2vec's pretraining): Adam at 1e-3 (``AdamW`` with zero weight decay, which is the same update),
+batch 32, gradient clipping at 5, constant learning rate, 8 epochs on NB101 and 10 on NB201 and DARTS (the presets'
+``vgae_epochs``). After training, the training-set posterior means give the per-(node, dimension) mean and std that
 sampling rescales ``N(0, I)`` draws with; they are stored in the model (buffers) before it is saved.
 
-Metrics:
-
-* reconstruction of the held-out **test** split through the posterior mean (no sampling):
+Metric: reconstruction of the held-out **test** split through the posterior mean (no sampling):
   ``op_accuracy`` (node slots whose argmax label is right, padded slots included), ``adjacency_accuracy``
   (strict-upper-triangle entries right after thresholding at 0.5), ``exact_match`` (cells with every op and
   every strict-upper entry right), and arch2vec's ``mean_corr_adj`` / ``mean_fal_pos_adj`` (mean edge
-  probability on true edges / on non-edges);
+  probability on true edges / on non-edges).
+
 Sampling lives beside the other samplers (:class:`archllm_hf.generation.VGAESampler`).
 
 Deviations from arch2vec: our splits (the project's 90/5/5 split by canonical id; arch2vec holds out the last
@@ -29,18 +28,17 @@ from typing import Any
 
 import datasets
 import torch
-from transformers import Trainer
 
 from .._hub import save_vgae
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
-from .common import device_name, load_cells, train_resuming, training_arguments
-from .graphs import collate_graphs, graph_dataset
+from .common import ReconstructionTrainer, device_name, load_cells, train_resuming, training_arguments
+from .graphs import GraphTensors, collate_graphs, graph_dataset
 
 
-def _batches(graphs: datasets.Dataset, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
+def _batches(graphs: GraphTensors, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
     for start in range(0, len(graphs), batch_size):
         chunk = graphs[start : start + batch_size]
         yield {"adjacency": chunk["adjacency"].long(), "ops": chunk["ops"].long()}
@@ -49,7 +47,7 @@ def _batches(graphs: datasets.Dataset, batch_size: int) -> Iterator[dict[str, to
 # --- metrics ------------------------------------------------------------------------------------------------
 @torch.no_grad()
 def vgae_reconstruction_metrics(
-    model: Arch2VecModel, graphs: datasets.Dataset, batch_size: int = 1024
+    model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
 ) -> dict[str, float]:
     """Reconstruction of ``graphs`` (a :func:`graph_dataset`) through the posterior mean (see module doc)."""
     was_training = model.training
@@ -89,26 +87,17 @@ def vgae_reconstruction_metrics(
 
 
 def posterior_stats(
-    model: Arch2VecModel, graphs: datasets.Dataset, batch_size: int = 1024
+    model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Compute and store in ``model`` the mean and std of the posterior means of ``graphs`` (training set)."""
     return model.posterior_stats(_batches(graphs, batch_size), store=True)
 
 
 # --- training -----------------------------------------------------------------------------------------------
-class Arch2VecTrainer(Trainer):
+class Arch2VecTrainer(ReconstructionTrainer):
     """``Trainer`` that adds held-out reconstruction metrics to every evaluation."""
 
-    def evaluate(
-        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
-    ) -> dict[str, float]:
-        metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
-        graphs = eval_dataset if eval_dataset is not None else self.eval_dataset
-        recon = vgae_reconstruction_metrics(self.model, graphs)
-        recon = {f"{metric_key_prefix}_{k}": v for k, v in recon.items() if k != "num_cells"}
-        self.log(recon)
-        metrics.update(recon)
-        return metrics
+    reconstruction = staticmethod(vgae_reconstruction_metrics)
 
 
 def train_vgae(

@@ -13,32 +13,27 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-from transformers import Trainer
 
 from .._hub import save_vqvae
 from ..models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import VQVAETrainingConfig, preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
-from .common import cosine_schedule, device_name, load_cells, train_resuming, training_arguments
+from .common import (
+    ReconstructionTrainer,
+    cosine_schedule,
+    device_name,
+    load_cells,
+    train_resuming,
+    training_arguments,
+)
 from .graphs import collate_graphs, graph_dataset, reconstruction_metrics
 
 
-class ArchVQVAETrainer(Trainer):
+class ArchVQVAETrainer(ReconstructionTrainer):
     """``Trainer`` that adds reconstruction metrics (per-element and whole-cell) to every evaluation."""
 
-    def evaluate(
-        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
-    ) -> dict[str, float]:
-        metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
-        graphs = eval_dataset if eval_dataset is not None else self.eval_dataset
-        recon = reconstruction_metrics(
-            self.model, graphs, batch_size=max(self.args.per_device_eval_batch_size, 1024)
-        )
-        recon = {f"{metric_key_prefix}_{k}": v for k, v in recon.items() if k != "num_cells"}
-        self.log(recon)
-        metrics.update(recon)
-        return metrics
+    reconstruction = staticmethod(reconstruction_metrics)
 
 
 def train_vqvae(

@@ -47,7 +47,8 @@ class ArchVQVAEProcessor:
         return cls(space, tokenizer, ArchVQVAEConfig.from_pretrained(path, **kwargs))
 
     def save_pretrained(self, path: str | Path) -> None:
-        """Save the tokenizer (the space is rebuilt from the model config when loading)."""
+        """Save the tokenizer (the space is not saved: :meth:`from_pretrained` takes it again, and
+        ``archllm_hf._hub.load_vqvae`` rebuilds it from the model config)."""
         self.tokenizer.save_pretrained(str(path))
 
     # --- cells → tensors → codes → text -------------------------------------------------------------------------
@@ -73,10 +74,12 @@ class ArchVQVAEProcessor:
         return torch.cat(chunks) if chunks else torch.zeros(0, model.config.code_length, dtype=torch.long)
 
     def codes_to_text(self, codes: Any) -> list[str]:
-        """One code-number string per row of ``codes`` (``[B, L]`` tensor, array or list of lists)."""
+        """One code-number string per row of ``codes`` (``[B, L]`` tensor, array or list of lists); a single 1-D
+        sequence gives a list of one. Raises ``ValueError`` for codes the tokenizer cannot write."""
         if len(codes) == 0:
             return []
-        return self.tokenizer.codes_to_text(codes if getattr(codes, "ndim", 2) == 2 else [codes])
+        texts = self.tokenizer.codes_to_text(codes)
+        return [texts] if isinstance(texts, str) else texts
 
     def cells_to_text(self, model: Any, cells: Sequence[Any], batch_size: int = 4096) -> list[str]:
         """One code-number string per cell (``"12 305 7 41"``)."""
@@ -114,7 +117,9 @@ class ArchVQVAEProcessor:
 
     def decode_text(self, model: Any, texts: str | Sequence[Any], batch_size: int = 8192) -> list[Any]:
         """One ``DecodedCell`` per code string (a single string gives a list of one); never raises on bad text."""
-        texts = [texts] if isinstance(texts, str) else list(texts)
+        if isinstance(texts, str) or not isinstance(texts, Iterable):
+            texts = [texts]  # a single text, or something that is no text at all (one bad text)
+        texts = list(texts)
         rows: list[Any] = []
         for text in texts:
             try:
@@ -162,23 +167,24 @@ def check_tokenizer(tokenizer: ArchCodeTokenizer, config: ArchVQVAEConfig) -> No
 def _checked_rows(codes: Any, code_length: int, codebook_size: int) -> tuple[torch.Tensor, list[str | None]]:
     """Untrusted code rows → (``[B, code_length]`` long tensor, one reason per row: None when well-formed).
 
-    An integer tensor or array of the right width is checked in one vectorised pass; anything else row by row.
+    A signed-integer tensor or array of the right width is checked in one vectorised pass; anything else row by row.
     """
-    if isinstance(codes, (torch.Tensor, np.ndarray)) and codes.ndim == 2 and codes.shape[1] == code_length:
-        tensor = torch.as_tensor(codes)
-        if not (tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool):
-            tensor = tensor.long().cpu()
-            inside = ((tensor >= 0) & (tensor < codebook_size)).all(dim=1).tolist()
-            reasons = [None if ok else _range_reason(row, codebook_size) for ok, row in zip(inside, tensor)]
-            return tensor, reasons
+    if _is_signed_int_batch(codes) and codes.ndim == 2 and codes.shape[1] == code_length:
+        tensor = torch.as_tensor(codes).long().cpu()
+        inside = ((tensor >= 0) & (tensor < codebook_size)).all(dim=1).tolist()
+        if all(inside):
+            return tensor, [None] * len(inside)
     rows = [_check_row(row, code_length, codebook_size) for row in _code_rows(codes)]
-    tensor = torch.tensor([row if reason is None else [0] * code_length for row, reason in rows], dtype=torch.long)
+    tensor = torch.tensor(
+        [row if reason is None else [0] * code_length for row, reason in rows], dtype=torch.long
+    )
     return tensor.reshape(len(rows), code_length), [reason for _, reason in rows]
 
 
-def _range_reason(row: torch.Tensor, codebook_size: int) -> str:
-    position = int(((row < 0) | (row >= codebook_size)).nonzero()[0])
-    return f"code {int(row[position])} at position {position} is outside the codebook [0, {codebook_size})"
+def _is_signed_int_batch(codes: Any) -> bool:
+    if isinstance(codes, torch.Tensor):
+        return codes.dtype in (torch.int8, torch.int16, torch.int32, torch.int64)
+    return isinstance(codes, np.ndarray) and np.issubdtype(codes.dtype, np.signedinteger)
 
 
 def _is_scalar(value: Any) -> bool:
