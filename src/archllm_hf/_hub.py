@@ -100,12 +100,14 @@ def save_folder(
     crash while moving never leaves a folder that :func:`is_saved` or :func:`read_summary` take as finished.
     """
     out_dir = Path(out_dir)
-    if is_main_process():
-        with atomic_files(out_dir, last=("config.json", PRIOR_INFO_NAME, SUMMARY_NAME)) as tmp:
-            write(tmp)
-            if summary is not None:
-                (tmp / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
-    wait_for_everyone()
+    try:
+        if is_main_process():
+            with atomic_files(out_dir, last=("config.json", PRIOR_INFO_NAME, SUMMARY_NAME)) as tmp:
+                write(tmp)
+                if summary is not None:
+                    (tmp / SUMMARY_NAME).write_text(json.dumps(summary, indent=2) + "\n")
+    finally:  # the other processes must not wait for a main process that failed
+        wait_for_everyone()
     return out_dir
 
 

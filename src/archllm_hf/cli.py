@@ -51,7 +51,9 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    from .presets import VQVAETrainingConfig, preset
+    from dataclasses import replace
+
+    from .presets import preset
     from .training.vqvae import train_vqvae
 
     defaults = preset(args.space).vqvae
@@ -66,10 +68,10 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
         }.items()
         if value is not None
     }
-    config = VQVAETrainingConfig(
-        epochs=args.epochs if args.epochs is not None else defaults.epochs,
-        batch_size=args.batch_size or defaults.batch_size,
-        learning_rate=args.learning_rate or defaults.learning_rate,
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate}
+    config = replace(
+        defaults,
+        **{k: v for k, v in overrides.items() if v is not None},
         seed=args.seed,
         model={**defaults.model, **model_overrides},
     )
@@ -149,13 +151,13 @@ def _sampling_kwargs(args: argparse.Namespace) -> dict:
 def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .generation import ArchitectureGenerator
     from .scoring import score_samples
-    from .utils import atomic_write_text
+    from .utils import atomic_write_jsonl
 
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
     samples = generator.generate(args.num, progress=not args.quiet, **_sampling_kwargs(args))
     elapsed = time.perf_counter() - start
-    atomic_write_text(args.out, "".join(json.dumps(s) + "\n" for s in samples))
+    atomic_write_jsonl(args.out, samples)
     scores = score_samples(samples)
     print(
         f"wrote {len(samples):,} samples to {args.out} in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} cells/s); "

@@ -16,7 +16,6 @@ resumes from its last checkpoint; the dataset is rebuilt (deterministically) eac
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from .scoring import score_samples, training_reference
 from .spaces import get_space
 from .training.prior import train_prior
 from .training.vqvae import train_vqvae
-from .utils import atomic_save_figure, atomic_write_json, atomic_write_text
+from .utils import atomic_save_figure, atomic_write_json, atomic_write_jsonl, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +89,7 @@ def run_main_job(
     start = time.perf_counter()
     samples = generator.generate(num_samples, progress=progress, **sampling)
     generation_s = time.perf_counter() - start
-    _write_jsonl(out / "samples.jsonl", samples)
+    atomic_write_jsonl(out / "samples.jsonl", samples)
     scores = score(samples)
     iid_scores = None
     if without_replacement:
@@ -210,10 +209,6 @@ def _reused(folder: Path) -> dict[str, Any]:
         "resumed_from",
     )
     return {key: summary[key] for key in keys if key in summary}
-
-
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 __all__ = ["plot_temperature_sweep", "render_report_markdown", "run_main_job"]

@@ -7,7 +7,7 @@ import os
 import random
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """JSON version of :func:`atomic_write_text` (indented, keys in insertion order, trailing newline)."""
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
+    """JSON Lines version of :func:`atomic_write_text`: one JSON value per line."""
+    return atomic_write_text(path, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 @contextmanager
@@ -123,6 +128,7 @@ __all__ = [
     "atomic_files",
     "atomic_save_figure",
     "atomic_write_json",
+    "atomic_write_jsonl",
     "atomic_write_text",
     "is_main_process",
     "set_seed",

@@ -37,7 +37,9 @@ def time_shares(
         n = min(batch_size, num - start)
         tick = time.perf_counter()
         codes = sample_fixed_length(generator.prior, prompt, n, length) - offset
-        clean = codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)]  # others: parsed as text
+        clean = codes[
+            ((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)
+        ]  # others: parsed as text
         distinct = torch.unique(clean.cpu(), dim=0)
         _sync(generator.device)
         seconds["sampling"] += time.perf_counter() - tick
