@@ -1,8 +1,8 @@
 """Scores of generated architectures: validity, uniqueness, novelty, and their isomorphism variants.
 
-:func:`score_generation` is the one implementation. The ``evaluate`` metric (:data:`METRIC_PATH`) and
-``archllm evaluate`` (:func:`score_jsonl`) call it on ids; :func:`score_samples` calls it on the sample records every
-sampler emits (the main job, ``archllm generate``, the benchmarks).
+:func:`score_generation` is the one implementation. The ``evaluate`` metric (:data:`METRIC_PATH`) calls it on
+ids; :func:`score_samples` calls it on the sample records every sampler emits (the main job, ``archllm generate``,
+the benchmarks, and ``archllm evaluate``, which reads them from a JSONL file with :func:`score_jsonl`).
 
 Outputs, with ``N`` = samples generated, ``V`` = valid samples, ``U`` = distinct canonical ids among the valid
 samples and ``K`` = those of the ``U`` ids that are not training ids:
@@ -171,9 +171,7 @@ def score_jsonl(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"generated-samples file not found: {path}")
-    ids: list[str | None] = []
-    flags: list[bool] = []
-    iso: list[str | None] = []
+    samples: list[dict[str, Any]] = []
     lines_of_valid_without_iso: list[int] = []
     with path.open(encoding="utf-8") as handle:
         for lineno, line in enumerate(handle, start=1):
@@ -182,21 +180,19 @@ def score_jsonl(
             sample_id, ok, iso_id = _parse_sample_line(line, f"{path}:{lineno}")
             if ok and iso_id is None:
                 lines_of_valid_without_iso.append(lineno)
-            ids.append(sample_id)
-            flags.append(ok)
-            iso.append(iso_id)
-    use_iso = space.has_isomorphism_classes and len(lines_of_valid_without_iso) < sum(flags)
+            samples.append({"id": sample_id, "valid": ok, "isomorphism_id": iso_id})
+    num_valid = sum(sample["valid"] for sample in samples)
+    use_iso = space.has_isomorphism_classes and len(lines_of_valid_without_iso) < num_valid
     if use_iso and lines_of_valid_without_iso:
         raise ValueError(
             f'{path}:{lines_of_valid_without_iso[0]}: valid sample without "isomorphism_id" while other '
             "valid lines have one; give it on every valid line or on none"
         )
-    return score_generation(
-        ids,
-        flags,
+    return score_samples(
+        samples,
         train_ids=train_ids,
-        isomorphism_ids=iso if use_iso else None,
         train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
+        isomorphism=use_iso,
     )
 
 
