@@ -31,19 +31,23 @@ class GraphTensors(torch.utils.data.Dataset):
         return {name: tensor[index] for name, tensor in self.tensors.items()}
 
 
-def graph_dataset(space: SearchSpace, rows: datasets.Dataset, progress: bool = False) -> GraphTensors:
-    """Graph encodings of every row of a cells-dataset split (``space.from_record`` → ``space.to_graph``)."""
-    cells = [
+def split_cells(space: SearchSpace, rows: datasets.Dataset, progress: bool = False) -> list:
+    """The cell of every row of a cells-dataset split (``space.from_record``), in order."""
+    return [
         space.from_record(dict(zip(batch, values)))
         for batch in tqdm(
             rows.iter(batch_size=4096),
             total=-(-len(rows) // 4096),
             disable=not progress,
-            desc=f"graph encoding ({space.name})",
+            desc=f"reading {space.name} cells",
         )
         for values in zip(*batch.values())
     ]
-    adjacency, ops, node_mask = space.to_graphs(cells)
+
+
+def graph_dataset(space: SearchSpace, rows: datasets.Dataset, progress: bool = False) -> GraphTensors:
+    """Graph encodings of every row of a cells-dataset split (``space.from_record`` → ``space.to_graph``)."""
+    adjacency, ops, node_mask = space.to_graphs(split_cells(space, rows, progress))
     return GraphTensors(
         torch.from_numpy(adjacency).to(torch.int8), torch.from_numpy(ops).long(), torch.from_numpy(node_mask)
     )
@@ -111,4 +115,11 @@ def reconstruction_metrics(model, graphs: GraphTensors, batch_size: int = 1024) 
     }
 
 
-__all__ = ["GRAPH_COLUMNS", "GraphTensors", "collate_graphs", "graph_dataset", "reconstruction_metrics"]
+__all__ = [
+    "GRAPH_COLUMNS",
+    "GraphTensors",
+    "collate_graphs",
+    "graph_dataset",
+    "reconstruction_metrics",
+    "split_cells",
+]

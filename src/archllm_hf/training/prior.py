@@ -30,25 +30,13 @@ from transformers import (
 )
 
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
-from ..models.arch_vqvae import ArchVQVAEModel
 from ..presets import PriorTrainingConfig, preset
 from ..utils import set_seed
 from .common import cosine_schedule, load_cells, train_resuming, training_arguments
-from .graphs import GraphTensors, graph_dataset
+from .graphs import split_cells
 
 
 @torch.no_grad()
-def encode_split(vqvae: ArchVQVAEModel, graphs: GraphTensors, batch_size: int = 4096) -> torch.Tensor:
-    """Codes ``[len(graphs), code_length]`` of every graph of a split (``graph_dataset`` output), in order."""
-    device = vqvae.device
-    chunks = []
-    for start in range(0, len(graphs), batch_size):
-        chunk = graphs[start : start + batch_size]
-        inputs = {name: tensor.to(device) for name, tensor in chunk.items()}
-        chunks.append(vqvae.encode(**inputs).codes.cpu())
-    return torch.cat(chunks)
-
-
 class CausalLMCollator:
     """Pads ``input_ids`` and builds ``labels`` that ignore padding and the prompt (``prompt_length`` tokens)."""
 
@@ -192,8 +180,8 @@ def train_prior(
     set_seed(config.seed)
 
     cells = load_cells(space, dataset, num_samples=num_samples, progress=progress)
-    train_texts = processor.codes_to_text(encode_split(vqvae, graph_dataset(space, cells["train"])))
-    eval_texts = processor.codes_to_text(encode_split(vqvae, graph_dataset(space, cells["validation"])))
+    train_texts = processor.cells_to_text(vqvae, split_cells(space, cells["train"]))
+    eval_texts = processor.cells_to_text(vqvae, split_cells(space, cells["validation"]))
     code_length = vqvae.config.code_length
 
     if config.base_model is None:
@@ -253,7 +241,6 @@ def train_prior(
 __all__ = [
     "CausalLMCollator",
     "PriorTrainingConfig",
-    "encode_split",
     "fit_causal_lm",
     "scratch_llama",
     "train_prior",
