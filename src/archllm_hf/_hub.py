@@ -96,8 +96,8 @@ def save_folder(
     """Run ``write(tmp)`` and move what it wrote (and ``summary``) into ``out_dir`` at once; main process only.
 
     The files that mark a folder finished (``config.json``, ``archllm_prior.json``, ``training_summary.json``) go
-    in last, so a
-    crash while moving never leaves a folder that :func:`is_saved` or :func:`read_summary` take as finished.
+    in last, so a crash while moving never leaves a folder that :func:`is_saved` or :func:`read_summary` take as
+    finished.
     """
     out_dir = Path(out_dir)
     try:
