@@ -45,6 +45,7 @@ def quantizer_sync_worker(rank: int, world_size: int, port: int, workdir: str) -
     from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 
     torch.set_num_threads(1)
+    torch.manual_seed(0)  # the restart draws: the same run every time
     dist.init_process_group(
         "gloo",
         init_method=f"tcp://127.0.0.1:{port}",
