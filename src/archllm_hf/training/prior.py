@@ -36,7 +36,6 @@ from .common import cosine_schedule, load_cells, train_resuming, training_argume
 from .graphs import split_cells
 
 
-@torch.no_grad()
 class CausalLMCollator:
     """Pads ``input_ids`` and builds ``labels`` that ignore padding and the prompt (``prompt_length`` tokens)."""
 
