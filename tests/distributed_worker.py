@@ -1,6 +1,7 @@
 """Worker processes of ``test_distributed.py`` (two CPU processes talking over gloo on 127.0.0.1).
 
-* :func:`quantizer_sync_worker` is spawned by ``torch.multiprocessing``: it trains a tiny ``ArchVQVAEModel``
+* :func:`quantizer_sync_worker` is spawned by ``torch.multiprocessing`` (from a fresh interpreter:
+  ``distributed_worker.py WORKDIR --quantizer-sync PORT``): it trains a tiny ``ArchVQVAEModel``
   wrapped in ``DistributedDataParallel`` on this rank's own batches and saves, for every step, the quantizer
   buffers before and after the forward, the latents the quantizer saw, the RNG state it drew from and the
   perplexity it returned, so that the test can compare the ranks with each other and with one process.
@@ -134,11 +135,31 @@ def train_vqvae_and_prior(out: Path) -> None:
     (out / f"rank{rank}.json").write_text(json.dumps(report, indent=2) + "\n")  # one file per rank
 
 
+def spawn_quantizer_sync(workdir: str, world_size: int, port: int) -> None:
+    """Run :func:`quantizer_sync_worker` on ``world_size`` spawned processes and wait for them (raises when one
+    fails). Called in a fresh interpreter, so that nothing the test process imported or started is around."""
+    import torch.multiprocessing as mp
+
+    mp.start_processes(
+        quantizer_sync_worker, args=(world_size, port, workdir), nprocs=world_size, start_method="spawn"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", type=Path, help="output folder (vqvae/, prior/, rank*.json)")
+    parser.add_argument("out", type=Path, help="output folder (vqvae/, prior/, rank*.json), or the workdir")
+    parser.add_argument(
+        "--quantizer-sync",
+        metavar="PORT",
+        type=int,
+        default=None,
+        help="spawn the two quantizer-sync workers on OUT (a workdir with setup.pt) over this port instead",
+    )
     args = parser.parse_args(argv)
-    train_vqvae_and_prior(args.out)
+    if args.quantizer_sync is not None:
+        spawn_quantizer_sync(str(args.out), 2, args.quantizer_sync)
+    else:
+        train_vqvae_and_prior(args.out)
     return 0
 
 

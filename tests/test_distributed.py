@@ -12,14 +12,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
-import torch.multiprocessing as mp
-from distributed_worker import RESTARTING_VQVAE, quantizer_sync_worker
+from distributed_worker import RESTARTING_VQVAE
 
 from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 from archllm_hf.models.arch_vqvae.modeling_arch_vqvae import ArchVQVAEVectorQuantizer
@@ -51,26 +49,40 @@ def graph_batch(space: SearchSpace, cells: list[Any]) -> dict[str, torch.Tensor]
     }
 
 
-def spawn_and_wait(workdir: Path) -> None:
-    """Run :func:`quantizer_sync_worker` on ``WORLD_SIZE`` spawned processes; fail (and stop them) on error or
-    after ``SPAWN_TIMEOUT_S``."""
-    context = mp.start_processes(
-        quantizer_sync_worker,
-        args=(WORLD_SIZE, free_port(), str(workdir)),
-        nprocs=WORLD_SIZE,
-        join=False,
-        start_method="spawn",
+def run_bounded(command: list[str], timeout: float, what: str) -> str:
+    """Run ``command`` in its own process group with one torch thread per process; kill the whole group and fail
+    after ``timeout`` seconds; fail with its output when it exits non-zero. Returns its output."""
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group, so that a timeout stops the workers too
     )
-    deadline = time.monotonic() + SPAWN_TIMEOUT_S
     try:
-        while not context.join(timeout=1.0):  # raises if a worker failed (and terminates the others)
-            if time.monotonic() > deadline:
-                pytest.fail(f"the {WORLD_SIZE} gloo workers did not finish within {SPAWN_TIMEOUT_S:.0f} s")
-    finally:
-        for process in context.processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(5)
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        pytest.fail(f"{what} did not finish within {timeout:.0f} s:\n{output[-4000:]}")
+    if process.returncode != 0:
+        pytest.fail(f"{what} failed (exit {process.returncode}):\n{output[-4000:]}")
+    return output
+
+
+def spawn_and_wait(workdir: Path) -> None:
+    """Run :func:`quantizer_sync_worker` on ``WORLD_SIZE`` processes spawned from a fresh interpreter; fail (and
+    stop them) on error or after ``SPAWN_TIMEOUT_S``."""
+    command = [sys.executable, str(WORKER), str(workdir), "--quantizer-sync", str(free_port())]
+    run_bounded(command, SPAWN_TIMEOUT_S, f"the {WORLD_SIZE} gloo workers")
 
 
 @pytest.fixture(scope="module")
@@ -139,8 +151,8 @@ def test_ddp_quantizer_step_equals_one_process_on_the_concatenated_batches(ddp_r
         assert torch.allclose(perplexity, per_rank[0]["perplexity"], rtol=1e-5), f"step {step}: perplexity"
 
 
-def accelerate_launch(out: Path) -> subprocess.CompletedProcess[str]:
-    """``accelerate launch`` the worker script on 2 CPU processes; kill its whole process group on timeout.
+def accelerate_launch(out: Path) -> str:
+    """``accelerate launch`` the worker script on 2 CPU processes; its output (the test fails on error or timeout).
 
     ``--cpu --num_processes 2`` would start one process (accelerate's multi-CPU path needs an MPI hostfile),
     so this launches through torchrun with ``--multi_gpu`` and hides any GPU: the worker trains with
@@ -164,28 +176,7 @@ def accelerate_launch(out: Path) -> subprocess.CompletedProcess[str]:
         str(WORKER),
         str(out),
     ]
-    env = {
-        **os.environ,
-        "OMP_NUM_THREADS": "1",
-        "CUDA_VISIBLE_DEVICES": "",
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,  # its own process group, so that a timeout stops the workers too
-    )
-    try:
-        output, _ = process.communicate(timeout=LAUNCH_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"accelerate launch did not finish within {LAUNCH_TIMEOUT_S:.0f} s:\n{output[-4000:]}")
-    return subprocess.CompletedProcess(command, process.returncode, output, None)
+    return run_bounded(command, LAUNCH_TIMEOUT_S, "accelerate launch")
 
 
 @pytest.mark.slow
@@ -196,8 +187,7 @@ def test_accelerate_launch_trains_vqvae_and_prior_on_two_processes(tmp_path: Pat
     import archllm_hf  # noqa: F401  (registers the Auto classes)
     from archllm_hf.generation import ArchitectureGenerator
 
-    result = accelerate_launch(tmp_path)
-    assert result.returncode == 0, result.stdout[-6000:]
+    accelerate_launch(tmp_path)
     reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(WORLD_SIZE)]
     assert [r["rank"] for r in reports] == list(range(WORLD_SIZE))
     assert all(r["world_size"] == WORLD_SIZE == r["env_world_size"] for r in reports)
