@@ -121,6 +121,7 @@ class ArchitectureGenerator(Sampler):
             processor,
             info,
         )
+        self._decoded_rows: dict[bytes, DecodedCell] = {}  # code row → cell, within one generate call
 
     @classmethod
     def from_pretrained(
@@ -175,7 +176,7 @@ class ArchitectureGenerator(Sampler):
 
     def generate(self, num_samples: int, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         """See :meth:`Sampler.generate`. Within one call, a code row drawn again is decoded only once."""
-        self._decoded_rows: dict[bytes, DecodedCell] = {}
+        self._decoded_rows = {}
         try:
             return super().generate(num_samples, *args, **kwargs)
         finally:
@@ -221,9 +222,7 @@ class ArchitectureGenerator(Sampler):
                 for i, text, result in zip(
                     rows,
                     self.processor.codes_to_text(clean_codes),
-                    self.processor.decode(
-                        self.vqvae, clean_codes, cache=getattr(self, "_decoded_rows", None)
-                    ),
+                    self.processor.decode(self.vqvae, clean_codes, cache=self._decoded_rows),
                 ):
                     texts[i], decoded[i] = text, result
         rest = [i for i in range(n) if texts[i] is None]
@@ -233,7 +232,8 @@ class ArchitectureGenerator(Sampler):
                 ids[rest].tolist(), skip_special_tokens=self.info.format != "codes"
             )
             strings = [s.strip() for s in strings]
-            for i, text, result in zip(rest, strings, self.processor.decode_text(self.vqvae, strings)):
+            decoded_rest = self.processor.decode_text(self.vqvae, strings, cache=self._decoded_rows)
+            for i, text, result in zip(rest, strings, decoded_rest):
                 texts[i], decoded[i] = text, result
         return decoded, texts  # type: ignore[return-value]
 

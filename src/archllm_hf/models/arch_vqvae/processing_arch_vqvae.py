@@ -115,8 +115,15 @@ class ArchVQVAEProcessor:
             results[i] = cache[keys[k]]
         return results
 
-    def decode_text(self, model: Any, texts: str | Sequence[Any], batch_size: int = 8192) -> list[Any]:
-        """One ``DecodedCell`` per code string (a single string gives a list of one); never raises on bad text."""
+    def decode_text(
+        self,
+        model: Any,
+        texts: str | Sequence[Any],
+        batch_size: int = 8192,
+        cache: dict[bytes, Any] | None = None,
+    ) -> list[Any]:
+        """One ``DecodedCell`` per code string (a single string gives a list of one); never raises on bad text.
+        ``cache`` as in :meth:`decode`."""
         if isinstance(texts, str) or not isinstance(texts, Iterable):
             texts = [texts]  # a single text, or something that is no text at all (one bad text)
         texts = list(texts)
@@ -127,7 +134,9 @@ class ArchVQVAEProcessor:
             except ValueError as err:
                 rows.append(f"malformed code text: {err}")
         good = [i for i, row in enumerate(rows) if not isinstance(row, str)]
-        decoded = self.decode(model, [rows[i] for i in good], batch_size=batch_size) if good else []
+        decoded = (
+            self.decode(model, [rows[i] for i in good], batch_size=batch_size, cache=cache) if good else []
+        )
         results = [self.space.invalid(row) if isinstance(row, str) else None for row in rows]
         for i, result in zip(good, decoded):
             results[i] = result
