@@ -222,6 +222,33 @@ class SearchSpace(ABC, Generic[CellT]):
     def random_cell(self, rng: random.Random) -> CellT:
         """One cell drawn from the space's sampling distribution (valid by construction)."""
 
+    # --- local search ----------------------------------------------------------------------------
+    def neighbours(self, cell: CellT) -> list[CellT]:
+        """Every valid cell one move (one op or one edge changed) away from ``cell``.
+
+        Distinct by canonical id, never ``cell``'s own, in an order fixed by ``cell``. Raises
+        :class:`InvalidCellError` for a non-cell or an invalid cell.
+        """
+        raise NotImplementedError(f"{self.name} defines no neighbours")
+
+    def mutate(self, cell: CellT, rng: random.Random) -> CellT:
+        """One neighbour of ``cell`` drawn uniformly with ``rng``: the one-edge/one-op mutation of regularized
+        evolution (Real et al. 2019). Raises ``ValueError`` when ``cell`` has no neighbours."""
+        options = self.neighbours(cell)
+        if not options:
+            raise ValueError(f"{self.name} cell {self.canonical_id(cell)} has no neighbours")
+        return rng.choice(options)
+
+    def _distinct_valid(self, cell: CellT, candidates: Sequence[CellT]) -> list[CellT]:
+        """The valid ``candidates``, first of each canonical id, without ``cell``'s id (a valid cell)."""
+        seen = {self._valid_id(cell)}
+        out = []
+        for decoded in self._validate_all(candidates):
+            if decoded.valid and decoded.id not in seen:
+                seen.add(decoded.id)
+                out.append(decoded.cell)
+        return out
+
     # --- shared behaviour ------------------------------------------------------------------------
     @property
     def num_ops(self) -> int:

@@ -454,6 +454,8 @@ class DARTSSpace(SearchSpace[DARTSCell]):
     # --- semantics ----------------------------------------------------------------------------------------
     def _problem(self, cell: DARTSCell) -> str | None:
         """Ops in the variant's set; each node's two inputs distinct and earlier than the node."""
+        if not isinstance(cell, DARTSCell):
+            return f"not a DARTSCell: {type(cell).__name__}"
         for kind, pairs in zip(CELL_TYPES, cell.cells()):
             problem = self._cell_problem(pairs)
             if problem is not None:
@@ -598,6 +600,23 @@ class DARTSSpace(SearchSpace[DARTSCell]):
             second += second >= first
             pairs += ((ops[randrange(n)], first), (ops[randrange(n)], second))
         return tuple(pairs)
+
+    # --- local search -------------------------------------------------------------------------------------
+    def neighbours(self, cell: DARTSCell) -> list[DARTSCell]:
+        """The valid cells one move from ``cell``: in the normal then the reduce cell, for each pair in
+        order, its op changed to each other op (in :attr:`ops` order), then its input changed to each other
+        earlier node (ascending; a node's two inputs stay distinct)."""
+        self.check(cell)
+        candidates = []
+        for half, pairs in enumerate(cell.cells()):
+            for i, (op, node) in enumerate(pairs):
+                changed = [(other, node) for other in self.ops if other != op]
+                changed += [(op, other) for other in range(i // 2 + 2) if other != node]
+                for pair in changed:
+                    new = (*pairs[:i], pair, *pairs[i + 1 :])
+                    halves = (new, cell.reduce) if half == 0 else (cell.normal, new)
+                    candidates.append(DARTSCell._trusted(*halves))
+        return self._distinct_valid(cell, candidates)
 
 
 __all__ = ["CELL_TYPES", "NASLIB_OPS", "OP_SETS", "DARTSCell", "DARTSSpace", "count_cells", "parse_compact"]

@@ -655,6 +655,8 @@ class NB101Space(SearchSpace[NB101Cell]):
     def _problem(self, cell: NB101Cell) -> str | None:
         """Pruned, the cell must have at most 7 vertices and 9 edges, ``input`` first, ``output`` last and
         one of the 3 ops on every vertex in between."""
+        if not isinstance(cell, NB101Cell):
+            return f"not an NB101Cell: {type(cell).__name__}"
         return _pruned_problem(prune(cell))
 
     def _valid_id(self, cell: NB101Cell) -> str:
@@ -790,6 +792,29 @@ class NB101Space(SearchSpace[NB101Cell]):
                 f"no cached NAS-Bench-101 enumeration at {path}; call enumerate() once or pass compute=True"
             )
         return _sample_rows(self.enumeration(), n, seed)
+
+    # --- local search ----------------------------------------------------------------------------
+    def neighbours(self, cell: NB101Cell) -> list[NB101Cell]:
+        """The valid cells one move from ``cell`` as given (unpruned vertices included), pruned.
+
+        Moves: each interior vertex's op changed to each other op (vertices in order, ops in
+        :data:`HASH_OPS` order), then each edge ``i -> j`` of the matrix flipped (row-major).
+        """
+        matrix, ops = self.check(cell).matrix, cell.ops
+        n = len(ops)
+        candidates = [
+            NB101Cell._trusted(matrix, (*ops[:v], op, *ops[v + 1 :]))
+            for v in range(1, n - 1)
+            for op in HASH_OPS
+            if op != ops[v]
+        ]
+        for i in range(n - 1):
+            row = matrix[i]
+            for j in range(i + 1, n):
+                flipped = (*row[:j], 1 - row[j], *row[j + 1 :])
+                candidates.append(NB101Cell._trusted((*matrix[:i], flipped, *matrix[i + 1 :]), ops))
+        pruned = [p for p in map(prune, candidates) if p is not None]
+        return self._distinct_valid(cell, pruned)
 
 
 def _sample_rows(enumeration: NB101Enumeration, n: int, seed: int) -> list[NB101Cell]:

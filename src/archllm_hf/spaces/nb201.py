@@ -322,6 +322,17 @@ class NB201Space(SearchSpace[NB201Cell]):
         """Uniform over the 15,625 cells (each edge op uniform and independent)."""
         return NB201Cell(tuple(rng.choice(OPS) for _ in EDGES))
 
+    # --- local search ----------------------------------------------------------------------------
+    def neighbours(self, cell: NB201Cell) -> list[NB201Cell]:
+        """The 24 cells with one edge's op changed, edges in arch-string order, ops in :data:`OPS` order."""
+        ops = self._require_cell(cell).ops
+        return [
+            NB201Cell((*ops[:edge], op, *ops[edge + 1 :]))
+            for edge in range(len(EDGES))
+            for op in OPS
+            if op != ops[edge]
+        ]
+
     # --- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _require_cell(cell: NB201Cell) -> NB201Cell:
