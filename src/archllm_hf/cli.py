@@ -250,7 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="sample this many unique cells instead of enumerating (default: enumerate; DARTS: 200,000)",
     )
-    build.add_argument("--metrics", default=None, help="benchmark metrics file to join by canonical id")
+    build.add_argument(
+        "--metrics",
+        action="append",
+        default=None,
+        metavar="FILE",
+        help="benchmark metrics file to join by canonical id (repeat to join several)",
+    )
     build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     build.add_argument(
         "--push-to-hub", metavar="REPO_ID", default=None, help="also upload the folder to the Hub"

@@ -1,7 +1,7 @@
 """The NAS-Bench cells as a ``datasets`` repo: build, split, write, upload."""
 
 from .build import build_cells_dataset, features_for, space_cells
-from .metrics import load_metrics
+from .metrics import MetricTable, load_metric_table, load_metrics
 from .repo import render_dataset_card, upload_dataset_repo, write_dataset_config
 from .splits import SPLITS, split_for_id
 
@@ -9,6 +9,8 @@ __all__ = [
     "SPLITS",
     "build_cells_dataset",
     "features_for",
+    "MetricTable",
+    "load_metric_table",
     "load_metrics",
     "render_dataset_card",
     "space_cells",

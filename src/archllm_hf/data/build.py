@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
-from .metrics import Metrics, load_metrics
+from .metrics import Metrics, load_metric_table
 from .splits import SPLITS, split_for_id
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def build_cells_dataset(
     space: SearchSpace | str,
     num_samples: int | None = None,
     seed: int = 0,
-    metrics: str | Path | Metrics | None = None,
+    metrics: str | Path | Sequence[str | Path] | Metrics | None = None,
     progress: bool = True,
 ) -> datasets.DatasetDict:
     """Cells of ``space`` as a ``DatasetDict`` with ``train`` / ``validation`` / ``test`` splits.
@@ -72,7 +72,7 @@ def build_cells_dataset(
         num_samples: sample this many unique cells instead of enumerating (NB101/NB201 enumerate by default;
             DARTS samples 200,000 by default).
         seed: seed of the sampler.
-        metrics: a metrics file (see :mod:`archllm_hf.data.metrics`) or an already loaded
+        metrics: one or more metrics files (see :mod:`archllm_hf.data.metrics`) or an already loaded
             ``{canonical_id: {column: value}}``; columns are joined by canonical id, missing values are null.
         progress: show progress bars.
 
@@ -82,7 +82,7 @@ def build_cells_dataset(
     if isinstance(space, str):
         space = get_space(space)
     if metrics is not None and not isinstance(metrics, dict):
-        metrics = load_metrics(space, metrics)
+        metrics = load_metric_table(space, metrics).values
     metric_columns = sorted({column for values in (metrics or {}).values() for column in values})
     extra_features = {name: datasets.Value(dtype) for name, dtype in space.extra_columns().items()}
 

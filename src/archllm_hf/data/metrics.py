@@ -3,22 +3,28 @@
 Supported inputs:
 
 * NB201: a CSV with NATS-Bench 200-epoch test accuracies (columns ``ArchitectureString`` and the accuracy columns;
-  the layout of ``nats_tss_test_acc_200ep.csv``).
+  the layout of ``nats_tss_test_acc_200ep.csv``; columns ``{cifar10,cifar100,imagenet16}_test_acc_200ep``), or the
+  12-epoch table of ``minibench_hp12_accs.csv`` (columns ``cellstr`` and ``{cifar10,cifar100,imagenet}-{val,test}``;
+  columns ``{cifar10,cifar100,imagenet16}_{valid,test}_acc_12ep``).
 * NB101: NASLib's records, either ``{hash: {module_adjacency, module_operations, trainable_parameters, computed}}``
   (``nasbench.get_metrics_from_hash`` form; metrics are means over the runs at the largest epoch budget) or
   ``{"nasbench101": {"cifar10": {"(56-tuple)": {"val_accuracy": ...}}}}`` (NASLib zero-cost form).
 * DARTS: NASLib's ``{"cifar10": {compact_genotype: {"val_accuracy": ...}}}`` (NAS-Bench-301 surrogate predictions).
 
-Records that map to the same canonical id are averaged.
+Records that map to the same canonical id are averaged. Several files are merged by canonical id
+(:func:`load_metric_table`); a column that two files both give is an error.
 """
 
 from __future__ import annotations
 
 import ast
+import csv
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import InvalidCellError
 from ..spaces import SearchSpace
@@ -28,15 +34,66 @@ Metrics = dict[str, dict[str, float]]
 _NASLIB_NB101_OPS = {0: "input", 1: "output", 2: "maxpool3x3", 3: "conv1x1-bn-relu", 4: "conv3x3-bn-relu"}
 
 
+MINIBENCH_COLUMNS: dict[str, str] = {
+    "cifar10-val": "cifar10_valid_acc_12ep",
+    "cifar10-test": "cifar10_test_acc_12ep",
+    "cifar100-val": "cifar100_valid_acc_12ep",
+    "cifar100-test": "cifar100_test_acc_12ep",
+    "imagenet-val": "imagenet16_valid_acc_12ep",
+    "imagenet-test": "imagenet16_test_acc_12ep",
+}
+"""Column of ``minibench_hp12_accs.csv`` (NB201, 12 epochs, percent) → our metric name."""
+
+
+@dataclass
+class MetricTable:
+    """Benchmark metrics joined by canonical id: ``values[id][column]`` and the cell of each id."""
+
+    cells: dict[str, Any]
+    values: Metrics
+
+    @property
+    def columns(self) -> list[str]:
+        return sorted({column for row in self.values.values() for column in row})
+
+
 def load_metrics(space: SearchSpace, path: str | Path) -> Metrics:
     """Metrics from ``path`` for ``space``, as ``{canonical_id: {column: value}}``."""
-    path = Path(path)
+    return load_metric_table(space, [path]).values
+
+
+def load_metric_table(space: SearchSpace, paths: Sequence[str | Path] | str | Path) -> MetricTable:
+    """Metrics of one or more files for ``space``, merged by canonical id, with the cell of each id.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a malformed one, for a space without a
+    reader, or for a column that two files both give.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    if not paths:
+        raise ValueError("no metrics file given")
+    cells: dict[str, Any] = {}
+    values: Metrics = {}
+    column_source: dict[str, Path] = {}
+    for path in map(Path, paths):
+        file_cells, file_values = _read_table(space, path)
+        for column in {c for row in file_values.values() for c in row}:
+            if column in column_source:
+                raise ValueError(
+                    f"metric column {column!r} is given by both {column_source[column]} and {path}"
+                )
+            column_source[column] = path
+        cells.update(file_cells)
+        for cell_id, row in file_values.items():
+            values.setdefault(cell_id, {}).update(row)
+    return MetricTable(cells, values)
+
+
+def _read_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
     if not path.is_file():
         raise FileNotFoundError(f"metrics file not found: {path}")
     if space.name == "nb201":
-        from ..spaces.nb201 import load_nb201_metrics
-
-        return load_nb201_metrics(path)
+        return _nb201_table(space, path)
     data = _read_json(path)
     if space.name == "nb101":
         if "nasbench101" in data:
@@ -45,6 +102,46 @@ def load_metrics(space: SearchSpace, path: str | Path) -> Metrics:
     if space.name == "darts":
         return _average(_darts_naslib_zc(space, data))
     raise ValueError(f"no metrics reader for space {space.name!r}")
+
+
+def _nb201_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    if "cellstr" in header:
+        values = _nb201_minibench(space, path)
+    else:
+        from ..spaces.nb201 import load_nb201_metrics
+
+        values = load_nb201_metrics(path)
+    return {cell_id: space.parse(cell_id) for cell_id in values}, values
+
+
+def _nb201_minibench(space: SearchSpace, path: Path) -> Metrics:
+    """``minibench_hp12_accs.csv``: 12-epoch validation and test accuracies of every NB201 cell."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in ("cellstr", *MINIBENCH_COLUMNS) if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path}: NB201 12-epoch CSV lacks column(s) {', '.join(missing)}")
+        metrics: Metrics = {}
+        for line, row in enumerate(reader, start=2):
+            try:
+                cell_id = space.canonical_id(space.parse(row["cellstr"]))
+            except InvalidCellError as err:
+                raise InvalidCellError(f"{path}, line {line}: {err}") from None
+            if cell_id in metrics:
+                raise ValueError(f"{path}, line {line}: arch string {cell_id!r} appears twice")
+            metrics[cell_id] = {
+                name: _number(row[column], path, line, column) for column, name in MINIBENCH_COLUMNS.items()
+            }
+    return metrics
+
+
+def _number(text: str | None, path: Path, line: int, column: str) -> float:
+    try:
+        return float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ValueError(f"{path}, line {line}: column {column} is not a number: {text!r}") from None
 
 
 def _read_json(path: Path) -> dict:
@@ -57,7 +154,7 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _nb101_from_hash_records(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict[str, float]]]:
+def _nb101_from_hash_records(space: SearchSpace, data: dict) -> Iterable[tuple[str, Any, dict[str, float]]]:
     from ..spaces.nb101 import NB101Cell
 
     for key, record in data.items():
@@ -80,10 +177,10 @@ def _nb101_from_hash_records(space: SearchSpace, data: dict) -> Iterable[tuple[s
         }
         if "trainable_parameters" in record:
             metrics["trainable_parameters"] = float(record["trainable_parameters"])
-        yield cell_id, metrics
+        yield cell_id, cell, metrics
 
 
-def _nb101_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict[str, float]]]:
+def _nb101_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, Any, dict[str, float]]]:
     from ..spaces.nb101 import NB101Cell
 
     for dataset, records in data["nasbench101"].items():
@@ -101,14 +198,22 @@ def _nb101_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict
             cell = space.prune(NB101Cell(matrix, ops))
             if cell is None or not space.validate(cell):
                 continue
-            yield space.canonical_id(cell), {f"naslib_{dataset}_val_accuracy": float(record["val_accuracy"])}
+            yield (
+                space.canonical_id(cell),
+                cell,
+                {f"naslib_{dataset}_val_accuracy": float(record["val_accuracy"])},
+            )
 
 
-def _darts_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, dict[str, float]]]:
+def _darts_naslib_zc(space: SearchSpace, data: dict) -> Iterable[tuple[str, Any, dict[str, float]]]:
     for dataset, records in data.items():
         for key, record in records.items():
             cell = space.parse_compact(key)
-            yield space.canonical_id(cell), {f"nb301_{dataset}_val_accuracy": float(record["val_accuracy"])}
+            yield (
+                space.canonical_id(cell),
+                cell,
+                {f"nb301_{dataset}_val_accuracy": float(record["val_accuracy"])},
+            )
 
 
 def _literal(text: str):
@@ -123,12 +228,15 @@ def _mean(values: Iterable[float]) -> float:
     return sum(values) / len(values)
 
 
-def _average(pairs: Iterable[tuple[str, dict[str, float]]]) -> Metrics:
+def _average(records: Iterable[tuple[str, Any, dict[str, float]]]) -> tuple[dict[str, Any], Metrics]:
+    cells: dict[str, Any] = {}
     sums: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for cell_id, metrics in pairs:
+    for cell_id, cell, metrics in records:
+        cells.setdefault(cell_id, cell)
         for column, value in metrics.items():
             sums[cell_id][column].append(value)
-    return {cell_id: {c: sum(v) / len(v) for c, v in cols.items()} for cell_id, cols in sums.items()}
+    values = {cell_id: {c: sum(v) / len(v) for c, v in cols.items()} for cell_id, cols in sums.items()}
+    return cells, values
 
 
-__all__ = ["Metrics", "load_metrics"]
+__all__ = ["MINIBENCH_COLUMNS", "MetricTable", "Metrics", "load_metric_table", "load_metrics"]

@@ -51,7 +51,7 @@ class ConfigSummary:
     title: str
     splits: dict[str, int]
     command: str
-    metrics: str | None
+    metrics: list[str] | None
     selection: str
 
     @property
@@ -157,7 +157,7 @@ def _summary(config_dir: Path) -> ConfigSummary:
         title=SPACE_TITLES.get(name, name),
         splits={s: int(info["num_rows"][s]) for s in SPLITS},
         command=command,
-        metrics=info.get("metrics"),
+        metrics=_as_list(info.get("metrics")),
         selection=selection,
     )
 
@@ -185,6 +185,13 @@ def _size_category(n: int) -> str:
 def build_command(argv: list[str]) -> str:
     """The CLI command line recorded in ``build_info.json`` (paths as given)."""
     return "archllm " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _as_list(metrics: str | list[str] | None) -> list[str] | None:
+    """Metric files of a build; builds before several files were allowed recorded a single path."""
+    if metrics is None or isinstance(metrics, list):
+        return metrics
+    return [metrics]
 
 
 __all__ = ["build_command", "render_dataset_card", "upload_dataset_repo", "write_dataset_config"]
