@@ -158,3 +158,37 @@ __all__ = [
     "tiny_vqvae_config",
     "train_until_reconstructed",
 ]
+
+
+TINY_PREDICTOR: dict[str, Any] = {"epochs": 1.0, "min_steps": 20, "batch_size": 16}
+"""``PredictorTrainingConfig`` fields of a fit that takes a fraction of a second."""
+
+
+def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
+    """An NB201 prior folder ``root/prior`` trained for one epoch on ``num_cells`` cells, over the codes of an
+    untrained tiny VQ-VAE in ``root/vqvae``; returns the prior folder."""
+    from pathlib import Path
+
+    import datasets
+
+    from archllm_hf._hub import save_vqvae
+    from archllm_hf.data import build_cells_dataset
+    from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+    from archllm_hf.presets import PriorTrainingConfig
+    from archllm_hf.training.prior import train_prior
+
+    root = Path(root)
+    torch.manual_seed(0)
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201", num_encoder_layers=1)).eval(), root / "vqvae")
+    full = build_cells_dataset("nb201", progress=False)
+    cells = datasets.DatasetDict(
+        {name: split.select(range(min(len(split), num_cells))) for name, split in full.items()}
+    )
+    train_prior(
+        root / "vqvae",
+        root / "prior",
+        dataset=cells,
+        config=PriorTrainingConfig(**TINY_PRIOR),
+        progress=False,
+    )
+    return root / "prior"

@@ -52,10 +52,20 @@ def test_training_only_trains(path):
             assert module.split(".")[0] not in (
                 "generation",
                 "scoring",
+                "search",
                 "evaluation",
                 "pipelines",
                 "run",
                 "cli",
+            )
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "search").glob("*.py")), ids=lambda p: p.name)
+def test_search_comes_after_generation_and_before_the_benchmarks(path):
+    for module, level in imports(path):
+        if level == 2:
+            assert module.split(".")[0] not in ("evaluation", "pipelines", "run", "cli"), (
+                f"search/{path.name}"
             )
 
 

@@ -66,6 +66,27 @@ class PriorTrainingConfig:
         return self.lora_learning_rate if self.lora else self.base_model_learning_rate
 
 
+@dataclass
+class PredictorTrainingConfig:
+    """Schedule of an accuracy predictor's fit (``archllm_hf.search.predictors``): at least ``min_steps`` steps, and
+    at least ``epochs`` passes over the training cells. Labels are standardised; the loss is the squared error."""
+
+    epochs: float = 20.0
+    min_steps: int = 300
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.1
+    seed: int = 0
+
+    def num_steps(self, num_cells: int) -> int:
+        """Optimiser steps of a fit on ``num_cells`` cells."""
+        if num_cells < 2:
+            raise ValueError(f"a predictor needs at least 2 training cells, got {num_cells}")
+        per_epoch = -(-num_cells // self.batch_size)
+        return max(self.min_steps, int(self.epochs * per_epoch))
+
+
 @dataclass(frozen=True)
 class SpacePreset:
     """Everything that differs between search spaces."""
@@ -81,6 +102,12 @@ class SpacePreset:
     the time even from a perfect prior, so distinct samples are what a user of that space wants."""
     text_vocab_size: int = 512
     """BPE vocabulary of the direct-LM baseline: the codebook size of the NB101 and DARTS VQ-VAEs."""
+    predictor: PredictorTrainingConfig = field(default_factory=PredictorTrainingConfig)
+    """Fits of the accuracy predictors (code predictor, GIN, arch2vec + MLP)."""
+    search_predictor: PredictorTrainingConfig = field(
+        default_factory=lambda: PredictorTrainingConfig(min_steps=100)
+    )
+    """The code predictor's fit in each round of the generative search (on at most a few hundred cells)."""
 
 
 # No dropout (reconstruction must be exact), small codes, and dead codes restarted once their EMA count falls below
@@ -128,6 +155,7 @@ def preset(space: str) -> SpacePreset:
 __all__ = [
     "DEFAULT_PROMPT",
     "DEFAULT_TEMPERATURES",
+    "PredictorTrainingConfig",
     "PRESETS",
     "PriorTrainingConfig",
     "SpacePreset",
