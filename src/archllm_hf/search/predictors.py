@@ -1,0 +1,456 @@
+"""Accuracy predictors: fit on (cell, accuracy) pairs, predict the accuracy of other cells.
+
+* :class:`ArchPredictor`, ours: the prior's transformer with a regression head
+  (``AutoModelForSequenceClassification``, ``num_labels=1``, ``problem_type="regression"``) over the cell's code
+  string, initialised from the pretrained prior (or, for the ablation, from scratch) and fine-tuned with ``Trainer``.
+* :class:`GINPredictor`: a graph isomorphism network on the cell's graph encoding.
+* :class:`Arch2VecMLPPredictor`: an MLP on arch2vec VGAE embeddings (the mean of the nodes' posterior means).
+
+Every predictor restarts from its initial weights at each :meth:`Predictor.fit` and trains on the normal scores of
+its labels' ranks (accuracy tables have long tails of failed cells, which squared error would chase); predictions
+come back as ``mean + std * score`` of the training labels, so their order is the model's.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import tempfile
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import datasets
+import numpy as np
+import torch
+from scipy.stats import norm, rankdata
+from torch import nn
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    PreTrainedModel,
+    Trainer,
+    TrainingArguments,
+)
+
+from .._hub import read_prior_info, reference, resolve
+from ..generation.generator import load_prior_vqvae
+from ..presets import PredictorTrainingConfig, preset
+from ..spaces import SearchSpace
+from ..utils import atomic_files, set_seed
+
+PREDICTOR_INFO_NAME = "archllm_predictor.json"
+
+
+class Predictor(ABC):
+    """Fit on cells and their labels; predict labels of cells."""
+
+    name: ClassVar[str]
+    space: SearchSpace
+
+    def __init__(self, config: PredictorTrainingConfig | None = None):
+        self.config = copy.copy(config or preset(self.space.name).predictor)
+        self.label_mean, self.label_std = 0.0, 0.0
+
+    def fit(self, cells: Sequence[Any], labels: Sequence[float]) -> Predictor:
+        """Train from the initial weights on ``cells`` and their ``labels``; returns ``self``."""
+        labels = np.asarray(labels, dtype=np.float64)
+        if labels.ndim != 1 or len(cells) != len(labels):
+            raise ValueError(f"got {len(cells)} cells and labels of shape {labels.shape}")
+        if not np.isfinite(labels).all():
+            raise ValueError("labels must be finite numbers")
+        self.config.num_steps(len(cells))  # at least 2 cells
+        self.label_mean, self.label_std = float(labels.mean()), float(labels.std()) or 1.0
+        set_seed(self.config.seed)
+        self._fit(cells, normal_scores(labels).astype(np.float32))
+        return self
+
+    def predict(self, cells: Sequence[Any]) -> np.ndarray:
+        """Predicted labels of ``cells`` (float64, in the labels' units)."""
+        if not self.label_std:
+            raise RuntimeError(f"fit the {self.name} predictor before predicting")
+        if not len(cells):
+            return np.zeros(0)
+        return self.label_mean + self.label_std * self._predict(cells).astype(np.float64)
+
+    @abstractmethod
+    def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
+        """Train on standardised targets."""
+
+    @abstractmethod
+    def _predict(self, cells: Sequence[Any]) -> np.ndarray:
+        """Standardised predictions."""
+
+
+def normal_scores(labels: np.ndarray) -> np.ndarray:
+    """The standard-normal quantiles of the labels' ranks (ties share their mean rank)."""
+    return norm.ppf((rankdata(labels) - 0.5) / len(labels))
+
+
+# --- ours: the code predictor -----------------------------------------------------------------------------------------
+class _RegressionCollator:
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        length = max(len(e["input_ids"]) for e in examples)
+        ids = torch.full((len(examples), length), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(examples), length), dtype=torch.long)
+        for row, example in enumerate(examples):
+            ids[row, : len(example["input_ids"])] = torch.tensor(example["input_ids"])
+            mask[row, : len(example["input_ids"])] = 1
+        batch = {"input_ids": ids, "attention_mask": mask}
+        if "labels" in examples[0]:
+            batch["labels"] = torch.tensor([e["labels"] for e in examples], dtype=torch.float32)
+        return batch
+
+
+class ArchPredictor(Predictor):
+    """The code prior's transformer with a regression head, over the cell's code string.
+
+    Build with :meth:`from_prior` (``pretrained=False`` gives the same network from scratch); save with
+    :meth:`save_pretrained` and load with :meth:`from_pretrained`.
+    """
+
+    name = "code_pretrained"
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: Any,
+        vqvae: Any,
+        processor: Any,
+        prompt: str | None = None,
+        config: PredictorTrainingConfig | None = None,
+        pretrained: bool = True,
+    ):
+        self.model, self.tokenizer, self.vqvae, self.processor = model, tokenizer, vqvae, processor
+        self.space = processor.space
+        self.prompt = prompt
+        self.pretrained = pretrained
+        self.name = "code_pretrained" if pretrained else "code_scratch"
+        super().__init__(config)
+        self._initial_state = copy.deepcopy(model.state_dict())
+        self.vqvae_reference: str | None = None
+        self._token_ids: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_prior(
+        cls,
+        prior: str | Path,
+        pretrained: bool = True,
+        vqvae: str | Path | None = None,
+        config: PredictorTrainingConfig | None = None,
+        device: str | torch.device | None = None,
+        **hub_kwargs: Any,
+    ) -> ArchPredictor:
+        """The predictor of a trained prior (folder or Hub repo): its transformer and its VQ-VAE's codes.
+
+        ``pretrained=False`` initialises the same network at random (the from-scratch ablation).
+        """
+        info = read_prior_info(prior, **hub_kwargs)
+        if info.format not in ("codes", "text"):
+            raise ValueError(
+                f"a {info.format!r} prior does not read codes; the code predictor needs a code prior"
+            )
+        vqvae_model, processor = load_prior_vqvae(prior, info, vqvae, device, **dict(hub_kwargs))
+        tokenizer = AutoTokenizer.from_pretrained(str(prior), **hub_kwargs)
+        head = {"num_labels": 1, "problem_type": "regression"}
+        if pretrained:
+            model = AutoModelForSequenceClassification.from_pretrained(str(prior), **head, **hub_kwargs)
+        else:
+            set_seed((config or preset(processor.space.name).predictor).seed)
+            model = AutoModelForSequenceClassification.from_config(
+                AutoConfig.from_pretrained(str(prior), **head, **hub_kwargs)
+            )
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = tokenizer.pad_token_id
+        if device is not None:
+            model.to(device)
+        predictor = cls(
+            model,
+            tokenizer,
+            vqvae_model,
+            processor,
+            prompt=info.prompt if info.format == "text" else None,
+            config=config,
+            pretrained=pretrained,
+        )
+        predictor.vqvae_reference = str(vqvae) if vqvae is not None else None
+        return predictor
+
+    def encode(self, cells: Sequence[Any]) -> list[list[int]]:
+        """Token ids of the cells' code strings, as the prior reads them (remembered per canonical id)."""
+        ids = [self.space.canonical_id(cell) for cell in cells]
+        todo = {cell_id: cell for cell_id, cell in zip(ids, cells) if cell_id not in self._token_ids}
+        if todo:
+            texts = self.processor.cells_to_text(self.vqvae, list(todo.values()))
+            if self.prompt is None:
+                encoded = self.tokenizer(texts)["input_ids"]
+            else:
+                prompt = self.tokenizer(self.prompt)["input_ids"]
+                bodies = self.tokenizer([" " + t for t in texts], add_special_tokens=False)["input_ids"]
+                encoded = [prompt + body + [self.tokenizer.eos_token_id] for body in bodies]
+            self._token_ids.update(zip(todo, encoded))
+        return [self._token_ids[cell_id] for cell_id in ids]
+
+    def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
+        self.model.load_state_dict(self._initial_state)
+        self.model.train()
+        data = datasets.Dataset.from_dict({"input_ids": self.encode(cells), "labels": targets.tolist()})
+        config = self.config
+        with tempfile.TemporaryDirectory() as tmp:
+            args = TrainingArguments(
+                output_dir=tmp,
+                max_steps=config.num_steps(len(cells)),
+                per_device_train_batch_size=config.batch_size,
+                learning_rate=config.learning_rate,
+                weight_decay=config.weight_decay,
+                warmup_steps=config.warmup_ratio,
+                lr_scheduler_type="cosine",
+                save_strategy="no",
+                eval_strategy="no",
+                logging_strategy="no",
+                report_to="none",
+                disable_tqdm=True,
+                seed=config.seed,
+                data_seed=config.seed,
+                use_cpu=self.model.device.type == "cpu",
+                dataloader_pin_memory=False,
+                remove_unused_columns=False,
+            )
+            trainer = Trainer(
+                model=self.model,
+                args=args,
+                train_dataset=data,
+                data_collator=_RegressionCollator(self.tokenizer.pad_token_id),
+            )
+            trainer.remove_callback(_progress_callback())
+            trainer.train()
+        self.model.eval()
+
+    @torch.no_grad()
+    def _predict(self, cells: Sequence[Any], batch_size: int = 4096) -> np.ndarray:
+        self.model.eval()
+        ids = self.encode(cells)
+        collate = _RegressionCollator(self.tokenizer.pad_token_id)
+        out = []
+        for start in range(0, len(ids), batch_size):
+            batch = collate([{"input_ids": row} for row in ids[start : start + batch_size]])
+            batch = {k: v.to(self.model.device) for k, v in batch.items()}
+            out.append(self.model(**batch).logits[:, 0].float().cpu().numpy())
+        return np.concatenate(out)
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """Save model, tokenizer and ``archllm_predictor.json`` (space, label scale, VQ-VAE reference)."""
+        out_dir = Path(out_dir)
+        vqvae_reference = self.vqvae_reference or getattr(self.vqvae, "name_or_path", None)
+        info = {
+            "space": self.space.name,
+            "space_kwargs": self.space.space_kwargs,
+            "vqvae": reference(vqvae_reference, out_dir) if vqvae_reference else None,
+            "prompt": self.prompt,
+            "label_mean": self.label_mean,
+            "label_std": self.label_std,
+            "pretrained": self.pretrained,
+        }
+        with atomic_files(out_dir, last=(PREDICTOR_INFO_NAME,)) as tmp:
+            self.model.save_pretrained(tmp)
+            self.tokenizer.save_pretrained(tmp)
+            (tmp / PREDICTOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
+        return out_dir
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, device: str | torch.device | None = None) -> ArchPredictor:
+        """A predictor folder written by :meth:`save_pretrained`."""
+        from .._hub import load_vqvae
+
+        file = Path(path) / PREDICTOR_INFO_NAME
+        if not file.is_file():
+            raise FileNotFoundError(f"{path} is not an archllm predictor folder (no {PREDICTOR_INFO_NAME})")
+        info = json.loads(file.read_text())
+        if info.get("vqvae") is None:
+            raise ValueError(f"{file} names no VQ-VAE")
+        vqvae_path, kwargs = resolve(info["vqvae"], path)
+        vqvae, processor = load_vqvae(vqvae_path, device=device, **kwargs)
+        model = AutoModelForSequenceClassification.from_pretrained(str(path))
+        if device is not None:
+            model.to(device)
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        predictor = cls(model, tokenizer, vqvae, processor, info.get("prompt"), pretrained=info["pretrained"])
+        predictor.label_mean, predictor.label_std = info["label_mean"], info["label_std"]
+        return predictor
+
+
+def _progress_callback():
+    from transformers.trainer_callback import PrinterCallback
+
+    return PrinterCallback
+
+
+# --- baselines ----------------------------------------------------------------------------------------------------------
+class _GIN(nn.Module):
+    """Op embeddings, ``num_layers`` GIN layers over the undirected graph, mean readout of the real nodes, a head."""
+
+    def __init__(self, num_ops: int, hidden_size: int, num_layers: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_ops, hidden_size)
+        self.layers = nn.ModuleList(
+            nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, hidden_size))
+            for _ in range(num_layers)
+        )
+        self.eps = nn.Parameter(torch.zeros(num_layers))
+        self.head = nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, 1))
+
+    def forward(self, adjacency: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        neighbours = adjacency + adjacency.transpose(1, 2)
+        h = self.embed(ops)
+        for eps, layer in zip(self.eps, self.layers):
+            h = torch.relu(layer((1 + eps) * h + neighbours @ h))
+        weights = mask.unsqueeze(-1).float()
+        pooled = (h * weights).sum(1) / weights.sum(1).clamp(min=1)
+        return self.head(pooled)[:, 0]
+
+
+class _MLP(nn.Module):
+    def __init__(self, in_features: int, hidden_size: int, num_layers: int = 2):
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(num_layers):
+            layers += [nn.Linear(in_features if i == 0 else hidden_size, hidden_size), nn.ReLU()]
+        self.body = nn.Sequential(*layers)
+        self.out = nn.Linear(hidden_size, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.body(x))[:, 0]
+
+
+def fit_module(
+    module: nn.Module, inputs: Sequence[torch.Tensor], targets: np.ndarray, config: PredictorTrainingConfig
+) -> None:
+    """Train ``module(*inputs[batch])`` on squared error against ``targets``: AdamW, warm-up then cosine decay,
+    ``config.num_steps`` steps of seeded random batches."""
+    steps = config.num_steps(len(targets))
+    y = torch.as_tensor(targets, dtype=torch.float32)
+    optimiser = torch.optim.AdamW(
+        module.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
+    )
+    warmup = max(1, int(config.warmup_ratio * steps))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda step: (
+            (step + 1) / warmup
+            if step < warmup
+            else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
+        ),
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+    module.train()
+    for _ in range(steps):
+        batch = torch.randint(len(y), (min(config.batch_size, len(y)),), generator=generator)
+        loss = nn.functional.mse_loss(module(*(x[batch] for x in inputs)), y[batch])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    module.eval()
+
+
+class GINPredictor(Predictor):
+    """A GIN on the space's graph encoding (one-hot ops, undirected adjacency)."""
+
+    name = "gin"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        hidden_size: int = 64,
+        num_layers: int = 3,
+        config: PredictorTrainingConfig | None = None,
+    ):
+        self.space = space
+        super().__init__(config)
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.module = _GIN(space.num_ops, hidden_size, num_layers)
+
+    def _tensors(self, cells: Sequence[Any]) -> list[torch.Tensor]:
+        adjacency, ops, mask = self.space.to_graphs(list(cells))
+        return [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
+
+    def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
+        self.module = _GIN(self.space.num_ops, self.hidden_size, self.num_layers)
+        fit_module(self.module, self._tensors(cells), targets, self.config)
+
+    @torch.no_grad()
+    def _predict(self, cells: Sequence[Any]) -> np.ndarray:
+        return self.module(*self._tensors(cells)).numpy()
+
+
+class Arch2VecEmbedder:
+    """arch2vec's embedding of a cell: the mean over its nodes of the VGAE's posterior means."""
+
+    def __init__(self, vgae: Any, space: SearchSpace):
+        self.vgae, self.space = vgae.eval(), space
+        self._memo: dict[str, np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        return int(self.vgae.config.latent_dim)
+
+    @torch.no_grad()
+    def __call__(self, cells: Sequence[Any], batch_size: int = 4096) -> np.ndarray:
+        ids = [self.space.canonical_id(cell) for cell in cells]
+        todo = [i for i, cell_id in enumerate(ids) if cell_id not in self._memo]
+        for start in range(0, len(todo), batch_size):
+            rows = todo[start : start + batch_size]
+            adjacency, ops, _ = self.space.to_graphs([cells[i] for i in rows])
+            device = self.vgae.device
+            means = self.vgae.encode_mean(
+                torch.as_tensor(adjacency, dtype=torch.long, device=device),
+                torch.as_tensor(ops, device=device),
+            )
+            for i, vector in zip(rows, means.mean(dim=1).cpu().numpy()):
+                self._memo[ids[i]] = vector
+        return np.stack([self._memo[cell_id] for cell_id in ids]) if ids else np.zeros((0, self.dim))
+
+
+class Arch2VecMLPPredictor(Predictor):
+    """An MLP on arch2vec embeddings (:class:`Arch2VecEmbedder`)."""
+
+    name = "arch2vec_mlp"
+
+    def __init__(
+        self,
+        embedder: Arch2VecEmbedder,
+        hidden_size: int = 128,
+        config: PredictorTrainingConfig | None = None,
+    ):
+        self.space, self.embedder = embedder.space, embedder
+        super().__init__(config)
+        self.hidden_size = hidden_size
+        self.module = _MLP(embedder.dim, hidden_size)
+
+    def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
+        self.module = _MLP(self.embedder.dim, self.hidden_size)
+        fit_module(self.module, [torch.as_tensor(self.embedder(cells))], targets, self.config)
+
+    @torch.no_grad()
+    def _predict(self, cells: Sequence[Any]) -> np.ndarray:
+        return self.module(torch.as_tensor(self.embedder(cells))).numpy()
+
+
+__all__ = [
+    "PREDICTOR_INFO_NAME",
+    "Arch2VecEmbedder",
+    "Arch2VecMLPPredictor",
+    "ArchPredictor",
+    "GINPredictor",
+    "Predictor",
+    "fit_module",
+]

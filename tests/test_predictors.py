@@ -1,0 +1,125 @@
+"""Accuracy predictors: the code predictor (from the pretrained prior and from scratch), the GIN and arch2vec + MLP.
+Fit, predict, refit from the initial weights, save and load, and bad input."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from fixtures import TINY_ARCH2VEC, TINY_PREDICTOR, tiny_arch2vec_config, tiny_nb201_prior
+from scipy.stats import kendalltau
+
+from archllm_hf.models.arch2vec import Arch2VecModel
+from archllm_hf.presets import PredictorTrainingConfig
+from archllm_hf.search.predictors import (
+    Arch2VecEmbedder,
+    Arch2VecMLPPredictor,
+    ArchPredictor,
+    GINPredictor,
+    normal_scores,
+)
+from archllm_hf.spaces import get_space
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+TINY = PredictorTrainingConfig(**TINY_PREDICTOR)
+
+
+@pytest.fixture(scope="module")
+def prior_dir(tmp_path_factory):
+    return tiny_nb201_prior(tmp_path_factory.mktemp("predictor"))
+
+
+@pytest.fixture(scope="module")
+def cells_and_labels():
+    """NB201 cells labelled by a function of their ops that a predictor can learn: convolutions minus zeros."""
+    space = get_space("nb201")
+    cells = list(space.enumerate())
+    random.Random(0).shuffle(cells)
+    cells = cells[:600]
+    labels = np.array(
+        [sum(op.startswith("nor_conv") for op in c.ops) - 2 * c.ops.count("none") for c in cells]
+    )
+    return cells, labels.astype(float)
+
+
+def test_the_code_predictor_is_the_priors_transformer_with_a_regression_head(prior_dir):
+    from transformers import AutoModelForCausalLM
+
+    predictor = ArchPredictor.from_prior(prior_dir, config=TINY)
+    assert type(predictor.model).__name__ == "LlamaForSequenceClassification"
+    assert predictor.model.config.num_labels == 1 and predictor.model.config.problem_type == "regression"
+    prior = AutoModelForCausalLM.from_pretrained(prior_dir)
+    embeddings = prior.get_input_embeddings().weight
+    assert torch.equal(predictor.model.get_input_embeddings().weight, embeddings)
+    scratch = ArchPredictor.from_prior(prior_dir, pretrained=False, config=TINY)
+    assert not torch.equal(scratch.model.get_input_embeddings().weight, embeddings)
+    assert (predictor.name, scratch.name) == ("code_pretrained", "code_scratch")
+
+
+def test_the_code_predictor_learns_refits_from_its_initial_weights_and_reloads(
+    prior_dir, cells_and_labels, tmp_path
+):
+    cells, labels = cells_and_labels
+    config = PredictorTrainingConfig(epochs=10, min_steps=150, batch_size=32, learning_rate=3e-3)
+    predictor = ArchPredictor.from_prior(prior_dir, config=config)
+    predictor.fit(cells[:400], labels[:400])
+    first = predictor.predict(cells[400:])
+    assert first.shape == (200,) and np.isfinite(first).all()
+    assert kendalltau(first, labels[400:])[0] > 0.3
+    predictor.fit(cells[:400], labels[:400])
+    assert np.allclose(predictor.predict(cells[400:]), first, atol=1e-5), (
+        "a refit must start from the same weights"
+    )
+    predictor.save_pretrained(tmp_path / "predictor")
+    loaded = ArchPredictor.from_pretrained(tmp_path / "predictor")
+    assert np.allclose(loaded.predict(cells[400:]), first, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["gin", "arch2vec_mlp"])
+def test_baseline_predictors_learn(cells_and_labels, kind):
+    cells, labels = cells_and_labels
+    space = get_space("nb201")
+    config = PredictorTrainingConfig(epochs=20, min_steps=200, batch_size=32)
+    if kind == "gin":
+        predictor = GINPredictor(space, hidden_size=32, num_layers=2, config=config)
+    else:
+        torch.manual_seed(0)
+        vgae = Arch2VecModel(tiny_arch2vec_config("nb201", **{**TINY_ARCH2VEC, "latent_dim": 8}))
+        predictor = Arch2VecMLPPredictor(Arch2VecEmbedder(vgae, space), hidden_size=32, config=config)
+    predicted = predictor.fit(cells[:400], labels[:400]).predict(cells[400:])
+    assert kendalltau(predicted, labels[400:])[0] > 0.4
+    again = predictor.fit(cells[:400], labels[:400]).predict(cells[400:])
+    assert np.allclose(again, predicted, atol=1e-5)
+
+
+def test_the_arch2vec_embedding_is_the_mean_of_the_posterior_means():
+    space = get_space("nb201")
+    torch.manual_seed(0)
+    vgae = Arch2VecModel(tiny_arch2vec_config("nb201", **TINY_ARCH2VEC)).eval()
+    cells = space.sample(3, seed=0)
+    adjacency, ops, _ = space.to_graphs(cells)
+    with torch.no_grad():
+        expected = vgae.encode_mean(torch.as_tensor(adjacency).long(), torch.as_tensor(ops)).mean(1).numpy()
+    assert np.allclose(Arch2VecEmbedder(vgae, space)(cells), expected, atol=1e-6)
+
+
+def test_labels_become_normal_scores_of_their_ranks():
+    scores = normal_scores(np.array([10.0, 93.0, 94.0, 91.0]))
+    assert list(np.argsort(scores)) == [0, 3, 1, 2] and abs(scores.mean()) < 1e-9
+
+
+def test_bad_input(prior_dir, cells_and_labels):
+    cells, labels = cells_and_labels
+    predictor = GINPredictor(get_space("nb201"), config=TINY)
+    with pytest.raises(RuntimeError, match="fit the gin predictor before predicting"):
+        predictor.predict(cells[:3])
+    with pytest.raises(ValueError, match="3 cells and labels of shape"):
+        predictor.fit(cells[:3], labels[:4])
+    with pytest.raises(ValueError, match="finite"):
+        predictor.fit(cells[:3], [1.0, float("nan"), 2.0])
+    with pytest.raises(ValueError, match="at least 2 training cells"):
+        predictor.fit(cells[:1], labels[:1])
+    with pytest.raises(FileNotFoundError, match="not an archllm predictor folder"):
+        ArchPredictor.from_pretrained(prior_dir)
