@@ -1,0 +1,154 @@
+"""Ours: sequence-model NAS with the pretrained code prior.
+
+Each round the prior proposes a pool of cells never queried before (sampled without replacement and decoded
+through the VQ-VAE); what has been queried steers the next proposals in two ways, each of which can be switched
+off for the ablation:
+
+* **fine-tuning**: before proposing, the prior is fine-tuned (from its pretrained weights) on the code strings of
+  the best cells queried so far, so it proposes cells like them;
+* **predictor ranking**: the code predictor (:class:`~archllm_hf.search.predictors.ArchPredictor`, initialised
+  from the same prior) is fit on every (cell, objective) queried so far and the pool's best-predicted cells are
+  queried.
+
+With both off this is sampling from the prior without replacement.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..generation.generator import ArchitectureGenerator
+from .base import Searcher, SearchRun
+from .predictors import ArchPredictor
+
+
+class GenerativeSearch(Searcher):
+    """Sequence-model search with the code prior (see the module docstring).
+
+    Args:
+        generator: the pretrained prior and its VQ-VAE.
+        predictor: the code predictor that ranks each pool (None: query proposals in sampling order).
+        finetune: fine-tune the prior on the best cells before each round.
+        num_initial: cells sampled from the pretrained prior and queried before the first round.
+        batch_size: cells queried per round.
+        pool_size: proposals per round (the predictor ranks them; without a predictor only ``batch_size`` are drawn).
+        elite_size: how many of the best cells the prior is fine-tuned on.
+        finetune_steps, finetune_learning_rate: the fine-tuning schedule (full batch of the elite, AdamW).
+        temperature: sampling temperature.
+    """
+
+    name = "generative"
+
+    def __init__(
+        self,
+        generator: ArchitectureGenerator,
+        predictor: ArchPredictor | None = None,
+        finetune: bool = True,
+        num_initial: int = 10,
+        batch_size: int = 10,
+        pool_size: int = 500,
+        elite_size: int = 10,
+        finetune_steps: int = 30,
+        finetune_learning_rate: float = 1e-3,
+        temperature: float = 1.0,
+    ):
+        if generator.info.format != "codes":
+            raise ValueError("the generative searcher needs a code-token prior (format 'codes')")
+        if min(num_initial, batch_size, pool_size, elite_size) < 1 or pool_size < batch_size:
+            raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
+        self.generator, self.predictor, self.finetune = generator, predictor, finetune
+        self.num_initial, self.batch_size, self.pool_size, self.elite_size = (
+            num_initial,
+            batch_size,
+            pool_size,
+            elite_size,
+        )
+        self.finetune_steps, self.finetune_learning_rate = finetune_steps, finetune_learning_rate
+        self.temperature = temperature
+        self.name = "generative" + ("" if finetune else "_nofinetune") + ("" if predictor else "_nopredictor")
+
+    @property
+    def variant(self) -> str:
+        parts = (
+            ["prior"] + (["finetune"] if self.finetune else []) + (["predictor"] if self.predictor else [])
+        )
+        return "+".join(parts)
+
+    def _search(self, run: SearchRun) -> None:
+        if run.space.name != self.generator.space.name:
+            raise ValueError(
+                f"the prior generates {self.generator.space.name} cells, the oracle is on {run.space.name}"
+            )
+        pretrained = copy.deepcopy(self.generator.prior.state_dict())
+        torch.manual_seed(run.seed)
+        cells: dict[str, Any] = {}
+        try:
+            for cell in self._propose(run, self.num_initial):
+                cells[run.space.canonical_id(cell)] = cell
+                run.query(cell)
+            while run.remaining > 0:
+                if self.finetune:
+                    self.generator.prior.load_state_dict(pretrained)
+                    self._finetune(run, cells)
+                pool = self._propose(run, self.pool_size if self.predictor else self.batch_size)
+                if self.predictor is not None and len(pool) > self.batch_size:
+                    queried = [cells[r["id"]] for r in run.history]
+                    self.predictor.config.seed = run.seed
+                    self.predictor.fit(queried, [r["objective"] for r in run.history])
+                    order = np.argsort(-self.predictor.predict(pool), kind="stable")
+                    pool = [pool[i] for i in order]
+                for cell in pool[: self.batch_size]:
+                    cells[run.space.canonical_id(cell)] = cell
+                    run.query(cell)
+        finally:
+            self.generator.prior.load_state_dict(pretrained)
+            self.generator.prior.eval()
+
+    def _propose(self, run: SearchRun, n: int, max_rounds: int = 20) -> list[Any]:
+        """Up to ``n`` distinct new cells from the prior (random new cells fill in when it stops finding any)."""
+        found: dict[str, Any] = {}
+        for _ in range(max_rounds):
+            decoded, _ = self.generator.draw(max(2 * n, 64), temperature=self.temperature)
+            for result in decoded:
+                if result.valid and result.id not in found and run.is_new(result.cell):
+                    found[result.id] = result.cell
+                    if len(found) == n:
+                        return list(found.values())
+        while len(found) < min(n, run.remaining):
+            cell = run.random_new_cell()
+            found.setdefault(run.space.canonical_id(cell), cell)
+        return list(found.values())
+
+    def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
+        """A few full-batch steps of the causal-LM loss on the elite's code strings."""
+        elite = sorted(run.history, key=lambda r: -r["objective"])[: self.elite_size]
+        generator = self.generator
+        texts = generator.processor.cells_to_text(generator.vqvae, [cells[r["id"]] for r in elite])
+        ids = torch.as_tensor(generator.tokenizer(texts)["input_ids"], device=generator.device)
+        model = generator.prior
+        model.train()
+        optimiser = torch.optim.AdamW(model.parameters(), lr=self.finetune_learning_rate, weight_decay=0.0)
+        for _ in range(self.finetune_steps):
+            loss = model(input_ids=ids, labels=ids).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        model.eval()
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "num_initial": self.num_initial,
+            "batch_size": self.batch_size,
+            "pool_size": self.pool_size,
+            "elite_size": self.elite_size,
+            "finetune_steps": self.finetune_steps,
+            "temperature": self.temperature,
+        }
+
+
+__all__ = ["GenerativeSearch"]
