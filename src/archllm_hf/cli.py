@@ -16,6 +16,8 @@ from pathlib import Path
 
 from .spaces import SPACE_NAMES
 
+ALGORITHMS = ("random", "evolution", "local", "bo", "generative")
+
 
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .data import build_cells_dataset, write_dataset_config
@@ -207,6 +209,56 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0 if report["scores"]["num_generated"] else 1
 
 
+def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .search.commands import run_search
+
+    result = run_search(
+        args.space,
+        args.metrics,
+        args.objective,
+        args.algorithm,
+        args.budget,
+        args.out,
+        report=args.report,
+        prior=args.prior,
+        vgae=args.vgae,
+        seed=args.seed,
+        device=args.device,
+        progress=not args.quiet,
+    )
+    best = result.best
+    reported = f", {args.report} {best['report']:.4g}" if args.report else ""
+    print(
+        f"{args.algorithm}: {len(result.history)} queries in {result.seconds:.1f} s; best {args.objective} "
+        f"{best['objective']:.4g}{reported} (step {best['step']}, {best['id']})"
+    )
+    print(f"wrote {args.out}/history.jsonl, {args.out}/summary.json, {args.out}/curve.png")
+    return 0
+
+
+def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .search.commands import train_predictor
+
+    summary = train_predictor(
+        args.prior,
+        args.metrics,
+        args.label,
+        args.out,
+        num_cells=args.num_cells,
+        seed=args.seed,
+        pretrained=not args.from_scratch,
+        device=args.device,
+    )
+    line = f"saved the code predictor ({summary['num_train_cells']:,} training cells) to {args.out}"
+    if "kendall_tau" in summary:
+        line += (
+            f"; on the other {summary['num_test_cells']:,} cells: Kendall tau {summary['kendall_tau']:.3f}, "
+            f"Spearman rho {summary['spearman_rho']:.3f}"
+        )
+    print(line)
+    return 0
+
+
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)"
@@ -324,6 +376,43 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
     ev.set_defaults(handler=_cmd_evaluate)
 
+    search = commands.add_parser("search", help="search a space for the best cell with a table oracle")
+    search.add_argument("--space", choices=SPACE_NAMES, required=True)
+    search.add_argument(
+        "--metrics",
+        action="append",
+        required=True,
+        metavar="FILE",
+        help="metrics file (repeat to merge several)",
+    )
+    search.add_argument("--objective", required=True, metavar="COLUMN", help="the metric column to maximise")
+    search.add_argument("--report", default=None, metavar="COLUMN", help="a column reported for each query")
+    search.add_argument("--algorithm", choices=ALGORITHMS, required=True)
+    search.add_argument("--prior", default=None, help="prior folder or repo id (generative)")
+    search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
+    search.add_argument("--budget", type=int, required=True, help="distinct queries")
+    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--out", required=True, help="output folder")
+    search.add_argument("--device", default=None)
+    search.add_argument("-q", "--quiet", action="store_true")
+    search.set_defaults(handler=_cmd_search)
+
+    pred = commands.add_parser(
+        "train-predictor",
+        help="fine-tune the code predictor (the prior + a regression head) on a metric column",
+    )
+    pred.add_argument("--prior", required=True, help="prior folder or repo id")
+    pred.add_argument("--metrics", action="append", required=True, metavar="FILE")
+    pred.add_argument("--label", required=True, metavar="COLUMN", help="the metric column to predict")
+    pred.add_argument("--out", required=True, help="output folder")
+    pred.add_argument(
+        "--num-cells", type=int, default=None, help="train on this many random cells, test on the rest"
+    )
+    pred.add_argument("--from-scratch", action="store_true", help="the same network, randomly initialised")
+    pred.add_argument("--seed", type=int, default=0)
+    pred.add_argument("--device", default=None)
+    pred.set_defaults(handler=_cmd_train_predictor)
+
     run = commands.add_parser("run", help="the whole pipeline: data, VQ-VAE, prior, generation, report")
     run.add_argument("--space", choices=SPACE_NAMES, default="nb201")
     run.add_argument("--out", default=None, help="output folder (default runs/SPACE)")
@@ -357,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         datasets.disable_progress_bars()
     try:
         return args.handler(args, argv)
-    except (ValueError, OSError, RuntimeError) as err:
+    except (ValueError, LookupError, OSError, RuntimeError) as err:
         print(f"archllm: error: {err}", file=sys.stderr)
         return 2
 
