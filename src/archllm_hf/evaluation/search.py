@@ -1,0 +1,285 @@
+"""The NB201 search benchmark: every searcher on the same seeds, under two protocols, on the three datasets.
+
+* **P1, realistic**: the searcher sees the 12-epoch validation accuracy; the figure is the 200-epoch test accuracy of
+  the queried cell with the best 12-epoch validation accuracy.
+* **P2, as generative and LLM NAS papers report**: the searcher sees the 200-epoch test accuracy; the figure is the
+  best one found.
+
+Each (protocol, dataset, searcher, seed) run is kept in ``work/runs/`` and reused, so an interrupted benchmark
+resumes run by run and several processes can share one ``work`` (each taking some protocols or searchers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._hub import read_summary
+from ..data import MetricTable, load_metric_table
+from ..presets import preset
+from ..search import Searcher, TableOracle, make_searcher
+from ..spaces import get_space
+from ..training.prior import train_prior
+from ..training.vgae import train_vgae
+from ..training.vqvae import train_vqvae
+from ..utils import atomic_save_figure, atomic_write_json
+from .generation import trained
+from .provenance import provenance
+
+logger = logging.getLogger(__name__)
+
+DATASETS = ("cifar10", "cifar100", "imagenet16")
+PROTOCOLS: dict[str, tuple[str, str | None]] = {
+    "P1": ("{}_valid_acc_12ep", "{}_test_acc_200ep"),
+    "P2": ("{}_test_acc_200ep", None),
+}
+"""Protocol → (objective column, report column) templates; P2 reports its objective."""
+METRIC_FILES = ("nats_tss_test_acc_200ep.csv", "minibench_hp12_accs.csv")
+SEARCHERS = ("random", "evolution", "local", "bo", "generative_prior", "generative_finetune", "generative")
+"""``generative`` is ours in full (fine-tuning + predictor ranking); the two before it are its ablations."""
+BO_BATCH_SIZE = 5
+"""Cells BO queries per DNGO fit here: arch2vec's NB101 setting (it uses 1 on NB201), 5x cheaper on a CPU."""
+
+
+@dataclasses.dataclass
+class NB201Models:
+    """The trained models the benchmarks use: the code prior (with its VQ-VAE) and arch2vec's VGAE."""
+
+    prior: Path
+    vgae: Path
+
+    @classmethod
+    def prepare(
+        cls, work: Path, prior: Path | None, vgae: Path | None, quick: bool, device: str | None
+    ) -> NB201Models:
+        """The given folders, or models trained into ``work`` with the NB201 preset (short schedules if ``quick``),
+        reused when they are already there."""
+        space = get_space("nb201")
+        settings = preset("nb201")
+        common = {"device": device, "progress": False}
+        if prior is None:
+            prior = work / "prior"
+            vq_config, prior_config = settings.vqvae, settings.prior
+            if quick:
+                vq_config = dataclasses.replace(vq_config, epochs=min(vq_config.epochs, 2))
+                prior_config = dataclasses.replace(prior_config, epochs=min(prior_config.epochs, 4))
+            trained(work / "vqvae", train_vqvae, space, work / "vqvae", config=vq_config, **common)
+            trained(prior, train_prior, work / "vqvae", prior, config=prior_config, **common)
+        if vgae is None:
+            vgae = work / "vgae"
+            epochs = 2 if quick else settings.vgae_epochs
+            trained(vgae, train_vgae, space, vgae, epochs=epochs, **common)
+        return cls(Path(prior), Path(vgae))
+
+    def describe(self) -> dict[str, Any]:
+        """Where the models are and how they were trained (their training summaries, abridged)."""
+        keys = ("model", "epochs", "train_seconds", "training_config", "config", "test")
+        return {
+            name: {"path": str(path), **{k: v for k, v in read_summary(path).items() if k in keys}}
+            for name, path in (("prior", self.prior), ("vgae", self.vgae))
+        }
+
+
+def nb201_table(metrics_dir: str | Path) -> MetricTable:
+    """The 200-epoch and 12-epoch NB201 tables, merged."""
+    return load_metric_table(get_space("nb201"), [Path(metrics_dir) / name for name in METRIC_FILES])
+
+
+def build_searchers(
+    names: Sequence[str], models: NB201Models, device: str | None = None
+) -> dict[str, Searcher]:
+    """The benchmark's searchers; the generative ones share one generator and one predictor."""
+    from ..generation import ArchitectureGenerator
+    from ..search.generative import GenerativeSearch
+    from ..search.predictors import ArchPredictor
+
+    unknown = sorted(set(names) - set(SEARCHERS))
+    if unknown:
+        raise ValueError(f"unknown searcher(s) {', '.join(unknown)}; choose from {', '.join(SEARCHERS)}")
+    searchers: dict[str, Searcher] = {}
+    for name in ("random", "evolution", "local"):
+        if name in names:
+            searchers[name] = make_searcher(name)
+    if "bo" in names:
+        searchers["bo"] = make_searcher("bo", vgae=models.vgae, device=device, batch_size=BO_BATCH_SIZE)
+    generative = [name for name in names if name.startswith("generative")]
+    if generative:
+        generator = ArchitectureGenerator.from_pretrained(models.prior, device=device)
+        predictor = None
+        if "generative" in generative:
+            config = preset("nb201").search_predictor
+            predictor = ArchPredictor.from_prior(models.prior, config=config, device=device)
+        variants = {
+            "generative_prior": (False, None),
+            "generative_finetune": (True, None),
+            "generative": (True, predictor),
+        }
+        for name in generative:
+            finetune, ranker = variants[name]
+            searchers[name] = GenerativeSearch(generator, ranker, finetune=finetune)
+    return searchers
+
+
+@dataclasses.dataclass
+class SearchBenchmark:
+    """Settings of one run of the search benchmark (the script's options)."""
+
+    work: Path = Path("runs/search-benchmark")
+    metrics_dir: Path = Path("../shared/data/nb201")
+    prior: Path | None = None
+    vgae: Path | None = None
+    seeds: int = 25
+    budget: int = 200
+    datasets: Sequence[str] = DATASETS
+    protocols: Sequence[str] = tuple(PROTOCOLS)
+    searchers: Sequence[str] = SEARCHERS
+    quick: bool = False
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.quick:
+            self.seeds, self.budget, self.datasets = min(self.seeds, 2), min(self.budget, 50), ("cifar10",)
+        self.work = Path(self.work) / ("quick" if self.quick else "full")
+
+    def run(self) -> dict[str, Any] | None:
+        """Run what is missing; the aggregated result once every run of the full grid is there, else None."""
+        started = provenance()
+        table = nb201_table(self.metrics_dir)
+        models = NB201Models.prepare(self.work, self.prior, self.vgae, self.quick, self.device)
+        searchers = build_searchers(self.searchers, models, self.device)
+        jobs = [
+            (protocol, dataset, name, seed)
+            for protocol in self.protocols
+            for dataset in self.datasets
+            for name in searchers
+            for seed in range(self.seeds)
+        ]
+        oracles: dict[tuple[str, str], TableOracle] = {}
+        for protocol, dataset, name, seed in tqdm(jobs, desc="search benchmark", unit="run"):
+            path = self._run_path(protocol, dataset, name, seed)
+            if path.is_file():
+                continue
+            key = (protocol, dataset)
+            if key not in oracles:
+                objective, report = (c.format(dataset) if c else None for c in PROTOCOLS[protocol])
+                oracles[key] = TableOracle(get_space("nb201"), table, objective, report)
+            result = searchers[name].search(oracles[key], self.budget, seed=seed)
+            reported = "report" if oracles[key].report else "objective"
+            optima = optimum_ids(table, f"{dataset}_test_acc_200ep")
+            atomic_write_json(
+                path,
+                {
+                    "curve": result.trajectory(reported),
+                    "seconds": result.seconds,
+                    "queries_to_optimum": result.queries_until(optima),
+                },
+            )
+        return self.aggregate(table, models, started)
+
+    def aggregate(
+        self, table: MetricTable, models: NB201Models, started: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        results: dict[str, Any] = {}
+        for protocol in PROTOCOLS:
+            for dataset in DATASETS if not self.quick else self.datasets:
+                for name in SEARCHERS:
+                    runs = [self._run_path(protocol, dataset, name, seed) for seed in range(self.seeds)]
+                    if not all(path.is_file() for path in runs):
+                        return None
+                    cell = summarise([json.loads(path.read_text()) for path in runs], self.budget)
+                    results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
+        optima = {d: max(row[f"{d}_test_acc_200ep"] for row in table.values.values()) for d in DATASETS}
+        return {
+            "provenance": started,
+            "settings": {
+                "seeds": self.seeds,
+                "budget": self.budget,
+                "budgets": report_budgets(self.budget),
+                "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
+                "metric_files": list(METRIC_FILES),
+                "quick": self.quick,
+            },
+            "models": models.describe(),
+            "optima_200ep_test": optima,
+            "results": results,
+        }
+
+    def _run_path(self, protocol: str, dataset: str, name: str, seed: int) -> Path:
+        return self.work / "runs" / f"{protocol}-{dataset}-{name}-{seed:03d}.json"
+
+
+def optimum_ids(table: MetricTable, column: str) -> set[str]:
+    """The cells with the table's best value in ``column``."""
+    best = max(row[column] for row in table.values.values() if row.get(column) is not None)
+    return {cell_id for cell_id, row in table.values.items() if row.get(column) == best}
+
+
+def report_budgets(budget: int) -> list[int]:
+    """Budgets reported: every 25 queries up to ``budget``."""
+    return [b for b in range(25, budget + 1, 25)] or [budget]
+
+
+def summarise(runs: list[dict[str, Any]], budget: int) -> dict[str, Any]:
+    """Mean ± std of the reported figure at each reported budget, mean seconds, and queries to the optimum."""
+    budgets = report_budgets(budget)
+    curves = np.array([run["curve"] for run in runs], dtype=float)
+    at = curves[:, [b - 1 for b in budgets]]
+    steps = [run["queries_to_optimum"] for run in runs]
+    reached = sorted(s for s in steps if s is not None)
+    median = float(np.median([s if s is not None else np.inf for s in steps]))
+    return {
+        "mean": [round(float(v), 4) for v in at.mean(axis=0)],
+        "std": [round(float(v), 4) for v in at.std(axis=0)],
+        "mean_curve": [round(float(v), 4) for v in curves.mean(axis=0)],
+        "seconds_per_run": round(float(np.mean([run["seconds"] for run in runs])), 3),
+        "median_queries_to_optimum": None if not np.isfinite(median) else median,
+        "runs_reaching_optimum": len(reached),
+        "num_runs": len(runs),
+    }
+
+
+def plot_search(result: dict[str, Any], path: Path) -> Path:
+    """Mean reported accuracy against queries: one panel per (protocol, dataset), one line per searcher."""
+    import matplotlib.pyplot as plt
+
+    panels = [(p, d) for p, by_dataset in result["results"].items() for d in by_dataset]
+    fig, axes = plt.subplots(
+        2, max(1, len(panels) // 2), figsize=(5 * max(1, len(panels) // 2), 7), squeeze=False
+    )
+    for ax, (protocol, dataset) in zip(axes.flat, panels):
+        for name, cell in result["results"][protocol][dataset].items():
+            curve = cell["mean_curve"]
+            ax.plot(range(1, len(curve) + 1), curve, label=name, linewidth=2 if name == "generative" else 1)
+        ax.axhline(result["optima_200ep_test"][dataset], color="grey", linestyle=":", linewidth=1)
+        low = min(
+            cell["mean_curve"][min(24, len(cell["mean_curve"]) - 1)]
+            for cell in result["results"][protocol][dataset].values()
+        )
+        ax.set_ylim(low - 0.5, result["optima_200ep_test"][dataset] + 0.2)
+        ax.set_title(f"{protocol}: {dataset}")
+        ax.set_xlabel("queries")
+        ax.set_ylabel("200-epoch test accuracy (%)")
+    axes.flat[0].legend(fontsize=7)
+    fig.tight_layout()
+    return atomic_save_figure(fig, path)
+
+
+__all__ = [
+    "DATASETS",
+    "PROTOCOLS",
+    "SEARCHERS",
+    "NB201Models",
+    "SearchBenchmark",
+    "build_searchers",
+    "nb201_table",
+    "optimum_ids",
+    "plot_search",
+    "summarise",
+]
