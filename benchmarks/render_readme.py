@@ -204,6 +204,90 @@ def enumeration_line() -> list[str]:
     ]
 
 
+SEARCH_NAMES = {
+    "random": "random search",
+    "evolution": "regularized evolution",
+    "local": "local search",
+    "bo": "BO (DNGO on arch2vec)",
+    "generative_prior": "ours: prior only",
+    "generative_finetune": "ours: prior + fine-tuning",
+    "generative": "ours: + predictor ranking",
+}
+DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet16": "ImageNet16-120"}
+
+
+def search_tables() -> list[str]:
+    """Per protocol: mean ± std at 100 queries (and at 200), wall time per run, median queries to the optimum."""
+    lines: list[str] = []
+    for stem in ("search-nb201", "search-nb201-quick"):
+        r = _load(f"{stem}.json")
+        if r is None:
+            continue
+        budgets = r["settings"]["budgets"]
+        shown = [b for b in (50, 100, 200) if b in budgets] or budgets[-1:]
+        for protocol, by_dataset in r["results"].items():
+            setting = r["settings"]["protocols"][protocol]
+            lines += [
+                "",
+                f"{protocol} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} seeds; objective "
+                f"`{setting['objective'].replace('{}', '*')}`, reported `{setting['report'].replace('{}', '*')}` of "
+                f"the best-objective cell), mean ± std at {' / '.join(map(str, shown))} queries; "
+                "seconds per run; median queries to the global optimum (runs that reached it):",
+                "",
+                "| searcher | " + " | ".join(DATASET_NAMES[d] for d in by_dataset) + " | s / run | to optimum |",
+                "|---|" + "---:|" * (len(by_dataset) + 2),
+            ]
+            for name, label in SEARCH_NAMES.items():
+                cells, seconds, optimum = [], [], []
+                for dataset, by_name in by_dataset.items():
+                    c = by_name[name]
+                    cells.append(
+                        " / ".join(f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}" for b in shown)
+                    )
+                    seconds.append(c["seconds_per_run"])
+                    median = c["median_queries_to_optimum"]
+                    optimum.append(f"{'–' if median is None else f'{median:g}'} ({c['runs_reaching_optimum']})")
+                lines.append(
+                    f"| {label} | " + " | ".join(cells) + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
+                )
+        lines += ["", f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`."]
+    return lines
+
+
+PREDICTOR_NAMES = {
+    "code_pretrained": "code predictor from the prior (ours)",
+    "code_scratch": "same network from scratch",
+    "gin": "GIN",
+    "arch2vec_mlp": "arch2vec embedding + MLP",
+}
+
+
+def predictor_table() -> list[str]:
+    lines: list[str] = []
+    for stem in ("predictor-nb201", "predictor-nb201-quick"):
+        r = _load(f"{stem}.json")
+        if r is None:
+            continue
+        sizes = r["settings"]["training_sizes"]
+        for dataset, by_name in r["results"].items():
+            lines += [
+                "",
+                f"{DATASET_NAMES[dataset]} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} "
+                "seeds), Kendall τ / Spearman ρ on the rest of the space, by training cells:",
+                "",
+                "| predictor | " + " | ".join(f"{n:,}" for n in sizes) + " |",
+                "|---|" + "---:|" * len(sizes),
+            ]
+            for name, label in PREDICTOR_NAMES.items():
+                row = [
+                    f"{by_name[name][str(n)]['kendall_tau']['mean']:.3f} / {by_name[name][str(n)]['spearman_rho']['mean']:.3f}"
+                    for n in sizes
+                ]
+                lines.append(f"| {label} | " + " | ".join(row) + " |")
+        lines += ["", f"Plot: `benchmarks/results/{stem}.png`; file: `{stem}.json` (with standard deviations and fit times)."]
+    return lines
+
+
 def _section(title: str, table: list[str]) -> list[str]:
     return [title, "", *table, ""] if table else []
 
@@ -237,6 +321,16 @@ def render() -> str:
             "**Temperature sweep of the language models** in the same runs (validity / valid_unique_rate, "
             "iid samples):",
             sweep_table(),
+        ),
+        *_section(
+            "**Search on NB201** (`python benchmarks/search.py --prior runs/nb201/prior --vgae runs/nb201/vgae "
+            "[--quick]`), every searcher on the same seeds:",
+            search_tables(),
+        ),
+        *_section(
+            "**Accuracy predictors on NB201** (`python benchmarks/predictor.py --prior runs/nb201/prior --vgae "
+            "runs/nb201/vgae [--quick]`), labels the 200-epoch test accuracy:",
+            predictor_table(),
         ),
         *enumeration_line(),
         END,

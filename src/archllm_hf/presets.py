@@ -105,7 +105,7 @@ class SpacePreset:
     predictor: PredictorTrainingConfig = field(default_factory=PredictorTrainingConfig)
     """Fits of the accuracy predictors (code predictor, GIN, arch2vec + MLP)."""
     search_predictor: PredictorTrainingConfig = field(
-        default_factory=lambda: PredictorTrainingConfig(min_steps=100)
+        default_factory=lambda: PredictorTrainingConfig(min_steps=50)
     )
     """The code predictor's fit in each round of the generative search (on at most a few hundred cells)."""
 
