@@ -196,6 +196,9 @@ def test_the_generative_searcher(oracle, prior_dir, finetune, with_predictor):
     )
     result = search.search(oracle, 20, seed=0)
     check_history(result, oracle, 20)
+    assert result.algorithm == {(False, False): "generative_prior", (True, False): "generative_finetune"}.get(
+        (finetune, with_predictor), "generative"
+    )
     assert result.extra["variant"] == "+".join(
         ["prior"] + (["finetune"] if finetune else []) + (["predictor"] if with_predictor else [])
     )

@@ -69,7 +69,12 @@ class GenerativeSearch(Searcher):
         )
         self.finetune_steps, self.finetune_learning_rate = finetune_steps, finetune_learning_rate
         self.temperature = temperature
-        self.name = "generative" + ("" if finetune else "_nofinetune") + ("" if predictor else "_nopredictor")
+        self.name = {
+            (False, False): "generative_prior",
+            (True, False): "generative_finetune",
+            (False, True): "generative_predictor",
+            (True, True): "generative",
+        }[(finetune, predictor is not None)]
 
     @property
     def variant(self) -> str:

@@ -35,6 +35,7 @@ from transformers import (
     Trainer,
     TrainingArguments,
 )
+from transformers.trainer_callback import PrinterCallback
 
 from .._hub import read_prior_info, reference, resolve
 from ..generation.generator import load_prior_vqvae
@@ -228,7 +229,7 @@ class ArchPredictor(Predictor):
                 train_dataset=data,
                 data_collator=_RegressionCollator(self.tokenizer.pad_token_id),
             )
-            trainer.remove_callback(_progress_callback())
+            trainer.remove_callback(PrinterCallback)
             trainer.train()
         self.model.eval()
 
@@ -283,12 +284,6 @@ class ArchPredictor(Predictor):
         predictor = cls(model, tokenizer, vqvae, processor, info.get("prompt"), pretrained=info["pretrained"])
         predictor.label_mean, predictor.label_std = info["label_mean"], info["label_std"]
         return predictor
-
-
-def _progress_callback():
-    from transformers.trainer_callback import PrinterCallback
-
-    return PrinterCallback
 
 
 # --- baselines ----------------------------------------------------------------------------------------------------------
