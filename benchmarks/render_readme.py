@@ -228,7 +228,7 @@ def search_tables() -> list[str]:
         for protocol, by_dataset in r["results"].items():
             setting = r["settings"]["protocols"][protocol]
             lines += [
-                "",
+                *([""] if lines else []),
                 f"{protocol} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} seeds; objective "
                 f"`{setting['objective'].replace('{}', '*')}`, reported `{setting['report'].replace('{}', '*')}` of "
                 f"the best-objective cell), mean ± std at {' / '.join(map(str, shown))} queries; "
@@ -271,7 +271,7 @@ def predictor_table() -> list[str]:
         sizes = r["settings"]["training_sizes"]
         for dataset, by_name in r["results"].items():
             lines += [
-                "",
+                *([""] if lines else []),
                 f"{DATASET_NAMES[dataset]} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} "
                 "seeds), Kendall τ / Spearman ρ on the rest of the space, by training cells:",
                 "",
@@ -323,13 +323,14 @@ def render() -> str:
             sweep_table(),
         ),
         *_section(
-            "**Search on NB201** (`python benchmarks/search.py --prior runs/nb201/prior --vgae runs/nb201/vgae "
-            "[--quick]`), every searcher on the same seeds:",
+            "**Search on NB201**, every searcher on the same seeds (full: `python benchmarks/search.py --prior "
+            "runs/nb201/prior --vgae runs/nb201/vgae`, on the main job's prior and a VGAE trained with arch2vec's "
+            "settings; quick: `python benchmarks/search.py --quick`, which trains short-schedule models first):",
             search_tables(),
         ),
         *_section(
-            "**Accuracy predictors on NB201** (`python benchmarks/predictor.py --prior runs/nb201/prior --vgae "
-            "runs/nb201/vgae [--quick]`), labels the 200-epoch test accuracy:",
+            "**Accuracy predictors on NB201**, labels the 200-epoch test accuracy (full: `python benchmarks/predictor.py "
+            "--prior runs/nb201/prior --vgae runs/nb201/vgae`; quick: `python benchmarks/predictor.py --quick`):",
             predictor_table(),
         ),
         *enumeration_line(),
