@@ -234,7 +234,9 @@ def search_tables() -> list[str]:
                 f"the best-objective cell), mean ± std at {' / '.join(map(str, shown))} queries; "
                 "seconds per run; median queries to the global optimum (runs that reached it):",
                 "",
-                "| searcher | " + " | ".join(DATASET_NAMES[d] for d in by_dataset) + " | s / run | to optimum |",
+                "| searcher | "
+                + " | ".join(DATASET_NAMES[d] for d in by_dataset)
+                + " | s / run | to optimum |",
                 "|---|" + "---:|" * (len(by_dataset) + 2),
             ]
             for name, label in SEARCH_NAMES.items():
@@ -242,13 +244,20 @@ def search_tables() -> list[str]:
                 for dataset, by_name in by_dataset.items():
                     c = by_name[name]
                     cells.append(
-                        " / ".join(f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}" for b in shown)
+                        " / ".join(
+                            f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}"
+                            for b in shown
+                        )
                     )
                     seconds.append(c["seconds_per_run"])
                     median = c["median_queries_to_optimum"]
-                    optimum.append(f"{'–' if median is None else f'{median:g}'} ({c['runs_reaching_optimum']})")
+                    optimum.append(
+                        f"{'–' if median is None else f'{median:g}'} ({c['runs_reaching_optimum']})"
+                    )
                 lines.append(
-                    f"| {label} | " + " | ".join(cells) + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
+                    f"| {label} | "
+                    + " | ".join(cells)
+                    + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
                 )
         lines += ["", f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`."]
     return lines
@@ -284,7 +293,10 @@ def predictor_table() -> list[str]:
                     for n in sizes
                 ]
                 lines.append(f"| {label} | " + " | ".join(row) + " |")
-        lines += ["", f"Plot: `benchmarks/results/{stem}.png`; file: `{stem}.json` (with standard deviations and fit times)."]
+        lines += [
+            "",
+            f"Plot: `benchmarks/results/{stem}.png`; file: `{stem}.json` (with standard deviations and fit times).",
+        ]
     return lines
 
 

@@ -77,6 +77,17 @@ def test_the_code_predictor_learns_refits_from_its_initial_weights_and_reloads(
     assert np.allclose(loaded.predict(cells[400:]), first, atol=1e-5)
 
 
+def test_the_from_scratch_predictor_draws_its_weights_from_the_fit_seed(prior_dir, cells_and_labels):
+    cells, labels = cells_and_labels
+    scratch = ArchPredictor.from_prior(prior_dir, pretrained=False, config=TINY)
+    predictions = {}
+    for seed in (0, 1, 0):
+        scratch.config.seed = seed
+        predictions.setdefault(seed, []).append(scratch.fit(cells[:50], labels[:50]).predict(cells[50:80]))
+    assert np.allclose(predictions[0][0], predictions[0][1], atol=1e-5)
+    assert not np.allclose(predictions[0][0], predictions[1][0], atol=1e-3)
+
+
 @pytest.mark.parametrize("kind", ["gin", "arch2vec_mlp"])
 def test_baseline_predictors_learn(cells_and_labels, kind):
     cells, labels = cells_and_labels

@@ -93,8 +93,12 @@ def test_malformed_tables_raise_clear_errors(tmp_path):
     header = "arch,cellstr,cifar10-test,cifar10-val,cifar100-test,cifar100-val,imagenet-test,imagenet-val\n"
     bad_value = tmp_path / "bad_value.csv"
     bad_value.write_text(header + "0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,x,1,1,1,1,1\n")
-    with pytest.raises(ValueError, match="line 2: column cifar10-test is not a number"):
+    with pytest.raises(ValueError, match="line 2: column cifar10-test is not a finite number"):
         load_metric_table(space, bad_value)
+    nan_value = tmp_path / "nan_value.csv"
+    nan_value.write_text(header + "0,|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,nan,1,1,1,1,1\n")
+    with pytest.raises(ValueError, match="not a finite number: 'nan'"):
+        load_metric_table(space, nan_value)
     bad_cell = tmp_path / "bad_cell.csv"
     bad_cell.write_text(header + "0,|conv~0|,1,1,1,1,1,1\n")
     with pytest.raises(InvalidCellError, match="line 2"):

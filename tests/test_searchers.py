@@ -134,6 +134,20 @@ def test_bad_budgets(oracle, budget):
         RandomSearch().search(oracle, budget)
 
 
+def test_budgets_larger_than_a_finite_space_and_bo_on_a_callable_oracle():
+    space = get_space("nb201")
+    oracle = CallableOracle(space, lambda cell: float(cell.ops.count("nor_conv_3x3")))
+    with pytest.raises(ValueError, match="larger than the 15,625 cells of nb201"):
+        RandomSearch().search(oracle, 15_626)
+    bo = BayesianOptimisation(one_hot, num_initial=4, pool_size=20_000)
+    result = bo.search(oracle, 12, seed=0)
+    assert len({r["id"] for r in result.history}) == 12
+    with pytest.raises(ValueError, match="larger than the pool of 500 cells"):
+        BayesianOptimisation(one_hot, pool_size=500).search(
+            CallableOracle(get_space("darts"), lambda c: 1.0), 501
+        )
+
+
 def test_the_result_writes_history_summary_and_curve(oracle, tmp_path):
     result = make_searcher("random").search(oracle, 12, seed=0)
     result.save(tmp_path)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .errors import CellNotInTableError
 from .spaces import SPACE_NAMES
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative")
@@ -446,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         datasets.disable_progress_bars()
     try:
         return args.handler(args, argv)
-    except (ValueError, LookupError, OSError, RuntimeError) as err:
+    except (ValueError, CellNotInTableError, OSError, RuntimeError) as err:
         print(f"archllm: error: {err}", file=sys.stderr)
         return 2
 

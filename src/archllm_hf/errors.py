@@ -9,4 +9,11 @@ class InvalidCellError(ArchLLMError, ValueError):
     """A cell, its text form or its graph encoding is malformed; the message names what is wrong."""
 
 
-__all__ = ["ArchLLMError", "InvalidCellError"]
+class CellNotInTableError(ArchLLMError, LookupError):
+    """A queried cell has no value in the metrics table; the message names the cell and the column."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+__all__ = ["ArchLLMError", "CellNotInTableError", "InvalidCellError"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -139,9 +140,12 @@ def _nb201_minibench(space: SearchSpace, path: Path) -> Metrics:
 
 def _number(text: str | None, path: Path, line: int, column: str) -> float:
     try:
-        return float(text)  # type: ignore[arg-type]
+        value = float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{path}, line {line}: column {column} is not a number: {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"{path}, line {line}: column {column} is not a finite number: {text!r}")
+    return value
 
 
 def _read_json(path: Path) -> dict:

@@ -186,6 +186,11 @@ class Searcher(ABC):
         size = oracle.size
         if size is not None and budget > size:
             raise ValueError(f"budget {budget:,} is larger than the {size:,} cells the oracle can answer")
+        space_size = oracle.space.num_cells
+        if space_size is not None and budget > space_size:
+            raise ValueError(
+                f"budget {budget:,} is larger than the {space_size:,} cells of {oracle.space.name}"
+            )
         oracle.reset()
         start = time.perf_counter()
         with tqdm(total=budget, desc=f"{self.name} search", unit="query", disable=not progress) as bar:

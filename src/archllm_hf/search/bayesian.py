@@ -18,7 +18,8 @@ from .predictors import _MLP, fit_module
 DNGO_CONFIG = PredictorTrainingConfig(
     epochs=100, min_steps=100, batch_size=256, learning_rate=1e-2, warmup_ratio=0.0
 )
-"""arch2vec's DNGO: 100 epochs; with at most a few hundred points each epoch is one full batch."""
+"""arch2vec's DNGO: 100 epochs; with at most a few hundred points, one epoch is one step on a batch of that size
+(drawn with replacement, as every batch of :func:`~archllm_hf.search.predictors.fit_module`)."""
 
 
 class DNGO:
@@ -118,7 +119,11 @@ class BayesianOptimisation(Searcher):
     def _search(self, run: SearchRun) -> None:
         pool = run.oracle.candidates()
         if pool is None:
-            pool = run.space.sample(self.pool_size, seed=run.seed)
+            pool = self._sampled_pool(run)
+        if run.budget > len(pool):
+            raise ValueError(
+                f"budget {run.budget:,} is larger than the pool of {len(pool):,} cells BO chooses from"
+            )
         ids = [run.space.canonical_id(cell) for cell in pool]
         vectors = np.asarray(self.embed(pool), dtype=np.float32)
         position = {cell_id: i for i, cell_id in enumerate(ids)}
@@ -135,6 +140,12 @@ class BayesianOptimisation(Searcher):
             improvement = expected_improvement(mean, std, values.max())
             for i in np.argsort(-improvement, kind="stable")[: self.batch_size]:
                 run.query(pool[unvisited[i]])
+
+    def _sampled_pool(self, run: SearchRun) -> list[Any]:
+        """``pool_size`` distinct cells of the space (all of them when it has fewer)."""
+        if run.space.num_cells is not None and run.space.num_cells <= self.pool_size:
+            return list(run.space.enumerate())
+        return run.space.sample(self.pool_size, seed=run.seed)
 
     def _extra(self) -> dict[str, Any]:
         return {"num_initial": self.num_initial, "batch_size": self.batch_size}

@@ -11,6 +11,7 @@ accuracy). It counts distinct queries: asking for a cell again costs nothing and
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,14 +21,8 @@ from typing import Any
 import datasets
 
 from ..data import MetricTable, load_metric_table
+from ..errors import CellNotInTableError
 from ..spaces import SearchSpace, get_space
-
-
-class CellNotInTableError(LookupError):
-    """The queried cell has no value for the oracle's columns."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -112,6 +107,13 @@ class TableOracle(Oracle):
                     f"unknown {role} column {column!r}; the table has: {', '.join(columns) or 'no metric columns'}"
                 )
         wanted = [c for c in (objective, report) if c is not None]
+        for cell_id, row in table.values.items():
+            for column in wanted:
+                value = row.get(column)
+                if value is not None and not math.isfinite(value):
+                    raise ValueError(
+                        f"the table's {column!r} of cell {cell_id!r} is {value}, not a finite number"
+                    )
         self._rows = {
             cell_id: row
             for cell_id, row in table.values.items()

@@ -6,7 +6,8 @@
 * :class:`GINPredictor`: a graph isomorphism network on the cell's graph encoding.
 * :class:`Arch2VecMLPPredictor`: an MLP on arch2vec VGAE embeddings (the mean of the nodes' posterior means).
 
-Every predictor restarts from its initial weights at each :meth:`Predictor.fit` and trains on the normal scores of
+Each :meth:`Predictor.fit` starts afresh: the pretrained code predictor from the prior's weights (and the head it
+was built with), the others from weights drawn with the config's seed. Every predictor trains on the normal scores of
 its labels' ranks (accuracy tables have long tails of failed cells, which squared error would chase); predictions
 come back as ``mean + std * score`` of the training labels, so their order is the model's.
 """
@@ -199,7 +200,11 @@ class ArchPredictor(Predictor):
         return [self._token_ids[cell_id] for cell_id in ids]
 
     def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
-        self.model.load_state_dict(self._initial_state)
+        if self.pretrained:
+            self.model.load_state_dict(self._initial_state)
+        else:  # the from-scratch ablation draws its weights from the fit's seed
+            device = self.model.device
+            self.model = AutoModelForSequenceClassification.from_config(self.model.config).to(device)
         self.model.train()
         data = datasets.Dataset.from_dict({"input_ids": self.encode(cells), "labels": targets.tolist()})
         config = self.config

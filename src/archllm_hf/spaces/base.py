@@ -251,6 +251,11 @@ class SearchSpace(ABC, Generic[CellT]):
 
     # --- shared behaviour ------------------------------------------------------------------------
     @property
+    def num_cells(self) -> int | None:
+        """How many distinct cells (canonical ids) the space has; None when that is too large to matter."""
+        return None
+
+    @property
     def num_ops(self) -> int:
         return len(self.node_vocab)
 

@@ -793,6 +793,11 @@ class NB101Space(SearchSpace[NB101Cell]):
             )
         return _sample_rows(self.enumeration(), n, seed)
 
+    @property
+    def num_cells(self) -> int:
+        """423,624: the unique cells of NAS-Bench-101 (see :func:`enumerate_nb101`)."""
+        return NUM_UNIQUE_CELLS
+
     # --- local search ----------------------------------------------------------------------------
     def neighbours(self, cell: NB101Cell) -> list[NB101Cell]:
         """The valid cells one move from ``cell`` as given (unpruned vertices included), pruned.

@@ -303,6 +303,10 @@ class NB201Space(SearchSpace[NB201Cell]):
         return f"NB201 graph node {node} must be one of {', '.join(OPS)}, got {labels[node]!r}"
 
     # --- enumeration and sampling ----------------------------------------------------------------
+    @property
+    def num_cells(self) -> int:
+        return len(OPS) ** len(EDGES)
+
     def enumerate(self, progress: bool = False) -> Iterator[NB201Cell]:
         """All 15,625 cells in NB201 index order (``progress`` is ignored: this takes milliseconds)."""
         return iter(_cells_in_index_order())
