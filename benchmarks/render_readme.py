@@ -232,7 +232,8 @@ def search_tables() -> list[str]:
                 f"{protocol} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} seeds; objective "
                 f"`{setting['objective'].replace('{}', '*')}`, reported `{setting['report'].replace('{}', '*')}` of "
                 f"the best-objective cell), mean ± std at {' / '.join(map(str, shown))} queries; "
-                "seconds per run; median queries to the global optimum (runs that reached it):",
+                "seconds per run (mean over the datasets); median queries to the global optimum, per dataset (– when "
+                "fewer than half of the runs reach it; in brackets, how many did):",
                 "",
                 "| searcher | "
                 + " | ".join(DATASET_NAMES[d] for d in by_dataset)
