@@ -80,11 +80,15 @@ class PredictorBenchmark:
             for n in self.sizes
             for s in range(self.seeds)
         ]
+        labels_of = {
+            d: np.array([table.values[cell_id][f"{d}_test_acc_200ep"] for cell_id in ids])
+            for d in self.datasets
+        }
         for dataset, name, size, seed in tqdm(jobs, desc="predictor benchmark", unit="fit"):
             path = self._run_path(dataset, name, size, seed)
             if path.is_file():
                 continue
-            labels = np.array([table.values[cell_id][f"{dataset}_test_acc_200ep"] for cell_id in ids])
+            labels = labels_of[dataset]
             order = np.random.default_rng(seed).permutation(len(ids))
             train, test = order[:size], order[size:]
             predictor = predictors[name]

@@ -162,6 +162,7 @@ class SearchBenchmark:
             for seed in range(self.seeds)
         ]
         oracles: dict[tuple[str, str], TableOracle] = {}
+        optima = {dataset: optimum_ids(table, f"{dataset}_test_acc_200ep") for dataset in self.datasets}
         for protocol, dataset, name, seed in tqdm(jobs, desc="search benchmark", unit="run"):
             path = self._run_path(protocol, dataset, name, seed)
             if path.is_file():
@@ -172,13 +173,12 @@ class SearchBenchmark:
                 oracles[key] = TableOracle(get_space("nb201"), table, objective, report)
             result = searchers[name].search(oracles[key], self.budget, seed=seed)
             reported = "report" if oracles[key].report else "objective"
-            optima = optimum_ids(table, f"{dataset}_test_acc_200ep")
             atomic_write_json(
                 path,
                 {
                     "curve": result.trajectory(reported),
                     "seconds": result.seconds,
-                    "queries_to_optimum": result.queries_until(optima),
+                    "queries_to_optimum": result.queries_until(optima[dataset]),
                 },
             )
         return self.aggregate(table, models, started)

@@ -112,6 +112,7 @@ class SearchRun:
         self.evaluations: dict[str, Evaluation] = {}
         self._bar = bar
         self._pool: list[Any] | None = None
+        self._best = float("-inf")
 
     @property
     def remaining(self) -> int:
@@ -136,7 +137,8 @@ class SearchRun:
             record["report"] = evaluation.report
         self.history.append(record)
         self._bar.update(1)
-        self._bar.set_postfix(best=f"{max(r['objective'] for r in self.history):.4g}", refresh=False)
+        self._best = max(self._best, evaluation.objective)
+        self._bar.set_postfix(best=f"{self._best:.4g}", refresh=False)
         return evaluation
 
     def is_new(self, cell: Any) -> bool:

@@ -34,7 +34,6 @@ from transformers import (
     AutoTokenizer,
     PreTrainedModel,
     Trainer,
-    TrainingArguments,
 )
 from transformers.trainer_callback import PrinterCallback
 
@@ -42,6 +41,7 @@ from .._hub import read_prior_info, reference, resolve
 from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
+from ..training.common import training_arguments
 from ..utils import atomic_files, set_seed
 
 PREDICTOR_INFO_NAME = "archllm_predictor.json"
@@ -209,8 +209,11 @@ class ArchPredictor(Predictor):
         data = datasets.Dataset.from_dict({"input_ids": self.encode(cells), "labels": targets.tolist()})
         config = self.config
         with tempfile.TemporaryDirectory() as tmp:
-            args = TrainingArguments(
-                output_dir=tmp,
+            args = training_arguments(
+                Path(tmp),
+                seed=config.seed,
+                device=self.model.device.type,
+                progress=False,
                 max_steps=config.num_steps(len(cells)),
                 per_device_train_batch_size=config.batch_size,
                 learning_rate=config.learning_rate,
@@ -220,13 +223,6 @@ class ArchPredictor(Predictor):
                 save_strategy="no",
                 eval_strategy="no",
                 logging_strategy="no",
-                report_to="none",
-                disable_tqdm=True,
-                seed=config.seed,
-                data_seed=config.seed,
-                use_cpu=self.model.device.type == "cpu",
-                dataloader_pin_memory=False,
-                remove_unused_columns=False,
             )
             trainer = Trainer(
                 model=self.model,
