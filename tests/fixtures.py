@@ -164,9 +164,10 @@ TINY_PREDICTOR: dict[str, Any] = {"epochs": 1.0, "min_steps": 20, "batch_size": 
 """``PredictorTrainingConfig`` fields of a fit that takes a fraction of a second."""
 
 
-def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
-    """An NB201 prior folder ``root/prior`` trained for one epoch on ``num_cells`` cells, over the codes of an
-    untrained tiny VQ-VAE in ``root/vqvae``; returns the prior folder."""
+def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256) -> Any:
+    """A run folder ``root`` of ``space``: an untrained tiny VQ-VAE in ``root/vqvae`` and a prior over its codes in
+    ``root/prior``, trained for one epoch on ``num_cells`` cells (sampled, for the spaces too large to enumerate
+    quickly); returns ``root``."""
     from pathlib import Path
 
     import datasets
@@ -179,8 +180,8 @@ def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
 
     root = Path(root)
     torch.manual_seed(0)
-    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201", num_encoder_layers=1)).eval(), root / "vqvae")
-    full = build_cells_dataset("nb201", progress=False)
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config(space, num_encoder_layers=1)).eval(), root / "vqvae")
+    full = build_cells_dataset(space, num_samples=None if space == "nb201" else 2 * num_cells, progress=False)
     cells = datasets.DatasetDict(
         {name: split.select(range(min(len(split), num_cells))) for name, split in full.items()}
     )
@@ -191,4 +192,37 @@ def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
         config=PriorTrainingConfig(**TINY_PRIOR),
         progress=False,
     )
-    return root / "prior"
+    return root
+
+
+def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
+    """The prior folder of :func:`tiny_run` for NB201."""
+    return tiny_run(root, "nb201", num_cells) / "prior"
+
+
+def tiny_causal_lm(path: Any) -> None:
+    """A small GPT-2 with a byte-level BPE tokenizer trained here, standing in for a pretrained LLM."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    corpus = [" ".join(str((i * 7 + j) % 16) for j in range(8)) for i in range(200)] + [
+        "Architecture codes:"
+    ] * 5
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"]))
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>"
+    )
+    tokenizer.save_pretrained(path)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        n_positions=64,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    GPT2LMHeadModel(config).save_pretrained(path)

@@ -161,3 +161,35 @@ def test_upload_goes_through_upload_folder(tmp_path):
     assert (
         upload.call_args.kwargs["repo_id"] == "me/cells" and upload.call_args.kwargs["repo_type"] == "dataset"
     )
+
+
+def test_load_cells_repo_reads_each_folder_not_a_cache_of_another(tmp_path):
+    """``datasets.load_dataset`` caches a local folder by its name and config: two folders called ``data`` would
+    share one entry. ``load_cells_repo`` reads the folder itself."""
+    from archllm_hf.data import build_cells_dataset, load_cells_repo, write_dataset_config
+
+    sizes = {}
+    for name, num in (("a", 40), ("b", 60)):
+        cells = build_cells_dataset("darts", num_samples=num, seed=1, progress=False)
+        write_dataset_config(cells, tmp_path / name / "data", "darts")
+        sizes[name] = {split: cells[split].num_rows for split in cells}
+    for name in ("a", "b"):
+        loaded = load_cells_repo(tmp_path / name / "data", "darts")
+        assert {split: loaded[split].num_rows for split in loaded} == sizes[name]
+    with pytest.raises(FileNotFoundError, match="nb201/train"):
+        load_cells_repo(tmp_path / "a" / "data", "nb201")
+
+
+def test_cli_builds_the_whole_dataset_repo_in_one_command(tmp_path, capsys):
+    from archllm_hf.cli import main as cli
+    from archllm_hf.data import load_cells_repo
+
+    assert (
+        cli(["data", "build", "--space", "all", "--out", str(tmp_path), "--num-samples", "60", "--quiet"])
+        == 0
+    )
+    for space in ("nb101", "nb201", "darts"):
+        assert sum(split.num_rows for split in load_cells_repo(tmp_path, space).values()) == 60
+    assert "config_name: darts" in (tmp_path / "README.md").read_text()
+    assert cli(["data", "build", "--space", "all", "--out", str(tmp_path), "--metrics", "x.csv"]) == 2
+    assert "belong to one space" in capsys.readouterr().err

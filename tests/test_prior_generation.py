@@ -10,7 +10,7 @@ import textwrap
 import datasets
 import pytest
 import torch
-from fixtures import TINY_PRIOR, tiny_vqvae_config
+from fixtures import TINY_PRIOR, tiny_causal_lm, tiny_vqvae_config
 
 from archllm_hf._hub import PRIOR_INFO_NAME, PriorInfo, read_prior_info, save_vqvae
 from archllm_hf.generation import ArchitectureGenerator, CodeGrammarLogitsProcessor
@@ -240,37 +240,9 @@ def test_pipeline_rejects_unknown_parameters(prior_dir):
         generate(num_samples=2, temprature=1.0)
 
 
-def _tiny_bpe_causal_lm(path) -> None:
-    """A small GPT-2 with a byte-level BPE tokenizer trained here, standing in for a pretrained LLM."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    corpus = [" ".join(str((i * 7 + j) % 16) for j in range(8)) for i in range(200)] + [
-        "Architecture codes:"
-    ] * 5
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(corpus, trainers.BpeTrainer(vocab_size=300, special_tokens=["<|endoftext|>"]))
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|endoftext|>", bos_token="<|endoftext|>"
-    )
-    tokenizer.save_pretrained(path)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_embd=32,
-        n_layer=1,
-        n_head=2,
-        n_positions=64,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    GPT2LMHeadModel(config).save_pretrained(path)
-
-
 def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
     base = tmp_path / "base"
-    _tiny_bpe_causal_lm(base)
+    tiny_causal_lm(base)
     out = tmp_path / "prior"
     summary = train_prior(
         vqvae_dir,

@@ -21,12 +21,24 @@ ALGORITHMS = ("random", "evolution", "local", "bo", "generative")
 
 
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .data.repo import upload_dataset_repo
+
+    if args.space == "all" and args.metrics:
+        raise ValueError("--metrics files belong to one space: build the spaces one by one with --space")
+    for space in SPACE_NAMES if args.space == "all" else [args.space]:
+        _build_space(space, args, argv)
+    if args.push_to_hub:
+        print(f"  uploaded: {upload_dataset_repo(args.out, args.push_to_hub)}")
+    return 0
+
+
+def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> None:
     from .data import build_cells_dataset, write_dataset_config
-    from .data.repo import build_command, upload_dataset_repo
+    from .data.repo import build_command
 
     start = time.perf_counter()
     dataset = build_cells_dataset(
-        args.space,
+        space,
         num_samples=args.num_samples,
         seed=args.seed,
         metrics=args.metrics,
@@ -38,19 +50,16 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
         "num_samples": args.num_samples,
         "metrics": args.metrics,
     }
-    out = write_dataset_config(dataset, args.out, args.space, info)
+    out = write_dataset_config(dataset, args.out, space, info)
     elapsed = time.perf_counter() - start
     total = sum(split.num_rows for split in dataset.values())
-    print(f"wrote {args.space} cells to {out} in {elapsed:.1f} s")
+    print(f"wrote {space} cells to {out} in {elapsed:.1f} s")
     print(f"  rows: {total:,} ({', '.join(f'{name} {split.num_rows:,}' for name, split in dataset.items())})")
     print(f"  columns: {', '.join(dataset['train'].column_names)}")
     example = dataset["train"][0]
     shown = {k: v for k, v in example.items() if k not in ("adjacency",)}
     print(f"  example: {shown}")
-    print(f'  load with: datasets.load_dataset("{out}", "{args.space}")')
-    if args.push_to_hub:
-        print(f"  uploaded: {upload_dataset_repo(out, args.push_to_hub)}")
-    return 0
+    print(f'  load with: datasets.load_dataset("{out}", "{space}")')
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -184,9 +193,9 @@ def _read_ids(source: str, space: str) -> set[str]:
     """Training ids from a text file (one per line) or a dataset repo folder (its train split)."""
     path = Path(source)
     if path.is_dir():
-        import datasets
+        from .data import load_cells_repo
 
-        return set(datasets.load_dataset(str(path), space, split="train")["id"])
+        return set(load_cells_repo(path, space)["train"]["id"])
     if not path.is_file():
         raise FileNotFoundError(f"--train-ids: no such file or folder: {path}")
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
@@ -260,20 +269,52 @@ def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _cmd_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .release import push_release, release_dataset, release_run
+
+    if (args.run is None) == (args.dataset is None):
+        raise ValueError("give one of --run (a model repo) and --dataset (the cells dataset repo)")
+    if args.push_to_hub and not args.repo_id:
+        raise ValueError("--push-to-hub needs --repo-id")
+    if args.run is not None:
+        out = release_run(args.run, args.out, repo_id=args.repo_id, evaluation=args.evaluation)
+        repo_type = "model"
+    else:
+        out = release_dataset(args.dataset, args.out, repo_id=args.repo_id or "archllm-hf/nas-bench-cells")
+        repo_type = "dataset"
+    files = [p for p in sorted(out.rglob("*")) if p.is_file()]
+    print(
+        f"wrote {repo_type} repo {out}: {len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB"
+    )
+    if args.push_to_hub:
+        print(f"uploaded: {push_release(out, args.repo_id, repo_type=repo_type)}")
+    return 0
+
+
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)"
     )
-    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="default: the prior's generation_config (a released checkpoint's recommended setting), else 1.0",
+    )
     parser.add_argument("--top-k", type=int, default=None)
     parser.add_argument("--top-p", type=float, default=None)
     parser.add_argument(
-        "--constrained", action="store_true", help="only code tokens at code positions, then eos"
+        "--constrained",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="only code tokens at code positions, then eos (default: as the prior's generation_config says)",
     )
     parser.add_argument(
         "--without-replacement",
-        action="store_true",
-        help="no cell (and no invalid code string) twice: draws repeating an earlier sample are discarded",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="no cell (and no invalid code string) twice: draws repeating an earlier sample are discarded "
+        "(default: as the prior's generation_config says)",
     )
     parser.add_argument("--seed", type=int, default=0)
 
@@ -292,10 +333,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="build the NAS-Bench cells dataset repo")
     data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
-    build = data_commands.add_parser(
-        "build", help="write one search space as a parquet config of a dataset repo"
+    build = data_commands.add_parser("build", help="write search spaces as parquet configs of a dataset repo")
+    build.add_argument(
+        "--space",
+        choices=(*SPACE_NAMES, "all"),
+        required=True,
+        help="one space, or all: the whole dataset repo (one config per space)",
     )
-    build.add_argument("--space", choices=SPACE_NAMES, required=True)
     build.add_argument("--out", required=True, help="dataset repo folder (other configs in it are kept)")
     build.add_argument(
         "--num-samples",
@@ -413,6 +457,21 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--seed", type=int, default=0)
     pred.add_argument("--device", default=None)
     pred.set_defaults(handler=_cmd_train_predictor)
+
+    release = commands.add_parser(
+        "release", help="turn a trained run (or the cells dataset) into a Hub repo folder, and upload it"
+    )
+    release.add_argument("--run", default=None, help="run folder holding prior/ (and the VQ-VAE it names)")
+    release.add_argument("--dataset", default=None, help="cells dataset folder (archllm data build --out)")
+    release.add_argument("--out", required=True, help="the repo folder to write (replaced as a whole)")
+    release.add_argument(
+        "--repo-id", default=None, help="Hub id the card names (and --push-to-hub uploads to)"
+    )
+    release.add_argument(
+        "--evaluation", default=None, help="evaluation JSON the card quotes (benchmarks/release.py writes it)"
+    )
+    release.add_argument("--push-to-hub", action="store_true", help="create the repo and upload the folder")
+    release.set_defaults(handler=_cmd_release)
 
     run = commands.add_parser("run", help="the whole pipeline: data, VQ-VAE, prior, generation, report")
     run.add_argument("--space", choices=SPACE_NAMES, default="nb201")

@@ -2,7 +2,7 @@
 
 from .build import build_cells_dataset, features_for, space_cells
 from .metrics import MetricTable, load_metric_table, load_metrics
-from .repo import render_dataset_card, upload_dataset_repo, write_dataset_config
+from .repo import load_cells_repo, render_dataset_card, upload_dataset_repo, write_dataset_config
 from .splits import SPLITS, split_for_id
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "build_cells_dataset",
     "features_for",
     "MetricTable",
+    "load_cells_repo",
     "load_metric_table",
     "load_metrics",
     "render_dataset_card",

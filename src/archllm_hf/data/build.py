@@ -108,7 +108,10 @@ def build_cells_dataset(
     features = features_for(space, metric_columns, extra_features)
     return datasets.DatasetDict(
         {
+            # from_list infers no columns from an empty split (a small sample can leave one empty)
             split: datasets.Dataset.from_list(split_rows, features=features)
+            if split_rows
+            else datasets.Dataset(features.arrow_schema.empty_table())
             for split, split_rows in rows.items()
         }
     )

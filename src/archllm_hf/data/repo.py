@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import pyarrow as pa
 import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, DatasetCardData
 
@@ -78,6 +79,30 @@ def write_dataset_config(
         (tmp / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
     render_dataset_card(out_dir)
     return out_dir
+
+
+def load_cells_repo(source: str | Path, config: str) -> datasets.DatasetDict:
+    """One config of a cells dataset repo: a local folder (read straight from its parquet files) or a Hub repo id.
+
+    A local folder does not go through ``datasets.load_dataset``, whose cache keys a local folder by its name and
+    the config, not by its content: two folders called ``data`` with an ``nb201`` config would share one cache entry,
+    and the second would silently load the first's rows.
+    """
+    folder = Path(source)
+    if not folder.is_dir():
+        return datasets.load_dataset(str(source), config)
+    splits = {}
+    for split in SPLITS:
+        files = sorted((folder / config).glob(f"{split}-*.parquet"))
+        if not files:
+            raise FileNotFoundError(
+                f"{folder} has no {config}/{split}-*.parquet; write it with `archllm data build`"
+            )
+        table = pa.concat_tables([pq.read_table(f) for f in files])
+        if table.num_columns == 0:  # an empty split is written without columns; its features are in the metadata
+            table = datasets.Features.from_arrow_schema(table.schema).arrow_schema.empty_table()
+        splits[split] = datasets.Dataset(table)
+    return datasets.DatasetDict(splits)
 
 
 def render_dataset_card(out_dir: str | Path, repo_id: str = "archllm-hf/nas-bench-cells") -> Path:
@@ -194,4 +219,10 @@ def _as_list(metrics: str | list[str] | None) -> list[str] | None:
     return [metrics]
 
 
-__all__ = ["build_command", "render_dataset_card", "upload_dataset_repo", "write_dataset_config"]
+__all__ = [
+    "build_command",
+    "load_cells_repo",
+    "render_dataset_card",
+    "upload_dataset_repo",
+    "write_dataset_config",
+]

@@ -12,28 +12,9 @@ import torch
 from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
 from .._hub import PriorInfo, load_prior, load_vqvae, prior_vqvae
-from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor
+from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor, CodeGrammarLogitsProcessor
 from ..spaces import DecodedCell, SearchSpace
 from .sampler import Draw, Sampler
-
-
-class CodeGrammarLogitsProcessor(LogitsProcessor):
-    """Constrained mode: allow only code tokens at the ``code_length`` code positions, and only eos after them."""
-
-    def __init__(self, code_token_ids: list[int], eos_token_id: int, prompt_length: int, code_length: int):
-        self.code_token_ids = torch.as_tensor(code_token_ids, dtype=torch.long)
-        self.eos_token_id = eos_token_id
-        self.prompt_length = prompt_length
-        self.code_length = code_length
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
-        position = input_ids.shape[1] - self.prompt_length
-        allowed = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
-        if position < self.code_length:
-            allowed[self.code_token_ids.to(scores.device)] = True
-        else:
-            allowed[self.eos_token_id] = True
-        return scores.masked_fill(~allowed, float("-inf"))
 
 
 @torch.no_grad()
@@ -175,12 +156,27 @@ class ArchitectureGenerator(Sampler):
         return self._decode(ids)
 
     def generate(self, num_samples: int, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
-        """See :meth:`Sampler.generate`. Within one call, a code row drawn again is decoded only once."""
+        """See :meth:`Sampler.generate`. Within one call, a code row drawn again is decoded only once.
+
+        ``temperature``, ``constrained`` and ``without_replacement`` that are not given (or None) come from the
+        prior's ``generation_config`` (a released checkpoint records its recommended settings there), else 1.0,
+        False and False.
+        """
+        kwargs.update({k: v for k, v in self.recommended_sampling().items() if kwargs.get(k) is None})
         self._decoded_rows = {}
         try:
             return super().generate(num_samples, *args, **kwargs)
         finally:
             self._decoded_rows = {}
+
+    def recommended_sampling(self) -> dict[str, Any]:
+        """``temperature``, ``constrained`` and ``without_replacement`` as the prior's generation config sets them."""
+        config = self.prior.generation_config
+        return {
+            "temperature": float(getattr(config, "temperature", None) or 1.0),
+            "constrained": bool(getattr(config, "constrained", False)),
+            "without_replacement": bool(getattr(config, "without_replacement", False)),
+        }
 
     # --- helpers --------------------------------------------------------------------------------------------------
     def _prompt_ids(self) -> list[int]:

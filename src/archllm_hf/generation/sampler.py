@@ -22,19 +22,8 @@ Draw = tuple[list[DecodedCell], list[str | None]]
 
 
 def sample_record(space: SearchSpace, decoded: DecodedCell, text: str | None = None) -> dict[str, Any]:
-    """One generated sample as a JSON-ready dict (see the module docstring)."""
-    cell = decoded.cell
-    isomorphism_id = None
-    if decoded.valid:
-        isomorphism_id = space.isomorphism_id(cell) if space.has_isomorphism_classes else decoded.id
-    return {
-        "cell": space.to_native(cell) if cell is not None else None,
-        "id": decoded.id,
-        "isomorphism_id": isomorphism_id,
-        "valid": decoded.valid,
-        "reason": decoded.reason,
-        "codes": text,
-    }
+    """One generated sample as a JSON-ready dict (see :meth:`~archllm_hf.spaces.SearchSpace.sample_record`)."""
+    return space.sample_record(decoded, text)
 
 
 class Sampler(ABC):

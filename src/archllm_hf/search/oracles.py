@@ -20,7 +20,7 @@ from typing import Any
 
 import datasets
 
-from ..data import MetricTable, load_metric_table
+from ..data import MetricTable, load_cells_repo, load_metric_table
 from ..errors import CellNotInTableError
 from ..spaces import SearchSpace, get_space
 
@@ -146,7 +146,7 @@ class TableOracle(Oracle):
         """The metric columns of a cells dataset (built with ``archllm data build --metrics``); every split."""
         space = get_space(space) if isinstance(space, str) else space
         if isinstance(dataset, (str, Path)):
-            dataset = datasets.load_dataset(str(dataset), space.name)
+            dataset = load_cells_repo(dataset, space.name)
         splits = list(dataset.values()) if isinstance(dataset, datasets.DatasetDict) else [dataset]
         cells: dict[str, Any] = {}
         values: dict[str, dict[str, float]] = {}

@@ -314,6 +314,23 @@ class SearchSpace(ABC, Generic[CellT]):
         """JSON-ready native form of the cell (default: :meth:`format`)."""
         return self.format(cell)
 
+    def sample_record(self, decoded: DecodedCell[CellT], text: str | None = None) -> dict[str, Any]:
+        """One generated sample as a JSON-ready dict: ``cell`` (native form), ``id`` (canonical id),
+        ``isomorphism_id``, ``valid``, ``reason`` (why not valid) and ``codes`` (the text the sampler wrote, or
+        None)."""
+        cell = decoded.cell
+        isomorphism_id = None
+        if decoded.valid:
+            isomorphism_id = self.isomorphism_id(cell) if self.has_isomorphism_classes else decoded.id
+        return {
+            "cell": self.to_native(cell) if cell is not None else None,
+            "id": decoded.id,
+            "isomorphism_id": isomorphism_id,
+            "valid": decoded.valid,
+            "reason": decoded.reason,
+            "codes": text,
+        }
+
     def from_record(self, record: dict[str, Any]) -> CellT:
         """Cell of a dataset row written by :meth:`to_record` (default: parse the text column)."""
         if self.text_column is None:

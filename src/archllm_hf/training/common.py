@@ -16,7 +16,7 @@ from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
-from ..data import build_cells_dataset
+from ..data import build_cells_dataset, load_cells_repo
 from ..spaces import SearchSpace
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | 
     if isinstance(dataset, datasets.DatasetDict):
         return dataset
     if dataset is not None:
-        return datasets.load_dataset(str(dataset), space.name)
+        return load_cells_repo(dataset, space.name)
     return build_cells_dataset(space, **build_kwargs)
 
 

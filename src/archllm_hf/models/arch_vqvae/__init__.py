@@ -13,7 +13,7 @@ from .modeling_arch_vqvae import (
     ArchVQVAEOutput,
     ArchVQVAEPreTrainedModel,
 )
-from .processing_arch_vqvae import ArchVQVAEProcessor
+from .processing_arch_vqvae import ArchVQVAEProcessor, CodeGrammarLogitsProcessor
 from .tokenization_arch_vqvae import ArchCodeTokenizer
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "ArchVQVAEOutput",
     "ArchVQVAEPreTrainedModel",
     "ArchVQVAEProcessor",
+    "CodeGrammarLogitsProcessor",
 ]

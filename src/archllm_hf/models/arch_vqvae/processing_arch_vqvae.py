@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from transformers import LogitsProcessor
 
 from .configuration_arch_vqvae import ArchVQVAEConfig
 from .tokenization_arch_vqvae import ArchCodeTokenizer
@@ -143,6 +144,25 @@ class ArchVQVAEProcessor:
         return results
 
 
+class CodeGrammarLogitsProcessor(LogitsProcessor):
+    """Constrained mode: allow only code tokens at the ``code_length`` code positions, and only eos after them."""
+
+    def __init__(self, code_token_ids: list[int], eos_token_id: int, prompt_length: int, code_length: int):
+        self.code_token_ids = torch.as_tensor(code_token_ids, dtype=torch.long)
+        self.eos_token_id = eos_token_id
+        self.prompt_length = prompt_length
+        self.code_length = code_length
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        position = input_ids.shape[1] - self.prompt_length
+        allowed = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
+        if position < self.code_length:
+            allowed[self.code_token_ids.to(scores.device)] = True
+        else:
+            allowed[self.eos_token_id] = True
+        return scores.masked_fill(~allowed, float("-inf"))
+
+
 # --- checks ---------------------------------------------------------------------------------------------------
 def check_space(space: Any, config: ArchVQVAEConfig) -> None:
     """Raise ``ValueError`` unless ``space`` has the graph encoding ``config`` was built for."""
@@ -248,4 +268,4 @@ def _check_row(row: Any, code_length: int, codebook_size: int) -> tuple[list[int
     return values, None
 
 
-__all__ = ["ArchVQVAEProcessor", "check_space", "check_tokenizer"]
+__all__ = ["ArchVQVAEProcessor", "CodeGrammarLogitsProcessor", "check_space", "check_tokenizer"]

@@ -1,0 +1,279 @@
+"""Turn a trained run into a Hub model repo folder, and publish it.
+
+``release_run("runs/nb201", "hub/archvq-nb201")`` writes::
+
+    OUT/README.md                   the model card (rendered from hub_cards/model_card.md)
+    OUT/config.json                 the prior (a stock LlamaForCausalLM) + ``custom_pipelines`` (remote pipeline)
+    OUT/generation_config.json      the recommended sampling settings (temperature, constrained, without_replacement)
+    OUT/model.safetensors           the prior's weights
+    OUT/tokenizer.json, tokenizer_config.json   the code tokenizer (``auto_map``: remote code)
+    OUT/archllm_prior.json          how to prompt the prior; its VQ-VAE is the subfolder ``vqvae``
+    OUT/training_summary.json       how the prior was trained
+    OUT/evaluation.json             the checkpoint's measured quality (when given; the card quotes it)
+    OUT/*.py                        remote code: the pipeline, the VQ-VAE's processor, the search spaces
+    OUT/vqvae/                      the VQ-VAE: config.json (``auto_map``), model.safetensors, code tokenizer,
+                                    its remote code, reconstruction.json, training_summary.json
+
+With the package, ``pipeline("architecture-generation", model=OUT)``, ``ArchitectureGenerator.from_pretrained(OUT)``
+and ``AutoModel.from_pretrained(OUT, subfolder="vqvae")`` load it; without it, the same with
+``trust_remote_code=True`` (the pipeline then needs no task: ``pipeline(model=OUT, trust_remote_code=True)``).
+Weights are safetensors only; nothing in the folder names a local path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from transformers import AutoModelForCausalLM
+
+from .. import spaces as spaces_package
+from .._hub import PRIOR_INFO_NAME, SUMMARY_NAME, PriorInfo, load_vqvae, prior_vqvae, read_prior_info
+from ..models import arch_vqvae as vqvae_package
+from ..models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
+from ..presets import preset
+from ..utils import atomic_directory
+from .card import EVALUATION_NAME, render_model_card
+
+REMOTE_PIPELINE_TASK = "archvq-generation"
+"""The task name of the repo's remote pipeline in ``config.json``'s ``custom_pipelines``. It differs from the
+package's ``architecture-generation`` on purpose: transformers prefers a repo's custom pipeline over the registered
+one and then demands ``trust_remote_code=True``, so a shared name would break ``pipeline("architecture-generation",
+model=REPO_ID)`` for package users. Without the package, ``pipeline(model=REPO_ID, trust_remote_code=True)`` infers
+this task (the repo's only custom pipeline)."""
+REMOTE_PIPELINE_FILE = "pipeline_arch_vqvae.py"
+VQVAE_SUBFOLDER = "vqvae"
+_SPACE_FILES = {
+    "__init__.py": "spaces.py",
+    "base.py": "base.py",
+    "nb101.py": "nb101.py",
+    "nb201.py": "nb201.py",
+    "darts.py": "darts.py",
+}
+_LOCAL_KEYS = ("resumed_from",)  # summary keys that may hold a local path
+
+
+def release_run(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    repo_id: str | None = None,
+    evaluation: str | Path | dict[str, Any] | None = None,
+    dataset_repo_id: str | None = None,
+) -> Path:
+    """Write the release repo of ``run_dir`` (a folder with ``prior/`` and the VQ-VAE it names, as ``archllm run``
+    or ``archllm train-prior`` leave it) to ``out_dir``, replacing what is there as a whole.
+
+    Args:
+        repo_id: the Hub id the card's snippets use (default ``archllm-hf/archvq-<space>``).
+        evaluation: the checkpoint's measured quality (``evaluate_release``'s result, or the path of its JSON); the
+            card's ``model-index`` and tables are read from it. Without it the card says the checkpoint is not
+            evaluated.
+        dataset_repo_id: the cells dataset repo named in the card (default ``archllm-hf/nas-bench-cells``).
+    """
+    prior_dir = Path(run_dir) / "prior"
+    if not prior_dir.is_dir():
+        raise FileNotFoundError(
+            f"{run_dir} has no prior/ folder; train one with `archllm run` or `archllm train-prior`"
+        )
+    info = read_prior_info(prior_dir)
+    if info.format != "codes":
+        raise ValueError(
+            f"{prior_dir} is a {info.format!r} prior; `archllm release` ships code priors (format 'codes') only"
+        )
+    vqvae_path, vqvae_kwargs = prior_vqvae(prior_dir, info)
+    vqvae, _ = load_vqvae(vqvae_path, **vqvae_kwargs)
+    prior = AutoModelForCausalLM.from_pretrained(str(prior_dir))
+    settings = recommended_sampling(info.space)
+    prior.generation_config.do_sample = True
+    for key, value in settings.items():  # ``update`` would skip the two keys transformers does not know
+        setattr(prior.generation_config, key, value)
+    if isinstance(evaluation, (str, Path)):
+        evaluation = json.loads(Path(evaluation).read_text())
+    repo_id = repo_id or f"archllm-hf/archvq-{info.space}"
+
+    with atomic_directory(out_dir) as tmp:
+        with _remote_code_classes():
+            prior.save_pretrained(tmp)
+            _code_tokenizer(vqvae).save_pretrained(tmp)
+            vqvae.save_pretrained(tmp / VQVAE_SUBFOLDER)
+            _code_tokenizer(vqvae).save_pretrained(tmp / VQVAE_SUBFOLDER)
+        _add_custom_pipeline(tmp / "config.json")
+        _copy_remote_code(tmp)
+        released = PriorInfo(**{**info.to_dict(), "vqvae": VQVAE_SUBFOLDER})
+        (tmp / PRIOR_INFO_NAME).write_text(json.dumps(released.to_dict(), indent=2) + "\n")
+        _copy_summary(prior_dir / SUMMARY_NAME, tmp / SUMMARY_NAME)
+        vqvae_source = Path(vqvae_path) / vqvae_kwargs.get("subfolder", "")
+        _copy_summary(vqvae_source / SUMMARY_NAME, tmp / VQVAE_SUBFOLDER / SUMMARY_NAME)
+        if (vqvae_source / "reconstruction.json").is_file():
+            shutil.copyfile(
+                vqvae_source / "reconstruction.json", tmp / VQVAE_SUBFOLDER / "reconstruction.json"
+            )
+        if evaluation is not None:
+            (tmp / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=2) + "\n")
+        render_model_card(tmp, repo_id=repo_id, dataset_repo_id=dataset_repo_id)
+    return Path(out_dir)
+
+
+def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str) -> Path:
+    """Copy a cells dataset folder (``archllm data build``'s output) to ``out_dir`` as a dataset repo whose card
+    names ``repo_id``. Benchmark metric columns are refused: their tables' licences do not all allow shipping them
+    (the NATS table has none), so metrics stay a join on the user's side."""
+    from ..data.repo import BUILD_INFO, COLUMN_DOCS, render_dataset_card
+
+    dataset_dir = Path(dataset_dir)
+    configs = sorted(p.parent for p in dataset_dir.glob(f"*/{BUILD_INFO}"))
+    if not configs:
+        raise FileNotFoundError(
+            f"{dataset_dir} holds no dataset config (no */{BUILD_INFO}); build it with `archllm data build`"
+        )
+    for config in configs:
+        columns = pq.read_schema(next(config.glob("*.parquet"))).names
+        metrics = [c for c in columns if c not in COLUMN_DOCS]
+        if metrics:
+            raise ValueError(
+                f"{config} has benchmark metric columns {metrics}; a released dataset ships cells only (rebuild "
+                "it without --metrics and join the metrics on your side)"
+            )
+    with atomic_directory(out_dir) as tmp:
+        for config in configs:
+            shutil.copytree(config, tmp / config.name)
+        render_dataset_card(tmp, repo_id=repo_id)
+    return Path(out_dir)
+
+
+def recommended_sampling(space: str) -> dict[str, Any]:
+    """The sampling settings a released checkpoint of ``space`` records in its ``generation_config.json``."""
+    space_preset = preset(space)
+    return {
+        "temperature": space_preset.recommended_temperature,
+        "constrained": True,
+        "without_replacement": space_preset.without_replacement,
+    }
+
+
+def push_release(
+    folder: str | Path,
+    repo_id: str,
+    repo_type: str = "model",
+    private: bool = False,
+    token: str | None = None,
+) -> str:
+    """Upload a release folder (``create_repo`` + ``upload_folder``; needs network and a token); returns the
+    commit URL. The dataset repo goes through :func:`archllm_hf.data.repo.upload_dataset_repo`."""
+    if repo_type == "dataset":
+        from ..data.repo import upload_dataset_repo
+
+        return upload_dataset_repo(folder, repo_id, private=private, token=token)
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+    return str(
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Release (archllm-hf)")
+    )
+
+
+def remote_code_files() -> dict[str, str]:
+    """Files copied to a release repo's root for the remote pipeline: ``{name in the repo: source text}``.
+
+    The VQ-VAE's code is here too, not only under ``vqvae/``: transformers resolves the ``auto_map`` of a
+    subfolder's config against the repo's root. The search spaces are flattened beside the pipeline (transformers loads remote code from one folder): their
+    one import of the package's ground floor, ``from ..errors import``, becomes ``from .errors import``.
+    """
+    files = {
+        REMOTE_PIPELINE_FILE: resources.files(__package__)
+        .joinpath("remote", REMOTE_PIPELINE_FILE)
+        .read_text(),
+    }
+    model_folder = Path(vqvae_package.__file__).parent
+    for name in (
+        "configuration_arch_vqvae.py",
+        "modeling_arch_vqvae.py",
+        "processing_arch_vqvae.py",
+        "tokenization_arch_vqvae.py",
+    ):
+        files[name] = (model_folder / name).read_text()
+    space_folder = Path(spaces_package.__file__).parent
+    for source, target in _SPACE_FILES.items():
+        files[target] = _flattened(space_folder / source)
+    files["errors.py"] = (space_folder.parent / "errors.py").read_text()
+    return files
+
+
+# --- helpers ---------------------------------------------------------------------------------------------------------
+def _flattened(path: Path) -> str:
+    text = path.read_text().replace("from ..errors import", "from .errors import")
+    left = re.findall(r"^\s*from \.\.\S*", text, flags=re.MULTILINE)
+    if left:
+        raise RuntimeError(
+            f"{path} imports {left} from outside its folder; it cannot ship as flat remote code"
+        )
+    return text
+
+
+def _copy_remote_code(folder: Path) -> None:
+    for name, text in remote_code_files().items():
+        (folder / name).write_text(text)
+
+
+def _add_custom_pipeline(config_path: Path) -> None:
+    config = json.loads(config_path.read_text())
+    config["custom_pipelines"] = {
+        REMOTE_PIPELINE_TASK: {
+            "impl": f"{REMOTE_PIPELINE_FILE[:-3]}.ArchVQVAEGenerationPipeline",
+            "pt": ["AutoModelForCausalLM"],
+            "type": "text",
+        }
+    }
+    config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def _code_tokenizer(vqvae: ArchVQVAEModel) -> ArchCodeTokenizer:
+    """A fresh code tokenizer (a loaded one would save how it was loaded, e.g. ``local_files_only``)."""
+    return ArchCodeTokenizer(codebook_size=vqvae.config.codebook_size, code_length=vqvae.config.code_length)
+
+
+def _copy_summary(source: Path, target: Path) -> None:
+    if source.is_file():
+        summary = {k: v for k, v in json.loads(source.read_text()).items() if k not in _LOCAL_KEYS}
+        target.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+@contextmanager
+def _remote_code_classes() -> Iterator[None]:
+    """Within the block, saving the VQ-VAE and the code tokenizer writes ``auto_map`` and copies their code
+    (``register_for_auto_class``); the classes are restored afterwards, so later saves stay package-native."""
+    classes = (ArchVQVAEConfig, ArchVQVAEModel, ArchCodeTokenizer)
+    before = [cls.__dict__.get("_auto_class", _UNSET) for cls in classes]
+    ArchVQVAEConfig.register_for_auto_class("AutoConfig")
+    ArchVQVAEModel.register_for_auto_class("AutoModel")
+    ArchCodeTokenizer.register_for_auto_class("AutoTokenizer")
+    try:
+        yield
+    finally:
+        for cls, value in zip(classes, before):
+            if value is _UNSET:
+                delattr(cls, "_auto_class")
+            else:
+                cls._auto_class = value
+
+
+_UNSET = object()
+
+__all__ = [
+    "REMOTE_PIPELINE_FILE",
+    "REMOTE_PIPELINE_TASK",
+    "VQVAE_SUBFOLDER",
+    "push_release",
+    "recommended_sampling",
+    "release_dataset",
+    "release_run",
+    "remote_code_files",
+]

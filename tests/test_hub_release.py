@@ -1,0 +1,183 @@
+"""The download path, for real: tiny release repos of every space and the dataset repo, written with ``archllm
+release``, committed to git and served by a local Hub (olah on 127.0.0.1, see ``hub_server.py``), load by repo id
+in fresh processes with empty caches: with the package (pipeline, Auto classes, ``ArchitectureGenerator``, ``archllm
+generate``, ``load_dataset``) and without it (``trust_remote_code=True``)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from fixtures import tiny_run
+from hub_server import LocalHub, git_commit_folder, hub_env
+
+from archllm_hf.cli import main as cli
+from archllm_hf.generation import ArchitectureGenerator
+
+SPACES = ("nb101", "nb201", "darts")
+ORG = "test-org"
+DATASET_ID = f"{ORG}/nas-bench-cells"
+NUM = 12
+
+WITH_PACKAGE = """
+import json, sys
+import datasets, torch
+import archllm_hf
+from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, pipeline
+from archllm_hf.generation import ArchitectureGenerator
+from archllm_hf.models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEModel
+
+org, num = sys.argv[1], int(sys.argv[2])
+out = {}
+for space in ("nb101", "nb201", "darts"):
+    repo = f"{org}/archvq-{space}"
+    vqvae = AutoModel.from_pretrained(repo, subfolder="vqvae")
+    prior = AutoModelForCausalLM.from_pretrained(repo)
+    out[space] = {
+        "pipeline": pipeline("architecture-generation", model=repo)(num_samples=num, seed=0),
+        "generator": ArchitectureGenerator.from_pretrained(repo).generate(num, seed=0),
+        "vqvae_is_native": isinstance(vqvae, ArchVQVAEModel),
+        "tokenizer_is_native": isinstance(AutoTokenizer.from_pretrained(repo, subfolder="vqvae"), ArchCodeTokenizer),
+        "weights": [float(sum(p.detach().double().sum() for p in m.parameters())) for m in (prior, vqvae)],
+        "dataset": datasets.load_dataset(f"{org}/nas-bench-cells", space, split="train")["id"][:5],
+    }
+print(json.dumps(out))
+"""
+
+WITHOUT_PACKAGE = """
+import sys
+sys.modules["archllm_hf"] = None  # an environment where the package cannot be imported
+import json
+from transformers import AutoModel, AutoTokenizer, pipeline
+
+org, num = sys.argv[1], int(sys.argv[2])
+out = {}
+for space in ("nb101", "nb201", "darts"):
+    repo = f"{org}/archvq-{space}"
+    vqvae = AutoModel.from_pretrained(repo, subfolder="vqvae", trust_remote_code=True)
+    tokenizer = AutoTokenizer.from_pretrained(repo, subfolder="vqvae", trust_remote_code=True)
+    out[space] = {
+        "pipeline": pipeline(model=repo, trust_remote_code=True)(num_samples=num, seed=0),
+        "classes": [type(vqvae).__module__, type(tokenizer).__module__],
+        "weights": float(sum(p.detach().double().sum() for p in vqvae.parameters())),
+    }
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def mirrors(tmp_path_factory) -> Path:
+    from archllm_hf.data import build_cells_dataset, write_dataset_config
+
+    root = tmp_path_factory.mktemp("release")
+    mirrors = root / "mirrors"
+    for space in SPACES:
+        repo = mirrors / "models" / ORG / f"archvq-{space}"
+        run = tiny_run(root / "runs" / space, space)
+        assert (
+            cli(["release", "--run", str(run), "--out", str(repo), "--repo-id", f"{ORG}/archvq-{space}"]) == 0
+        )
+        git_commit_folder(repo)
+        cells = build_cells_dataset(space, num_samples=80, progress=False)
+        write_dataset_config(cells, root / "data", space)
+    dataset_repo = mirrors / "datasets" / DATASET_ID
+    assert (
+        cli(["release", "--dataset", str(root / "data"), "--out", str(dataset_repo), "--repo-id", DATASET_ID])
+        == 0
+    )
+    git_commit_folder(dataset_repo)
+    return mirrors
+
+
+@pytest.fixture(scope="module")
+def hub(mirrors) -> Iterator[LocalHub]:
+    with LocalHub(mirrors) as hub:
+        yield hub
+
+
+def run_child(script: str, hub: LocalHub, home: Path) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", script, ORG, str(NUM)],
+        env=hub_env(hub.endpoint, home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def local(mirrors: Path, space: str) -> Path:
+    return mirrors / "models" / ORG / f"archvq-{space}"
+
+
+def weights(model: torch.nn.Module) -> float:
+    return float(sum(p.detach().double().sum() for p in model.parameters()))
+
+
+@pytest.fixture(scope="module")
+def with_package(hub, tmp_path_factory) -> dict:
+    return run_child(WITH_PACKAGE, hub, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="module")
+def without_package(hub, tmp_path_factory) -> dict:
+    return run_child(WITHOUT_PACKAGE, hub, tmp_path_factory.mktemp("home"))
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_every_artifact_loads_by_repo_id_with_the_package(with_package, mirrors, space):
+    got = with_package[space]
+    generator = ArchitectureGenerator.from_pretrained(local(mirrors, space))
+    expected = generator.generate(NUM, seed=0)  # the repo's recommended settings, from the served files
+    assert got["pipeline"] == expected and got["generator"] == expected
+    assert got["vqvae_is_native"] and got["tokenizer_is_native"]
+    assert got["weights"] == pytest.approx([weights(generator.prior), weights(generator.vqvae)], rel=1e-12)
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_the_dataset_repo_loads_by_repo_id(with_package, mirrors, space):
+    import datasets
+
+    served = datasets.load_dataset(str(mirrors / "datasets" / DATASET_ID), space, split="train")
+    assert with_package[space]["dataset"] == list(served["id"][:5])
+
+
+@pytest.mark.parametrize("space", SPACES)
+def test_remote_code_loads_by_repo_id_without_the_package(without_package, mirrors, space):
+    got = without_package[space]
+    generator = ArchitectureGenerator.from_pretrained(local(mirrors, space))
+    assert got["pipeline"] == generator.generate(NUM, seed=0)
+    assert all(module.startswith("transformers_modules.") for module in got["classes"])
+    assert got["weights"] == pytest.approx(weights(generator.vqvae), rel=1e-12)
+
+
+def test_archllm_generate_takes_a_repo_id(hub, tmp_path):
+    out = tmp_path / "samples.jsonl"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "archllm_hf.cli",
+            "generate",
+            "--prior",
+            f"{ORG}/archvq-nb201",
+            "--num",
+            "7",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        env=hub_env(hub.endpoint, tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 7 and len({r["id"] for r in rows if r["valid"]}) == sum(r["valid"] for r in rows)

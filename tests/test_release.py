@@ -1,0 +1,248 @@
+"""``archllm release``: a trained run becomes a Hub repo folder that loads by path with and without the package."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import REPO_ROOT
+from fixtures import tiny_run, tiny_vqvae_config
+from huggingface_hub import ModelCard
+
+from archllm_hf.cli import main as cli
+from archllm_hf.generation import ArchitectureGenerator
+from archllm_hf.release import (
+    REMOTE_PIPELINE_TASK,
+    model_index,
+    recommended_sampling,
+    release_dataset,
+    release_run,
+    remote_code_files,
+)
+from archllm_hf.spaces import get_space
+
+BLOCK_PACKAGE = "import sys; sys.modules['archllm_hf'] = None  # an environment without the package\n"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    return tiny_run(tmp_path_factory.mktemp("run"), "nb201")
+
+
+@pytest.fixture(scope="module")
+def repo(run, tmp_path_factory):
+    out = tmp_path_factory.mktemp("hub") / "archvq-nb201"
+    assert cli(["release", "--run", str(run), "--out", str(out), "--repo-id", "test-org/archvq-nb201"]) == 0
+    return out
+
+
+def card_metadata(path: Path) -> dict:
+    return yaml.safe_load(path.read_text().split("---")[1])
+
+
+def test_release_folder_holds_weights_configs_code_and_card(repo, run):
+    files = {str(p.relative_to(repo)) for p in repo.rglob("*") if p.is_file()}
+    assert {"model.safetensors", "vqvae/model.safetensors", "config.json", "vqvae/config.json"} <= files
+    assert {"tokenizer.json", "vqvae/tokenizer.json", "generation_config.json", "archllm_prior.json"} <= files
+    assert {"README.md", "pipeline_arch_vqvae.py", "modeling_arch_vqvae.py", "spaces.py", "nb201.py"} <= files
+    assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl")) or "checkpoint" in f]
+    for path in repo.rglob("*"):  # no local path leaks into the repo
+        if path.suffix in (".json", ".md"):
+            assert str(run) not in path.read_text() and str(repo.parent) not in path.read_text(), path
+    assert json.loads((repo / "archllm_prior.json").read_text())["vqvae"] == "vqvae"
+    generation = json.loads((repo / "generation_config.json").read_text())
+    assert {k: generation[k] for k in ("temperature", "constrained", "without_replacement")} == (
+        recommended_sampling("nb201")
+    )
+    config = json.loads((repo / "config.json").read_text())
+    assert config["custom_pipelines"][REMOTE_PIPELINE_TASK]["impl"].startswith("pipeline_arch_vqvae.")
+    vqvae_config = json.loads((repo / "vqvae" / "config.json").read_text())
+    assert vqvae_config["auto_map"]["AutoModel"] == "modeling_arch_vqvae.ArchVQVAEModel"
+    for folder in (repo, repo / "vqvae"):
+        tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+        assert tokenizer_config["auto_map"]["AutoTokenizer"][0] == "tokenization_arch_vqvae.ArchCodeTokenizer"
+        assert "local_files_only" not in tokenizer_config
+
+
+def test_release_leaves_later_saves_package_native(repo, tmp_path):
+    from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+
+    ArchVQVAEModel(tiny_vqvae_config("nb201")).save_pretrained(tmp_path)
+    assert "auto_map" not in json.loads((tmp_path / "config.json").read_text())
+    assert not list(tmp_path.glob("*.py"))
+
+
+def test_card_metadata_without_evaluation(repo):
+    meta = card_metadata(repo / "README.md")
+    assert meta["library_name"] == "transformers" and meta["license"] == "apache-2.0"
+    assert {"architecture-generation", "neural-architecture-search", "vq-vae", "nas-bench-201"} <= set(
+        meta["tags"]
+    )
+    assert "model-index" not in meta and "pipeline_tag" not in meta
+    assert "Not evaluated yet" in (repo / "README.md").read_text()
+
+
+def test_card_model_index_equals_the_evaluation(run, tmp_path):
+    from archllm_hf.evaluation.release import evaluate_release
+
+    out = release_run(run, tmp_path / "repo", repo_id="test-org/archvq-nb201")
+    evaluation = {**evaluate_release(out, num_samples=40, batch_size=40), "command": "test"}
+    assert evaluation["recommended"]["settings"] == recommended_sampling("nb201")
+    assert evaluation["raw_iid"]["settings"]["temperature"] == 1.0
+    (tmp_path / "evaluation.json").write_text(json.dumps(evaluation))
+    release_run(run, out, repo_id="test-org/archvq-nb201", evaluation=tmp_path / "evaluation.json")
+    card = ModelCard.load(out / "README.md")
+    measured = {(r.task_type, r.metric_type): r.metric_value for r in card.data.eval_results}
+    expected = {(r.task_type, r.metric_type): r.metric_value for r in model_index(evaluation, "nb201", "x/y")}
+    assert measured == expected and len(measured) == 5
+    assert (
+        measured[("architecture-generation", "validity")] == evaluation["recommended"]["scores"]["validity"]
+    )
+    assert json.loads((out / "evaluation.json").read_text()) == evaluation
+    text = (out / "README.md").read_text()
+    assert f"{evaluation['raw_iid']['scores']['validity']:.2%}" in text
+
+
+def test_generator_defaults_to_the_recommended_settings(repo):
+    generator = ArchitectureGenerator.from_pretrained(repo)
+    assert generator.recommended_sampling() == recommended_sampling("nb201")
+    samples = generator.generate(200, seed=0)
+    assert len({s["id"] for s in samples if s["valid"]}) == sum(s["valid"] for s in samples)  # no repeats
+    assert all(re.fullmatch(r"\d+( \d+){7}", s["codes"]) for s in samples)  # constrained: codes only
+    iid = generator.generate(200, seed=0, temperature=1.0, constrained=False, without_replacement=False)
+    assert iid != samples
+
+
+def test_package_pipeline_loads_a_release_by_path(repo):
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, pipeline
+
+    from archllm_hf.models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEModel
+
+    generate = pipeline("architecture-generation", model=str(repo))
+    assert len(generate(num_samples=5, seed=0)) == 5
+    assert isinstance(AutoModel.from_pretrained(repo, subfolder="vqvae"), ArchVQVAEModel)
+    assert isinstance(AutoTokenizer.from_pretrained(repo, subfolder="vqvae"), ArchCodeTokenizer)
+    assert AutoModelForCausalLM.from_pretrained(repo).config.model_type == "llama"
+
+
+REMOTE_SCRIPT = (
+    BLOCK_PACKAGE
+    + """
+import json
+from transformers import AutoModel, AutoTokenizer, pipeline
+repo, n = sys.argv[1], int(sys.argv[2])
+generate = pipeline(model=repo, trust_remote_code=True)
+samples = generate(num_samples=n, seed=0)
+vqvae = AutoModel.from_pretrained(repo, subfolder="vqvae", trust_remote_code=True)
+tokenizer = AutoTokenizer.from_pretrained(repo, subfolder="vqvae", trust_remote_code=True)
+print(json.dumps({"samples": samples, "vqvae": type(vqvae).__module__, "ids": tokenizer("3 4")["input_ids"]}))
+"""
+)
+
+
+def run_remote(repo: Path, n: int, home: Path) -> dict:
+    env = {"HF_HOME": str(home), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", REMOTE_SCRIPT, str(repo), str(n)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_remote_code_without_the_package_matches_the_package(repo, tmp_path):
+    out = run_remote(repo, 50, tmp_path / "home")
+    assert out["vqvae"].startswith("transformers_modules.") and out["ids"] == [1, 7, 8, 2]
+    # the same draws as the package's generator at the same settings, and the package agrees on every cell
+    expected = ArchitectureGenerator.from_pretrained(repo).generate(50, seed=0)
+    assert out["samples"] == expected
+    space = get_space("nb201")
+    for sample in out["samples"]:
+        if sample["valid"]:
+            assert space.validate(space.parse(sample["cell"])).valid
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_committed_checkpoint_generates_valid_cells_without_the_package(space, tmp_path):
+    repo = REPO_ROOT / "hub" / f"archvq-{space}"
+    out = run_remote(repo, 100, tmp_path / "home")
+    assert sum(s["valid"] for s in out["samples"]) >= 99
+
+
+def test_remote_code_is_flat_and_complete():
+    files = remote_code_files()
+    for name, text in files.items():
+        assert not re.search(r"^\s*from \.\.", text, flags=re.MULTILINE), name
+        for module in re.findall(r"^\s*from \.(\w+) import", text, flags=re.MULTILINE):
+            assert f"{module}.py" in files, f"{name} imports .{module}, which the repo lacks"
+        assert "archllm_hf" not in re.findall(r"^\s*(?:from|import) (\w+)", text, flags=re.MULTILINE), name
+
+
+def test_release_refuses_a_text_prior(run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    info = json.loads((copy / "prior" / "archllm_prior.json").read_text())
+    info.update(format="text", prompt="Codes:")
+    (copy / "prior" / "archllm_prior.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="code priors"):
+        release_run(copy, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_release_dataset_ships_cells_and_refuses_metric_columns(tmp_path):
+    import datasets
+
+    from archllm_hf.data import build_cells_dataset, write_dataset_config
+
+    cells = build_cells_dataset("darts", num_samples=60, progress=False)
+    write_dataset_config(cells, tmp_path / "data", "darts")
+    out = release_dataset(tmp_path / "data", tmp_path / "repo", repo_id="test-org/cells")
+    assert "test-org/cells" in (out / "README.md").read_text()
+    assert datasets.load_dataset(str(out), "darts", split="train").num_rows == cells["train"].num_rows
+
+    with_metric = cells.map(lambda row: {"cifar10_test_acc_200ep": 1.0})
+    write_dataset_config(with_metric, tmp_path / "data2", "darts")
+    with pytest.raises(ValueError, match="metric columns"):
+        release_dataset(tmp_path / "data2", tmp_path / "repo2", repo_id="test-org/cells")
+
+
+def test_release_cli_errors(tmp_path, capsys):
+    assert cli(["release", "--out", str(tmp_path / "x")]) == 2
+    assert "one of --run" in capsys.readouterr().err
+    assert cli(["release", "--run", str(tmp_path / "nothing"), "--out", str(tmp_path / "x")]) == 2
+    assert "has no prior/ folder" in capsys.readouterr().err
+    assert cli(["release", "--run", "x", "--out", str(tmp_path / "x"), "--push-to-hub"]) == 2
+    assert "needs --repo-id" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_committed_cards_quote_their_benchmark_json(space, tmp_path):
+    import shutil
+
+    from archllm_hf.release import render_model_card
+
+    repo = REPO_ROOT / "hub" / f"archvq-{space}"
+    result = json.loads((REPO_ROOT / "benchmarks" / "results" / f"release-{space}.json").read_text())
+    card = ModelCard.load(repo / "README.md")
+    in_card = {(r.task_type, r.metric_type): r.metric_value for r in card.data.eval_results}
+    dataset = card.data.datasets[0]
+    assert in_card == {
+        (r.task_type, r.metric_type): r.metric_value for r in model_index(result, space, dataset)
+    }
+    evaluation = json.loads((repo / "evaluation.json").read_text())
+    assert evaluation == {
+        k: v for k, v in result.items() if k not in ("benchmark", "repo_files", "repo_bytes")
+    }
+    copy = shutil.copytree(repo, tmp_path / "copy")  # the committed card is what the template renders
+    render_model_card(copy, repo_id=f"archllm-hf/archvq-{space}", dataset_repo_id=dataset)
+    assert (copy / "README.md").read_text() == (repo / "README.md").read_text()
