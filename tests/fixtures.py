@@ -226,3 +226,94 @@ def tiny_causal_lm(path: Any) -> None:
         eos_token_id=tokenizer.eos_token_id,
     )
     GPT2LMHeadModel(config).save_pretrained(path)
+
+
+from pathlib import Path  # for the annotations below; the import block above is left as it was
+
+
+def tiny_gguf_llama(folder: Path) -> Path:
+    """A tiny random Llama causal LM written as one GGUF file, ``folder / "tiny-llama.gguf"``, standing in for a
+    llama.cpp export such as SmolLM2's. Load it with ``from_pretrained(folder, gguf_file="tiny-llama.gguf")``.
+
+    The tokenizer is a byte-level BPE (``tokenizer.ggml.model = "gpt2"``): three special tokens laid out as in
+    SmolLM2 (``<|endoftext|>`` 0 = unk/pad, ``<|im_start|>`` 1 = bos, ``<|im_end|>`` 2 = eos; the loader copies
+    these ids into the model config too, and no BOS is added when encoding), then all 256 bytes (byte ``b`` is
+    token ``3 + b``, so any text encodes and every digit is one token), then a few merges that touch no digit or
+    space. Weights are float32 (GGML F32, nothing quantised), random with a fixed seed, the output head tied to
+    the embedding (no ``output.weight``), and q/k permuted the way llama.cpp's converter does, which
+    transformers undoes on loading.
+    """
+    import gguf
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    hidden, layers, heads, intermediate, context = 32, 2, 2, 64, 128
+    head_dim = hidden // heads
+
+    byte_tokens = [bytes_to_unicode()[b] for b in range(256)]
+    merges = ["Ġ c", "Ġc o", "Ġco d", "Ġcod e", "e s", "r e"]
+    merged = [left + right for left, right in (merge.split(" ") for merge in merges)]
+    specials = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+    tokens = specials + byte_tokens + merged
+    token_types = [gguf.TokenType.CONTROL] * len(specials) + [gguf.TokenType.NORMAL] * (
+        len(tokens) - len(specials)
+    )
+
+    rng = np.random.default_rng(0)
+
+    def normal(*shape: int) -> np.ndarray:
+        return (0.02 * rng.standard_normal(shape)).astype(np.float32)
+
+    def llama_cpp_permute(weights: np.ndarray, n_head: int) -> np.ndarray:
+        # convert_hf_to_gguf.py's LlamaModel.permute; LlamaTensorProcessor._reverse_permute_weights undoes it
+        return (
+            weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+            .swapaxes(1, 2)
+            .reshape(weights.shape)
+        )
+
+    path = Path(folder) / "tiny-llama.gguf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    writer = gguf.GGUFWriter(str(path), "llama")  # writes general.architecture
+    writer.add_name("tiny-llama")
+    writer.add_file_type(gguf.LlamaFileType.ALL_F32)
+    writer.add_context_length(context)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(intermediate)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(heads)
+    writer.add_rope_dimension_count(head_dim)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(len(tokens))
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("smollm")
+    writer.add_token_list(tokens)
+    writer.add_token_types(token_types)
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_pad_token_id(0)
+    writer.add_add_bos_token(False)
+
+    # Arrays in torch's [out_features, in_features] order: GGUFWriter reverses the shape into ggml's order itself.
+    writer.add_tensor("token_embd.weight", normal(len(tokens), hidden))
+    for block in range(layers):
+        prefix = f"blk.{block}."
+        writer.add_tensor(prefix + "attn_norm.weight", np.ones(hidden, dtype=np.float32))
+        writer.add_tensor(prefix + "attn_q.weight", llama_cpp_permute(normal(hidden, hidden), heads))
+        writer.add_tensor(prefix + "attn_k.weight", llama_cpp_permute(normal(hidden, hidden), heads))
+        writer.add_tensor(prefix + "attn_v.weight", normal(hidden, hidden))
+        writer.add_tensor(prefix + "attn_output.weight", normal(hidden, hidden))
+        writer.add_tensor(prefix + "ffn_norm.weight", np.ones(hidden, dtype=np.float32))
+        writer.add_tensor(prefix + "ffn_gate.weight", normal(intermediate, hidden))
+        writer.add_tensor(prefix + "ffn_up.weight", normal(intermediate, hidden))
+        writer.add_tensor(prefix + "ffn_down.weight", normal(hidden, intermediate))
+    writer.add_tensor("output_norm.weight", np.ones(hidden, dtype=np.float32))
+
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path

@@ -157,6 +157,20 @@ def test_remote_code_loads_by_repo_id_without_the_package(without_package, mirro
     assert got["weights"] == pytest.approx(weights(generator.vqvae), rel=1e-12)
 
 
+def test_the_generate_example_runs_by_repo_id(hub, tmp_path):
+    example = Path(__file__).resolve().parent.parent / "examples" / "generate_from_hub.py"  # run by repo id
+    done = subprocess.run(
+        [sys.executable, str(example), "--repo-id", f"{ORG}/archvq-darts", "--num", "3"],
+        env=hub_env(hub.endpoint, tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [json.loads(line) for line in done.stdout.strip().splitlines()]
+    assert len(rows) == 3 and all(set(row) == {"valid", "id", "cell", "codes"} for row in rows)
+
+
 def test_archllm_generate_takes_a_repo_id(hub, tmp_path):
     out = tmp_path / "samples.jsonl"
     done = subprocess.run(

@@ -257,8 +257,14 @@ def test_arch_llm_path_fine_tunes_a_local_bpe_model(vqvae_dir, cells, tmp_path):
     generator = ArchitectureGenerator.from_pretrained(out)
     samples = generator.generate(12, batch_size=6, seed=0)
     assert len(samples) == 12 and all(s["valid"] or s["reason"] for s in samples)
-    with pytest.raises(ValueError, match="constrained"):
-        generator.generate(2, constrained=True)
+    # constrained: the code grammar mapped onto the LLM's own tokens; every completion is a well-formed code string
+    constrained = generator.generate(48, batch_size=24, temperature=3.0, constrained=True, seed=0)
+    assert len(constrained) == 48
+    for sample in constrained:
+        codes = [int(c) for c in sample["codes"].split()]
+        assert len(codes) == info["code_length"] and all(0 <= c < info["codebook_size"] for c in codes)
+        assert sample["codes"] == " ".join(map(str, codes))
+        assert sample["valid"] or "malformed" not in sample["reason"]
 
 
 def test_report_markdown_and_plot(tmp_path):

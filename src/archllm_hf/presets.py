@@ -46,6 +46,8 @@ class PriorTrainingConfig:
     num_layers: int = 4
     num_heads: int = 4
     base_model: str | None = None
+    """A Hub id, a transformers folder or a GGUF file (``.gguf``; or a folder with ``gguf_file``)."""
+    gguf_file: str | None = None
     prompt: str = DEFAULT_PROMPT
     lora: bool = False
     lora_rank: int = 16

@@ -99,7 +99,9 @@ def load_cells_repo(source: str | Path, config: str) -> datasets.DatasetDict:
                 f"{folder} has no {config}/{split}-*.parquet; write it with `archllm data build`"
             )
         table = pa.concat_tables([pq.read_table(f) for f in files])
-        if table.num_columns == 0:  # an empty split is written without columns; its features are in the metadata
+        if (
+            table.num_columns == 0
+        ):  # an empty split is written without columns; its features are in the metadata
             table = datasets.Features.from_arrow_schema(table.schema).arrow_schema.empty_table()
         splits[split] = datasets.Dataset(table)
     return datasets.DatasetDict(splits)
@@ -165,6 +167,7 @@ def upload_dataset_repo(
         repo_type="dataset",
         commit_message="Upload NAS-Bench cells (archllm-hf)",
         allow_patterns=["README.md", "*/*.parquet", f"*/{BUILD_INFO}"],
+        delete_patterns=["*/*.parquet", f"*/{BUILD_INFO}"],  # configs and shards a new build dropped go too
     )
     return str(info)
 

@@ -9,14 +9,19 @@ whole-cell reconstruction on the held-out test split. ``benchmarks/release.py`` 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import time
 from pathlib import Path
 from typing import Any
 
 import datasets
 
+from .._hub import read_prior_info, read_summary
 from ..data import build_cells_dataset
 from ..generation import ArchitectureGenerator
+from ..presets import preset
+from ..release.card import EVALUATION_NAME
 from ..scoring import score_samples, training_reference
 from ..training.graphs import graph_dataset, reconstruction_metrics
 
@@ -70,4 +75,33 @@ def evaluate_release(
     }
 
 
-__all__ = ["evaluate_release"]
+def check_run_presets(run_dir: str | Path) -> None:
+    """Raise ``ValueError`` unless the run's VQ-VAE and prior were trained with the space's current presets (the
+    settings their training summaries record; keys added to the presets since are not held against a run)."""
+    run_dir = Path(run_dir)
+    info = read_prior_info(run_dir / "prior")
+    space_preset = preset(info.space)
+    for folder, config in (("vqvae", space_preset.vqvae), ("prior", space_preset.prior)):
+        recorded = read_summary(run_dir / folder).get("training_config", {})
+        wanted = dataclasses.asdict(config)
+        if hasattr(config, "resolved_learning_rate"):  # training records the rate it used
+            wanted["learning_rate"] = config.resolved_learning_rate()
+        differ = sorted(k for k in recorded if k in wanted and recorded[k] != wanted[k])
+        if differ:
+            raise ValueError(
+                f"{run_dir / folder} was trained with other settings than the {info.space} preset ({differ}); "
+                "train the run again to release the package's defaults"
+            )
+
+
+def is_released(repo: str | Path, result_file: str | Path) -> bool:
+    """Whether ``repo`` holds the evaluation that ``result_file`` (a release benchmark result) records."""
+    repo_file, result_file = Path(repo) / EVALUATION_NAME, Path(result_file)
+    if not (repo_file.is_file() and result_file.is_file()):
+        return False
+    result = json.loads(result_file.read_text())
+    measured = {k: v for k, v in result.items() if k not in ("benchmark", "repo_files", "repo_bytes")}
+    return json.loads(repo_file.read_text()) == measured
+
+
+__all__ = ["check_run_presets", "evaluate_release", "is_released"]

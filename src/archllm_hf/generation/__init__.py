@@ -11,11 +11,13 @@ from .generator import (
     sample_token_ids,
 )
 from .sampler import Sampler, sample_record
+from .text_grammar import TextCodeGrammarLogitsProcessor
 
 __all__ = [
     "ArchitectureGenerator",
     "CodeGrammarLogitsProcessor",
     "Sampler",
+    "TextCodeGrammarLogitsProcessor",
     "TextLMSampler",
     "UniformSampler",
     "VGAESampler",

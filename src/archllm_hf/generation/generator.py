@@ -15,6 +15,7 @@ from .._hub import PriorInfo, load_prior, load_vqvae, prior_vqvae
 from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor, CodeGrammarLogitsProcessor
 from ..spaces import DecodedCell, SearchSpace
 from .sampler import Draw, Sampler
+from .text_grammar import TextCodeGrammarLogitsProcessor
 
 
 @torch.no_grad()
@@ -103,6 +104,7 @@ class ArchitectureGenerator(Sampler):
             info,
         )
         self._decoded_rows: dict[bytes, DecodedCell] = {}  # code row → cell, within one generate call
+        self._grammars: dict[tuple[str, int], TextCodeGrammarLogitsProcessor] = {}
 
     @classmethod
     def from_pretrained(
@@ -155,7 +157,7 @@ class ArchitectureGenerator(Sampler):
             )
         return self._decode(ids)
 
-    def generate(self, num_samples: int, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def generate(self, num_samples: int, **kwargs: Any) -> list[dict[str, Any]]:
         """See :meth:`Sampler.generate`. Within one call, a code row drawn again is decoded only once.
 
         ``temperature``, ``constrained`` and ``without_replacement`` that are not given (or None) come from the
@@ -165,7 +167,7 @@ class ArchitectureGenerator(Sampler):
         kwargs.update({k: v for k, v in self.recommended_sampling().items() if kwargs.get(k) is None})
         self._decoded_rows = {}
         try:
-            return super().generate(num_samples, *args, **kwargs)
+            return super().generate(num_samples, **kwargs)
         finally:
             self._decoded_rows = {}
 
@@ -184,11 +186,17 @@ class ArchitectureGenerator(Sampler):
             return [self.tokenizer.bos_token_id]
         return self.tokenizer(self.info.prompt)["input_ids"]
 
-    def _grammar(self, prompt_length: int) -> CodeGrammarLogitsProcessor:
-        if self.info.format != "codes":
-            raise ValueError(
-                "constrained sampling needs a prior trained on the code tokenizer (format 'codes')"
-            )
+    def _grammar(self, prompt_length: int) -> LogitsProcessor:
+        if self.info.format == "text":
+            key = ("text", prompt_length)
+            if key not in self._grammars:  # building one reads the whole vocabulary: once per generator
+                self._grammars[key] = TextCodeGrammarLogitsProcessor(
+                    self.tokenizer,
+                    prompt_length,
+                    self.vqvae.config.code_length,
+                    self.vqvae.config.codebook_size,
+                )
+            return self._grammars[key].reset()
         offset = self.processor.tokenizer.code_token_offset
         code_ids = list(range(offset, offset + self.vqvae.config.codebook_size))
         return CodeGrammarLogitsProcessor(

@@ -36,8 +36,10 @@ class ArchitectureGenerationPipeline(Pipeline):
         prior_info: the prior's :class:`~archllm_hf._hub.PriorInfo`; read from the prior's folder when None.
 
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
-    ``temperature`` (1.0), ``top_k``, ``top_p``, ``constrained`` (False: only code tokens at code positions and eos at
-    the end when True), ``without_replacement`` (False: when True, no cell is returned twice), ``seed``.
+    ``temperature``, ``top_k``, ``top_p``, ``constrained`` (only code tokens at code positions, then eos) and
+    ``without_replacement`` (no cell twice), ``seed``. ``temperature``, ``constrained`` and ``without_replacement``
+    default to the prior's ``generation_config`` (a released checkpoint's recommended settings), else 1.0, False and
+    False.
     Returns one dict per sample: ``cell`` (native form: NB101 ``{"matrix", "ops"}``, NB201
     arch string, DARTS genotype text), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason`` (why not
     valid), ``codes`` (the code string).

@@ -17,6 +17,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .. import __version__
 from .._hub import PRIOR_INFO_NAME, SUMMARY_NAME
 from ..data.repo import SPACE_TITLES
+from ..spaces import get_space
 from ..utils import atomic_write_text
 
 EVALUATION_NAME = "evaluation.json"
@@ -62,6 +63,7 @@ def render_model_card(folder: str | Path, repo_id: str, dataset_repo_id: str | N
         prior=_read(folder / SUMMARY_NAME),
         vqvae=_read(folder / "vqvae" / SUMMARY_NAME),
         version=__version__,
+        num_cells=get_space(space, **info.get("space_kwargs", {})).num_cells,
     )
     path = folder / "README.md"
     atomic_write_text(path, str(card).rstrip("\n") + "\n")

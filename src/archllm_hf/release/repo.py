@@ -12,7 +12,9 @@
     OUT/evaluation.json             the checkpoint's measured quality (when given; the card quotes it)
     OUT/*.py                        remote code: the pipeline, the VQ-VAE's processor, the search spaces
     OUT/vqvae/                      the VQ-VAE: config.json (``auto_map``), model.safetensors, code tokenizer,
-                                    its remote code, reconstruction.json, training_summary.json
+                                    reconstruction.json, training_summary.json, and a copy of its code, so that
+                                    the subfolder also loads on its own (from the repo, transformers reads the
+                                    root's copy)
 
 With the package, ``pipeline("architecture-generation", model=OUT)``, ``ArchitectureGenerator.from_pretrained(OUT)``
 and ``AutoModel.from_pretrained(OUT, subfolder="vqvae")`` load it; without it, the same with
@@ -57,7 +59,9 @@ _SPACE_FILES = {
     "nb201.py": "nb201.py",
     "darts.py": "darts.py",
 }
-_LOCAL_KEYS = ("resumed_from",)  # summary keys that may hold a local path
+_LOCAL_KEYS = ("resumed_from",)
+RELEASE_PATTERNS = ["*.py", "*.json", "*.md", "*.safetensors", "vqvae/*"]
+"""What a release writes; a push deletes the repo's other files matching them (``.gitattributes`` is kept)."""  # summary keys that may hold a local path
 
 
 def release_run(
@@ -78,6 +82,7 @@ def release_run(
         dataset_repo_id: the cells dataset repo named in the card (default ``archllm-hf/nas-bench-cells``).
     """
     prior_dir = Path(run_dir) / "prior"
+    _check_apart(Path(run_dir), Path(out_dir))
     if not prior_dir.is_dir():
         raise FileNotFoundError(
             f"{run_dir} has no prior/ folder; train one with `archllm run` or `archllm train-prior`"
@@ -128,13 +133,17 @@ def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str) 
     from ..data.repo import BUILD_INFO, COLUMN_DOCS, render_dataset_card
 
     dataset_dir = Path(dataset_dir)
+    _check_apart(dataset_dir, Path(out_dir))
     configs = sorted(p.parent for p in dataset_dir.glob(f"*/{BUILD_INFO}"))
     if not configs:
         raise FileNotFoundError(
             f"{dataset_dir} holds no dataset config (no */{BUILD_INFO}); build it with `archllm data build`"
         )
     for config in configs:
-        columns = pq.read_schema(next(config.glob("*.parquet"))).names
+        files = sorted(config.glob("*.parquet"))
+        if not files:
+            raise FileNotFoundError(f"{config} holds no parquet file; rebuild it with `archllm data build`")
+        columns = pq.read_schema(files[0]).names
         metrics = [c for c in columns if c not in COLUMN_DOCS]
         if metrics:
             raise ValueError(
@@ -175,9 +184,13 @@ def push_release(
 
     api = HfApi(token=token)
     api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-    return str(
-        api.upload_folder(repo_id=repo_id, folder_path=str(folder), commit_message="Release (archllm-hf)")
+    info = api.upload_folder(
+        repo_id=repo_id,
+        folder_path=str(folder),
+        commit_message="Release (archllm-hf)",
+        delete_patterns=RELEASE_PATTERNS,  # the repo ends up as the folder: files a new release dropped go too
     )
+    return str(info)
 
 
 def remote_code_files() -> dict[str, str]:
@@ -208,6 +221,15 @@ def remote_code_files() -> dict[str, str]:
 
 
 # --- helpers ---------------------------------------------------------------------------------------------------------
+def _check_apart(source: Path, out: Path) -> None:
+    """The release replaces ``out`` as a whole: it must be neither ``source`` nor inside it, nor hold it."""
+    source, out = source.resolve(), out.resolve()
+    if out == source or source in out.parents or out in source.parents:
+        raise ValueError(
+            f"--out {out} overlaps {source}; the release replaces --out as a whole: write it elsewhere"
+        )
+
+
 def _flattened(path: Path) -> str:
     text = path.read_text().replace("from ..errors import", "from .errors import")
     left = re.findall(r"^\s*from \.\.\S*", text, flags=re.MULTILINE)

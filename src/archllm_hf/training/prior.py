@@ -20,8 +20,6 @@ from typing import Any
 import datasets
 import torch
 from transformers import (
-    AutoModelForCausalLM,
-    AutoTokenizer,
     GenerationConfig,
     LlamaConfig,
     LlamaForCausalLM,
@@ -34,6 +32,7 @@ from ..presets import PriorTrainingConfig, preset
 from ..utils import set_seed
 from .common import cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import split_cells
+from .llm import load_base_model
 
 
 class CausalLMCollator:
@@ -91,7 +90,7 @@ def scratch_llama(tokenizer, config: PriorTrainingConfig, code_length: int) -> L
 
 
 def _base_model(config: PriorTrainingConfig):
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    model, tokenizer = load_base_model(config.base_model, config.gguf_file)
     if tokenizer.eos_token_id is None:
         raise ValueError(
             f"the tokenizer of {config.base_model} has no eos token; the prior needs one to stop"
@@ -100,12 +99,11 @@ def _base_model(config: PriorTrainingConfig):
         tokenizer.pad_token = (
             tokenizer.eos_token
         )  # labels come from the attention mask, so eos is still learned
-    model = AutoModelForCausalLM.from_pretrained(config.base_model)
     if config.lora:
         try:
             from peft import LoraConfig, get_peft_model
         except ImportError as err:
-            raise ImportError("LoRA fine-tuning needs peft: pip install 'archllm-hf[lora]'") from err
+            raise ImportError("LoRA fine-tuning needs peft: pip install 'archllm-hf[llm]'") from err
         model = get_peft_model(
             model, LoraConfig(task_type="CAUSAL_LM", r=config.lora_rank, lora_alpha=2 * config.lora_rank)
         )

@@ -2,7 +2,7 @@
 the package.
 
 ``archllm release`` ships this file at the root of the repo, beside flat copies of the VQ-VAE's code
-(``configuration_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and of the search spaces (``spaces.py`` and
+(``configuration_``, ``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and of the search spaces (``spaces.py`` and
 the modules it imports), and names it in ``config.json`` under ``custom_pipelines``. It runs only there:
 
     >>> from transformers import pipeline
@@ -11,6 +11,7 @@ the modules it imports), and names it in ``config.json`` under ``custom_pipeline
     [{'cell': '|nor_conv_3x3~0|+...', 'id': ..., 'isomorphism_id': ..., 'valid': True, 'reason': None,
       'codes': '3 9 ...'}, ...]
 
+The VQ-VAE is read from the repo's default branch (a ``revision`` given to ``pipeline`` reaches the prior only).
 With the package installed, ``pipeline("architecture-generation", model=REPO_ID)`` runs the package's own pipeline
 (the same records, plus top-k / top-p and a faster sampler).
 """

@@ -1,0 +1,149 @@
+"""The ``architecture-generation`` pipeline of a released archllm-hf model repo, for Python environments without
+the package.
+
+``archllm release`` ships this file at the root of the repo, beside flat copies of the VQ-VAE's code
+(``configuration_``, ``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and of the search spaces (``spaces.py`` and
+the modules it imports), and names it in ``config.json`` under ``custom_pipelines``. It runs only there:
+
+    >>> from transformers import pipeline
+    >>> generate = pipeline(model="archllm-hf/archvq-nb201", trust_remote_code=True)
+    >>> generate(num_samples=4, seed=0)
+    [{'cell': '|nor_conv_3x3~0|+...', 'id': ..., 'isomorphism_id': ..., 'valid': True, 'reason': None,
+      'codes': '3 9 ...'}, ...]
+
+The VQ-VAE is read from the repo's default branch (a ``revision`` given to ``pipeline`` reaches the prior only).
+With the package installed, ``pipeline("architecture-generation", model=REPO_ID)`` runs the package's own pipeline
+(the same records, plus top-k / top-p and a faster sampler).
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import AutoModel, AutoTokenizer, LogitsProcessorList, Pipeline
+from transformers.utils import cached_file
+
+from .processing_arch_vqvae import ArchVQVAEProcessor, CodeGrammarLogitsProcessor
+from .spaces import space_of
+
+PRIOR_INFO_NAME = "archllm_prior.json"
+_CALL_KEYS = (
+    "num_samples",
+    "sampling_batch_size",
+    "temperature",
+    "constrained",
+    "without_replacement",
+    "seed",
+)
+
+
+class ArchVQVAEGenerationPipeline(Pipeline):
+    """Samples code sequences from the repo's prior and decodes them into cells through its VQ-VAE.
+
+    Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
+    ``temperature``, ``constrained`` (only code tokens at code positions, then eos) and ``without_replacement`` (no
+    cell twice), each defaulting to the repo's ``generation_config.json``, and ``seed``. Returns one dict per
+    sample: ``cell`` (the space's native form), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason``
+    (why not valid) and ``codes`` (the code string).
+    """
+
+    _load_tokenizer = True
+    _load_processor = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        source = str(self.model.name_or_path)
+        info = json.loads(Path(cached_file(source, PRIOR_INFO_NAME)).read_text())
+        if info.get("format") != "codes":
+            raise ValueError(
+                f"{source}: this pipeline samples code priors, not {info.get('format')!r} priors"
+            )
+        where, kwargs = _vqvae_location(source, info["vqvae"])
+        self.vqvae = AutoModel.from_pretrained(where, trust_remote_code=True, **kwargs).to(self.device).eval()
+        code_tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=True, **kwargs)
+        self.processor = ArchVQVAEProcessor(space_of(self.vqvae.config), code_tokenizer, self.vqvae.config)
+
+    def __call__(self, inputs: Any = None, **kwargs: Any) -> list[dict[str, Any]]:
+        if "batch_size" in kwargs:  # Pipeline.__call__ would take it for its DataLoader
+            kwargs["sampling_batch_size"] = kwargs.pop("batch_size")
+        return super().__call__(inputs, **kwargs)
+
+    def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict, dict, dict]:
+        unknown = set(kwargs) - set(_CALL_KEYS)
+        if unknown:
+            raise TypeError(f"unknown architecture-generation parameter(s): {sorted(unknown)}")
+        return {}, {k: v for k, v in kwargs.items() if v is not None}, {}
+
+    def preprocess(self, inputs: Any = None) -> dict[str, Any]:
+        if inputs is not None:
+            raise ValueError("architecture-generation samples unconditionally: call it with no input")
+        return {}
+
+    @torch.no_grad()
+    def _forward(self, model_inputs: dict[str, Any], num_samples: int = 1, **options: Any) -> dict[str, Any]:
+        config = self.model.generation_config
+        temperature = float(options.get("temperature", getattr(config, "temperature", None) or 1.0))
+        constrained = bool(options.get("constrained", getattr(config, "constrained", False)))
+        distinct = bool(options.get("without_replacement", getattr(config, "without_replacement", False)))
+        batch_size = int(options.get("sampling_batch_size", 2000))
+        if num_samples < 0 or batch_size <= 0 or temperature <= 0:
+            raise ValueError("need num_samples >= 0, batch_size > 0 and temperature > 0")
+        if "seed" in options:
+            torch.manual_seed(options["seed"])
+        code_length = self.vqvae.config.code_length
+        records: list[dict[str, Any]] = []
+        seen: set[tuple[bool, str]] = set()
+        draws = 0
+        while len(records) < num_samples:
+            if distinct and draws >= 100 * num_samples:
+                raise RuntimeError(f"only {len(records)} distinct samples in {draws} draws")
+            n = batch_size if distinct else min(batch_size, num_samples - len(records))
+            prompt = torch.full((n, 1), self.tokenizer.bos_token_id, dtype=torch.long, device=self.device)
+            ids = self.model.generate(
+                prompt,
+                attention_mask=torch.ones_like(prompt),
+                do_sample=True,
+                temperature=temperature,
+                top_k=0,
+                top_p=1.0,
+                min_new_tokens=code_length,
+                max_new_tokens=code_length,
+                logits_processor=LogitsProcessorList([self._grammar()] if constrained else []),
+            )[:, 1:]
+            draws += n
+            texts = [text.strip() for text in self.tokenizer.batch_decode(ids.tolist())]
+            for text, decoded in zip(texts, self.processor.decode_text(self.vqvae, texts)):
+                if len(records) == num_samples:
+                    break
+                key = (decoded.valid, decoded.id if decoded.valid else text)
+                if distinct and key in seen:
+                    continue
+                seen.add(key)
+                records.append(self.processor.space.sample_record(decoded, text))
+        return {"samples": records}
+
+    def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
+        return model_outputs["samples"]
+
+    def _grammar(self) -> CodeGrammarLogitsProcessor:
+        offset = self.processor.tokenizer.code_token_offset
+        codes = list(range(offset, offset + self.vqvae.config.codebook_size))
+        return CodeGrammarLogitsProcessor(
+            codes, self.tokenizer.eos_token_id, 1, self.vqvae.config.code_length
+        )
+
+
+def _vqvae_location(source: str, reference: str) -> tuple[str, dict[str, str]]:
+    """Where the prior's VQ-VAE is: a subfolder of the same repo or folder, or another repo's id."""
+    if reference.startswith(".") or "/" not in reference:
+        return source, {"subfolder": posixpath.normpath(reference)}
+    return reference, {}
+
+
+__all__ = ["ArchVQVAEGenerationPipeline"]
