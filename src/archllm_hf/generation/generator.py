@@ -105,6 +105,7 @@ class ArchitectureGenerator(Sampler):
         )
         self._decoded_rows: dict[bytes, DecodedCell] = {}  # code row → cell, within one generate call
         self._grammars: dict[tuple[str, int], TextCodeGrammarLogitsProcessor] = {}
+        self._prompt: str | None = None  # a performance prompt replacing the prior's own (conditioned_on)
 
     @classmethod
     def from_pretrained(
@@ -180,11 +181,19 @@ class ArchitectureGenerator(Sampler):
             "without_replacement": bool(getattr(config, "without_replacement", False)),
         }
 
+    def conditioned_on(self, bucket: int | None, num_buckets: int) -> ArchitectureGenerator:
+        """Sample (from now on) after the performance prompt of ``bucket`` (see :func:`performance_prompt`), or
+        after the prior's own prompt when ``bucket`` is None; text priors only. Returns self."""
+        if bucket is not None and self.info.format != "text":
+            raise ValueError("performance prompts need a prior that writes the codes as text (format 'text')")
+        self._prompt = None if bucket is None else performance_prompt(self.info.prompt, bucket, num_buckets)
+        return self
+
     # --- helpers --------------------------------------------------------------------------------------------------
     def _prompt_ids(self) -> list[int]:
         if self.info.format == "codes":
             return [self.tokenizer.bos_token_id]
-        return self.tokenizer(self.info.prompt)["input_ids"]
+        return self.tokenizer(self._prompt or self.info.prompt)["input_ids"]
 
     def _grammar(self, prompt_length: int) -> LogitsProcessor:
         if self.info.format == "text":
@@ -242,6 +251,14 @@ class ArchitectureGenerator(Sampler):
         return decoded, texts  # type: ignore[return-value]
 
 
+def performance_prompt(prompt: str, bucket: int, num_buckets: int) -> str:
+    """The prompt of a text prior conditioned on a performance bucket (0 the worst, ``num_buckets - 1`` the best):
+    Arch-LLM's route to search, learned by fine-tuning on labelled cells."""
+    if not 0 <= bucket < num_buckets:
+        raise ValueError(f"bucket must be in [0, {num_buckets}), got {bucket}")
+    return f"{prompt.rstrip(':').rstrip()} with performance {bucket + 1} of {num_buckets}:"
+
+
 def load_prior_vqvae(
     prior: str | Path,
     info: PriorInfo,
@@ -280,6 +297,7 @@ __all__ = [
     "ArchitectureGenerator",
     "CodeGrammarLogitsProcessor",
     "load_prior_vqvae",
+    "performance_prompt",
     "sample_fixed_length",
     "sample_token_ids",
 ]

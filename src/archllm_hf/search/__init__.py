@@ -22,7 +22,7 @@ from .base import Searcher, SearchResult, SearchRun
 from .oracles import CallableOracle, CellNotInTableError, Evaluation, Oracle, TableOracle
 from .searchers import LocalSearch, RandomSearch, RegularizedEvolution
 
-ALGORITHMS = ("random", "evolution", "local", "bo", "generative")
+ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
 
 
 def make_searcher(
@@ -37,7 +37,8 @@ def make_searcher(
     """The searcher called ``algorithm`` (one of :data:`ALGORITHMS`).
 
     ``bo`` needs ``vgae`` (an arch2vec VGAE folder); ``generative`` needs ``prior`` (a prior folder or Hub repo id;
-    its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation.
+    its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation;
+    ``conditional_llm`` needs ``prior``: a text prior (a pretrained LLM fine-tuned on the codes).
     ``options`` go to the searcher's constructor.
     """
     if algorithm == "random":
@@ -70,6 +71,16 @@ def make_searcher(
         config = preset(generator.space.name).search_predictor
         code_predictor = ArchPredictor.from_prior(prior, config=config, device=device) if predictor else None
         return GenerativeSearch(generator, code_predictor, finetune=finetune, **options)
+    if algorithm == "conditional_llm":
+        if prior is None:
+            raise ValueError(
+                "the conditional_llm searcher starts from a text prior (a pretrained LLM fine-tuned on the codes, "
+                "archllm train-prior --base-model ...): give its folder or repo id"
+            )
+        from ..generation.generator import ArchitectureGenerator
+        from .conditional import ConditionalLLMSearch
+
+        return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), **options)
     raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
 
 

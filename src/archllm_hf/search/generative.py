@@ -26,6 +26,25 @@ from .base import Searcher, SearchRun
 from .predictors import ArchPredictor
 
 
+def propose_new_cells(
+    generator: ArchitectureGenerator, run: SearchRun, n: int, max_rounds: int = 20, **draw_options: Any
+) -> list[Any]:
+    """Up to ``n`` distinct cells the search has not queried, drawn from ``generator`` (``draw_options``: its
+    sampling options); random new cells fill in when it stops finding any."""
+    found: dict[str, Any] = {}
+    for _ in range(max_rounds):
+        decoded, _ = generator.draw(max(2 * n, 64), **draw_options)
+        for result in decoded:
+            if result.valid and result.id not in found and run.is_new(result.cell):
+                found[result.id] = result.cell
+                if len(found) == n:
+                    return list(found.values())
+    while len(found) < min(n, run.remaining):
+        cell = run.random_new_cell()
+        found.setdefault(run.space.canonical_id(cell), cell)
+    return list(found.values())
+
+
 class GenerativeSearch(Searcher):
     """Sequence-model search with the code prior (see the module docstring).
 
@@ -113,20 +132,8 @@ class GenerativeSearch(Searcher):
             self.generator.prior.load_state_dict(pretrained)
             self.generator.prior.eval()
 
-    def _propose(self, run: SearchRun, n: int, max_rounds: int = 20) -> list[Any]:
-        """Up to ``n`` distinct new cells from the prior (random new cells fill in when it stops finding any)."""
-        found: dict[str, Any] = {}
-        for _ in range(max_rounds):
-            decoded, _ = self.generator.draw(max(2 * n, 64), temperature=self.temperature)
-            for result in decoded:
-                if result.valid and result.id not in found and run.is_new(result.cell):
-                    found[result.id] = result.cell
-                    if len(found) == n:
-                        return list(found.values())
-        while len(found) < min(n, run.remaining):
-            cell = run.random_new_cell()
-            found.setdefault(run.space.canonical_id(cell), cell)
-        return list(found.values())
+    def _propose(self, run: SearchRun, n: int) -> list[Any]:
+        return propose_new_cells(self.generator, run, n, temperature=self.temperature)
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         """A few full-batch steps of the causal-LM loss on the elite's code strings."""
@@ -156,4 +163,4 @@ class GenerativeSearch(Searcher):
         }
 
 
-__all__ = ["GenerativeSearch"]
+__all__ = ["GenerativeSearch", "propose_new_cells"]

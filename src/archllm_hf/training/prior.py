@@ -62,7 +62,7 @@ def _tokenize_codes(tokenizer, texts: list[str]) -> datasets.Dataset:
     return datasets.Dataset.from_dict({"input_ids": encoded, "prompt_length": [1] * len(encoded)})
 
 
-def _tokenize_text(tokenizer, texts: list[str], prompt: str) -> datasets.Dataset:
+def tokenize_text(tokenizer, texts: list[str], prompt: str) -> datasets.Dataset:
     """Arch-LLM path: ``prompt`` + ``" 12 305 7"`` + eos, in the base model's own tokenizer."""
     prompt_ids = tokenizer(prompt)["input_ids"]
     bodies = tokenizer([" " + text for text in texts], add_special_tokens=False)["input_ids"]
@@ -191,8 +191,8 @@ def train_prior(
         prior_format, max_new_tokens = "codes", code_length + 1
     else:
         model, tokenizer = _base_model(config)
-        train_data = _tokenize_text(tokenizer, train_texts, config.prompt)
-        eval_data = _tokenize_text(tokenizer, eval_texts, config.prompt)
+        train_data = tokenize_text(tokenizer, train_texts, config.prompt)
+        eval_data = tokenize_text(tokenizer, eval_texts, config.prompt)
         longest = max(len(ids) - n for ids, n in zip(train_data["input_ids"], train_data["prompt_length"]))
         prior_format, max_new_tokens = "text", longest + 4
 
@@ -240,5 +240,6 @@ __all__ = [
     "PriorTrainingConfig",
     "fit_causal_lm",
     "scratch_llama",
+    "tokenize_text",
     "train_prior",
 ]

@@ -1,0 +1,129 @@
+"""Arch-LLM's search: a pretrained LLM prior, fine-tuned on performance-labelled cells, asked for the best bucket.
+
+The prior writes the codes as text after a prompt (``archllm train-prior --base-model ...``). Each round it is
+fine-tuned, from its weights before the search, on every cell queried so far, each after a prompt that carries the
+cell's performance bucket (:func:`~archllm_hf.generation.generator.performance_prompt`; buckets are quantiles of
+the objectives so far); then it proposes cells after the best bucket's prompt, with constrained decoding, and the
+first ones never queried are queried.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..generation.generator import ArchitectureGenerator, performance_prompt
+from ..training.prior import CausalLMCollator, tokenize_text
+from .base import Searcher, SearchRun
+from .generative import propose_new_cells
+
+
+class ConditionalLLMSearch(Searcher):
+    """Performance-conditioned search with a text prior (see the module docstring).
+
+    Args:
+        generator: the text prior (format ``"text"``) and its VQ-VAE.
+        num_initial: cells sampled from the prior (its own prompt) and queried before the first round.
+        batch_size: cells queried per round.
+        num_buckets: performance buckets of the prompts.
+        finetune_steps, finetune_batch_size, finetune_learning_rate: each round's fine-tuning (AdamW, minibatches
+            drawn from the queried cells).
+        temperature: sampling temperature.
+    """
+
+    name = "conditional_llm"
+
+    def __init__(
+        self,
+        generator: ArchitectureGenerator,
+        num_initial: int = 10,
+        batch_size: int = 10,
+        num_buckets: int = 4,
+        finetune_steps: int = 10,
+        finetune_batch_size: int = 16,
+        finetune_learning_rate: float = 1e-4,
+        temperature: float = 1.0,
+    ):
+        if generator.info.format != "text":
+            raise ValueError(
+                "the conditional searcher needs a prior that writes codes as text (format 'text')"
+            )
+        if min(num_initial, batch_size, finetune_batch_size) < 1 or num_buckets < 2 or finetune_steps < 0:
+            raise ValueError("need num_initial, batch_size, finetune_batch_size >= 1 and num_buckets >= 2")
+        self.generator = generator
+        self.num_initial, self.batch_size, self.num_buckets = num_initial, batch_size, num_buckets
+        self.finetune_steps, self.finetune_batch_size = finetune_steps, finetune_batch_size
+        self.finetune_learning_rate, self.temperature = finetune_learning_rate, temperature
+
+    def _search(self, run: SearchRun) -> None:
+        if run.space.name != self.generator.space.name:
+            raise ValueError(
+                f"the prior generates {self.generator.space.name} cells, the oracle is on {run.space.name}"
+            )
+        pretrained = copy.deepcopy(self.generator.prior.state_dict())
+        torch.manual_seed(run.seed)
+        cells: dict[str, Any] = {}
+        sampling = {"temperature": self.temperature, "constrained": True}
+        try:
+            for cell in propose_new_cells(self.generator, run, self.num_initial, **sampling):
+                cells[run.space.canonical_id(cell)] = cell
+                run.query(cell)
+            while run.remaining > 0:
+                self.generator.prior.load_state_dict(pretrained)
+                self._finetune(run, cells)
+                self.generator.conditioned_on(self.num_buckets - 1, self.num_buckets)
+                for cell in propose_new_cells(self.generator, run, self.batch_size, **sampling):
+                    cells[run.space.canonical_id(cell)] = cell
+                    run.query(cell)
+                self.generator.conditioned_on(None, self.num_buckets)
+        finally:
+            self.generator.conditioned_on(None, self.num_buckets)
+            self.generator.prior.load_state_dict(pretrained)
+            self.generator.prior.eval()
+
+    def buckets(self, objectives: list[float]) -> np.ndarray:
+        """The performance bucket of each objective: quantiles of the objectives themselves (ties share one)."""
+        values = np.asarray(objectives, dtype=float)
+        ranks = np.searchsorted(np.sort(values), values, side="left")  # ties take their lowest rank
+        return np.minimum(ranks * self.num_buckets // len(values), self.num_buckets - 1)
+
+    def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
+        generator = self.generator
+        queried = [cells[r["id"]] for r in run.history]
+        texts = generator.processor.cells_to_text(generator.vqvae, queried)
+        buckets = self.buckets([r["objective"] for r in run.history])
+        rows: list[dict[str, Any]] = []
+        for bucket in range(self.num_buckets):
+            chosen = [text for text, b in zip(texts, buckets) if b == bucket]
+            if chosen:
+                prompt = performance_prompt(generator.info.prompt, bucket, self.num_buckets)
+                rows.extend(tokenize_text(generator.tokenizer, chosen, prompt).to_list())
+        collate = CausalLMCollator(generator.tokenizer.pad_token_id)
+        model = generator.prior
+        model.train()
+        optimiser = torch.optim.AdamW(model.parameters(), lr=self.finetune_learning_rate, weight_decay=0.0)
+        for _ in range(self.finetune_steps):
+            picked = torch.randperm(len(rows))[: self.finetune_batch_size].tolist()
+            batch = {k: v.to(generator.device) for k, v in collate([rows[i] for i in picked]).items()}
+            loss = model(**batch).loss
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        model.eval()
+
+    def _extra(self) -> dict[str, Any]:
+        return {
+            "num_initial": self.num_initial,
+            "batch_size": self.batch_size,
+            "num_buckets": self.num_buckets,
+            "finetune_steps": self.finetune_steps,
+            "finetune_batch_size": self.finetune_batch_size,
+            "finetune_learning_rate": self.finetune_learning_rate,
+            "temperature": self.temperature,
+        }
+
+
+__all__ = ["ConditionalLLMSearch"]
