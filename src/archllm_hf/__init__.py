@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import _registration  # noqa: F401  (registers the Auto classes and the pipeline task)
+from . import (
+    _registration,  # noqa: F401  (registers the Auto classes and the pipeline task)
+    networks,  # noqa: F401  (registers the networks of the spaces: space.to_module)
+)
 from .errors import ArchLLMError, InvalidCellError
 
 __version__ = "0.1.0.dev0"

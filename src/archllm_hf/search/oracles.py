@@ -210,6 +210,24 @@ class CallableOracle(Oracle):
         )
 
 
+class ProxyOracle(CallableOracle):
+    """A data-free proxy of the network each cell builds (``space.to_module``; see
+    :mod:`archllm_hf.networks.proxies`): ``"params"``, ``"flops"`` or ``"synflow"``. It needs no table, so every
+    space, DARTS included, can be searched end to end; the objective column is the proxy's name.
+
+    ``network``: sizes for ``space.to_module`` (the benchmark's network by default).
+    """
+
+    def __init__(self, space: SearchSpace, proxy: str, input_size: int = 32, **network: Any):
+        from ..networks.proxies import PROXIES, proxy_of
+
+        if proxy not in PROXIES:
+            raise ValueError(f"unknown proxy {proxy!r}; choose one of {', '.join(PROXIES)}")
+        super().__init__(
+            space, lambda cell: proxy_of(space, cell, proxy, input_size, **network), objective=proxy
+        )
+
+
 def _number(value: Any, what: str) -> float:
     try:
         number = float(value)
@@ -220,4 +238,4 @@ def _number(value: Any, what: str) -> float:
     return number
 
 
-__all__ = ["CallableOracle", "CellNotInTableError", "Evaluation", "Oracle", "TableOracle"]
+__all__ = ["CallableOracle", "CellNotInTableError", "Evaluation", "Oracle", "ProxyOracle", "TableOracle"]

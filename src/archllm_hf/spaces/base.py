@@ -20,13 +20,17 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from ..errors import InvalidCellError
+
+NETWORK_BUILDERS: dict[str, Callable[..., Any]] = {}
+"""``space name → builder(cell, num_classes=..., **config)`` of :meth:`SearchSpace.to_module`, filled by
+``archllm_hf.networks`` (spaces know cells, not networks)."""
 
 PAD = "<pad>"
 
@@ -313,6 +317,22 @@ class SearchSpace(ABC, Generic[CellT]):
     def to_native(self, cell: CellT) -> Any:
         """JSON-ready native form of the cell (default: :meth:`format`)."""
         return self.format(cell)
+
+    def to_module(self, cell: CellT, num_classes: int = 10, **config: Any) -> Any:
+        """The network this space's benchmark trained, built for ``cell``: a ``torch.nn.Module`` mapping images
+        ``[batch, 3, H, W]`` to logits ``[batch, num_classes]`` (``archllm_hf.networks``; ``config``: the builder's
+        sizes). Raises :class:`InvalidCellError` for a cell the space rejects."""
+        builder = NETWORK_BUILDERS.get(self.name)
+        if builder is None:
+            raise NotImplementedError(
+                f"no network builder for {self.name!r}; import archllm_hf.networks first"
+            )
+        result = self.validate(cell)
+        if not result.valid:
+            raise InvalidCellError(
+                f"cannot build the network of an invalid {self.name} cell: {result.reason}"
+            )
+        return builder(result.cell, num_classes=num_classes, **config)
 
     def sample_record(self, decoded: DecodedCell[CellT], text: str | None = None) -> dict[str, Any]:
         """One generated sample as a JSON-ready dict: ``cell`` (native form), ``id`` (canonical id),

@@ -1,0 +1,89 @@
+"""``space.to_module``, the data-free proxies, the proxy oracle and the CLI around them (the networks themselves are
+tested per space in ``test_networks_<space>.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from archllm_hf import InvalidCellError
+from archllm_hf.cli import main as cli
+from archllm_hf.networks.proxies import PROXIES, flops, num_parameters, proxy_of, synflow
+from archllm_hf.search import make_searcher
+from archllm_hf.search.oracles import ProxyOracle
+from archllm_hf.spaces import get_space
+
+ALL_CONV = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+POOL_SKIP = "|avg_pool_3x3~0|+|skip_connect~0|skip_connect~1|+|avg_pool_3x3~0|skip_connect~1|skip_connect~2|"
+
+
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    yield
+
+
+@pytest.mark.parametrize("space_name", ["nb101", "nb201"])
+def test_to_module_builds_a_network_for_random_cells(space_name):
+    space = get_space(space_name)
+    small = {
+        "nb101": {"stem_channels": 8, "num_stacks": 1, "cells_per_stack": 1},
+        "nb201": {"channels": 4, "cells_per_stage": 1},
+    }
+    for cell in space.sample(2, seed=3):
+        network = space.to_module(cell, num_classes=7, **small[space_name])
+        logits = network(torch.randn(2, 3, 16, 16))
+        assert logits.shape == (2, 7) and torch.isfinite(logits).all()
+
+
+def test_to_module_rejects_what_the_space_rejects():
+    with pytest.raises(InvalidCellError, match="invalid nb201 cell"):
+        get_space("nb201").to_module("|nor_conv_3x3~0|+")
+    nb101 = get_space("nb101")
+    cell = nb101.sample(1, seed=0)[0]
+    too_big = type(cell)([[0] * 9 for _ in range(9)], ["input"] + ["conv3x3-bn-relu"] * 7 + ["output"])
+    with pytest.raises(InvalidCellError):
+        nb101.to_module(too_big)
+
+
+def test_proxies_of_the_reference_cells():
+    space = get_space("nb201")
+    conv, pool = space.to_module(space.parse(ALL_CONV)), space.to_module(space.parse(POOL_SKIP))
+    assert num_parameters(conv) == 1_531_546 and num_parameters(pool) == 73_306
+    assert flops(conv) > 10 * flops(pool) > 0
+    state = {k: v.clone() for k, v in conv.state_dict().items()}
+    assert synflow(conv) > synflow(pool) > 0
+    assert all(
+        torch.equal(state[k], v) for k, v in conv.state_dict().items()
+    )  # the network is left as it was
+    assert conv.training  # and its mode too
+    assert proxy_of(space, space.parse(POOL_SKIP), "params") == 73_306
+    with pytest.raises(ValueError, match="unknown proxy"):
+        proxy_of(space, space.parse(POOL_SKIP), "accuracy")
+    assert set(PROXIES) == {"params", "flops", "synflow"}
+
+
+def test_a_proxy_oracle_searches_without_a_table():
+    space = get_space("nb201")
+    oracle = ProxyOracle(space, "params", channels=4, cells_per_stage=1)
+    result = make_searcher("random").search(oracle, budget=6, seed=0)
+    assert len(result.history) == 6 and result.objective == "params"
+    for record in result.history:
+        network = space.to_module(space.parse(record["cell"]), channels=4, cells_per_stage=1)
+        assert record["objective"] == num_parameters(network)
+    with pytest.raises(ValueError, match="unknown proxy"):
+        ProxyOracle(space, "accuracy")
+
+
+def test_cli_search_with_a_proxy_and_build_net(tmp_path, capsys):
+    out = tmp_path / "search"
+    args = ["search", "--space", "nb201", "--proxy", "params", "--algorithm", "evolution", "--budget", "4"]
+    assert cli([*args, "--out", str(out), "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["objective_column"] == "params" and summary["num_queries"] == 4
+    assert cli([*args, "--out", str(out), "--metrics", "x.csv", "--objective", "y"]) == 2
+    assert "one of the two" in capsys.readouterr().err
+    assert cli(["build-net", "--space", "nb201", "--cell", POOL_SKIP]) == 0
+    assert "NB201Network: 73,306 trainable parameters" in capsys.readouterr().out
+    assert cli(["build-net", "--space", "nb201", "--cell", "nonsense"]) == 2
