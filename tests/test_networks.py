@@ -24,12 +24,13 @@ def _one_thread(one_torch_thread):
     yield
 
 
-@pytest.mark.parametrize("space_name", ["nb101", "nb201"])
+@pytest.mark.parametrize("space_name", ["nb101", "nb201", "darts"])
 def test_to_module_builds_a_network_for_random_cells(space_name):
     space = get_space(space_name)
     small = {
         "nb101": {"stem_channels": 8, "num_stacks": 1, "cells_per_stack": 1},
         "nb201": {"channels": 4, "cells_per_stage": 1},
+        "darts": {"channels": 4, "layers": 3},
     }
     for cell in space.sample(2, seed=3):
         network = space.to_module(cell, num_classes=7, **small[space_name])

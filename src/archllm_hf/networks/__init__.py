@@ -8,10 +8,12 @@ the spaces): NAS-Bench-101's network (:mod:`.nb101`), NAS-Bench-201's (:mod:`.nb
 from __future__ import annotations
 
 from ..spaces.base import NETWORK_BUILDERS
+from .darts import DARTS_EVAL, NB301_TRAIN, build_darts_network
 from .nb101 import build_nb101_network
 from .nb201 import build_nb201_network
 
 NETWORK_BUILDERS["nb101"] = build_nb101_network
 NETWORK_BUILDERS["nb201"] = build_nb201_network
+NETWORK_BUILDERS["darts"] = build_darts_network
 
-__all__ = ["build_nb101_network", "build_nb201_network"]
+__all__ = ["DARTS_EVAL", "NB301_TRAIN", "build_darts_network", "build_nb101_network", "build_nb201_network"]

@@ -381,8 +381,9 @@ def check_cell(cell: object) -> DARTSCell:
     for kind, pairs in zip(CELL_TYPES, cell.cells()):
         for i, (op, _) in enumerate(pairs):
             if op not in OPS:
+                node, known = i // 2 + 2, ", ".join(OPS)
                 raise InvalidCellError(
-                    f"{kind} cell, node {i // 2 + 2}: unknown DARTS op {op!r}; expected one of {', '.join(OPS)}"
+                    f"{kind} cell, node {node}: unknown DARTS op {op!r}; expected one of {known}"
                 )
     return _SPACE.check(cell)
 
