@@ -117,3 +117,22 @@ def test_search_nb201(tmp_path, shared_data):
     )
     assert [line.split(":")[0].strip() for line in lines] == ["generative", "evolution"]
     assert all(0 < float(line.split()[3]) <= 100 for line in lines)
+
+
+def test_train_generated_cell():
+    lines = run_example(
+        "train_generated_cell.py",
+        "--prior",
+        str(REPO_ROOT / "hub" / "archvq-nb201"),
+        "--synthetic",
+        "128",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "32",
+        "--network",
+        '{"channels": 8, "cells_per_stage": 1}',
+    )
+    assert lines[0].startswith("cell |") and "parameters" in lines[0]
+    first, last = (float(x.rstrip(",")) for x in lines[-1].split()[2::5])
+    assert last < first  # the loss goes down

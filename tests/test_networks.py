@@ -88,3 +88,50 @@ def test_cli_search_with_a_proxy_and_build_net(tmp_path, capsys):
     assert cli(["build-net", "--space", "nb201", "--cell", POOL_SKIP]) == 0
     assert "NB201Network: 73,306 trainable parameters" in capsys.readouterr().out
     assert cli(["build-net", "--space", "nb201", "--cell", "nonsense"]) == 2
+
+
+def test_dataset_proxy_columns(tmp_path, capsys):
+    from archllm_hf.data import build_cells_dataset, load_cells_repo
+
+    cells = build_cells_dataset("nb201", num_samples=12, progress=False, proxies=["params"])
+    space = get_space("nb201")
+    for row in cells["train"]:
+        assert row["proxy_params"] == num_parameters(space.to_module(space.parse(row["arch_str"])))
+    with pytest.raises(ValueError, match="unknown proxies"):
+        build_cells_dataset("nb201", num_samples=4, progress=False, proxies=["accuracy"])
+    args = [
+        "data",
+        "build",
+        "--space",
+        "nb201",
+        "--num-samples",
+        "8",
+        "--proxies",
+        "params",
+        "flops",
+        "--quiet",
+    ]
+    assert cli([*args, "--out", str(tmp_path)]) == 0
+    built = load_cells_repo(tmp_path, "nb201")["train"]
+    assert {"proxy_params", "proxy_flops"} <= set(built.column_names)
+    assert "proxy_flops" in (tmp_path / "README.md").read_text()  # documented in the card
+    from archllm_hf.release import release_dataset
+
+    release_dataset(tmp_path, tmp_path.parent / "released", repo_id="test-org/cells")  # own values: shippable
+
+
+def test_proxy_benchmark_correlates_and_resumes(tmp_path, shared_data):
+    from archllm_hf.evaluation.proxies import ACCURACY_COLUMNS, proxy_benchmark
+
+    table = [shared_data / "nb201" / "nats_tss_test_acc_200ep.csv"]
+    result = proxy_benchmark(table, tmp_path, {"params": 40})
+    params = result["proxies"]["params"]
+    assert params["num_cells"] == 40 and params["subset"] and set(params["spearman"]) == set(ACCURACY_COLUMNS)
+    assert all(-1 <= rho <= 1 for rho in params["spearman"].values())
+    lines = (tmp_path / "params.jsonl").read_text().splitlines()
+    assert len(lines) == 40
+    again = proxy_benchmark(
+        table, tmp_path, {"params": 40}
+    )  # every value is reused: nothing is computed again
+    assert again["proxies"]["params"]["spearman"] == params["spearman"]
+    assert (tmp_path / "params.jsonl").read_text().splitlines() == lines

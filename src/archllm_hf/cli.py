@@ -23,8 +23,10 @@ ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_l
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .data.repo import upload_dataset_repo
 
-    if args.space == "all" and args.metrics:
-        raise ValueError("--metrics files belong to one space: build the spaces one by one with --space")
+    if args.space == "all" and (args.metrics or args.proxies):
+        raise ValueError(
+            "--metrics files and --proxies belong to one space: build the spaces one by one with --space"
+        )
     for space in SPACE_NAMES if args.space == "all" else [args.space]:
         _build_space(space, args, argv)
     if args.push_to_hub:
@@ -43,12 +45,14 @@ def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> N
         seed=args.seed,
         metrics=args.metrics,
         progress=not args.quiet,
+        proxies=args.proxies or (),
     )
     info = {
         "command": build_command(list(argv)),
         "seed": args.seed,
         "num_samples": args.num_samples,
         "metrics": args.metrics,
+        "proxies": args.proxies,
     }
     out = write_dataset_config(dataset, args.out, space, info)
     elapsed = time.perf_counter() - start
@@ -378,6 +382,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="benchmark metrics file to join by canonical id (repeat to join several)",
+    )
+    build.add_argument(
+        "--proxies",
+        nargs="+",
+        choices=("params", "flops", "synflow"),
+        default=None,
+        help="add data-free proxies of each cell's network as columns proxy_<name> (builds every network)",
     )
     build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     build.add_argument(

@@ -58,12 +58,30 @@ def space_cells(
     return cells
 
 
+def _with_proxies(
+    space: SearchSpace, cells: list, metrics: Metrics, proxies: Sequence[str], progress: bool
+) -> Metrics:
+    from ..networks.proxies import PROXIES
+
+    unknown = sorted(set(proxies) - set(PROXIES))
+    if unknown:
+        raise ValueError(f"unknown proxies {unknown}; choose from {', '.join(PROXIES)}")
+    merged = {cell_id: dict(values) for cell_id, values in metrics.items()}
+    for cell in tqdm(cells, desc=f"proxies of {space.name} cells", unit="cell", disable=not progress):
+        network = space.to_module(cell)
+        row = merged.setdefault(space.canonical_id(cell), {})
+        for proxy in proxies:
+            row[f"proxy_{proxy}"] = PROXIES[proxy](network)
+    return merged
+
+
 def build_cells_dataset(
     space: SearchSpace | str,
     num_samples: int | None = None,
     seed: int = 0,
     metrics: str | Path | Sequence[str | Path] | Metrics | None = None,
     progress: bool = True,
+    proxies: Sequence[str] = (),
 ) -> datasets.DatasetDict:
     """Cells of ``space`` as a ``DatasetDict`` with ``train`` / ``validation`` / ``test`` splits.
 
@@ -75,6 +93,9 @@ def build_cells_dataset(
         metrics: one or more metrics files (see :mod:`archllm_hf.data.metrics`) or an already loaded
             ``{canonical_id: {column: value}}``; columns are joined by canonical id, missing values are null.
         progress: show progress bars.
+        proxies: data-free proxies (``params``, ``flops``, ``synflow``; :mod:`archllm_hf.networks.proxies`) of each
+            cell's network, added as the columns ``proxy_<name>``. Each builds every cell's network: about 0.02,
+            0.07 and 0.1 s a cell for NB201 on one CPU core.
 
     Returns:
         A ``DatasetDict`` whose split of every row is decided by its canonical id (:func:`split_for_id`).
@@ -83,10 +104,12 @@ def build_cells_dataset(
         space = get_space(space)
     if metrics is not None and not isinstance(metrics, dict):
         metrics = load_metric_table(space, metrics).values
+    cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
+    if proxies:
+        metrics = _with_proxies(space, cells, dict(metrics or {}), proxies, progress)
     metric_columns = sorted({column for values in (metrics or {}).values() for column in values})
     extra_features = {name: datasets.Value(dtype) for name, dtype in space.extra_columns().items()}
 
-    cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
     rows: dict[str, list[dict[str, Any]]] = {split: [] for split in SPLITS}
     matched = 0
     for cell in tqdm(cells, desc=f"encoding {space.name} cells", unit="cell", disable=not progress):

@@ -41,6 +41,9 @@ COLUMN_DOCS = {
     "genotype": "DARTS `Genotype(normal=..., normal_concat=..., reduce=..., reduce_concat=...)` text",
     "unique_str": "NB201 unique string: the isomorphism class (6,466 classes)",
     "connected": "whether the output is reachable from the input through non-`none` edges (false for 341 cells)",
+    "proxy_params": "trainable parameters of the cell's benchmark network (`space.to_module`)",
+    "proxy_flops": "FLOPs of one 32x32 forward pass of the cell's benchmark network",
+    "proxy_synflow": "SynFlow score of the cell's benchmark network (data-free)",
 }
 """Descriptions of the known columns; any other column is a benchmark metric joined by canonical id."""
 BUILD_INFO = "build_info.json"
