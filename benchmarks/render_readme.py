@@ -305,6 +305,25 @@ def predictor_table() -> list[str]:
     return lines
 
 
+def proxy_table() -> list[str]:
+    r = _load("proxies-nb201.json")
+    if r is None:
+        return []
+    rows = [
+        "| proxy | cells | Spearman ρ, CIFAR-10 | CIFAR-100 | ImageNet16-120 | CPU time (one core) | file |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for proxy, p in r["proxies"].items():
+        rho = p["spearman"]
+        rows.append(
+            f"| {proxy} | {p['num_cells']:,}{' (seeded subset)' if p['subset'] else ''} | "
+            f"{rho['cifar10_test_acc_200ep']:.3f} | {rho['cifar100_test_acc_200ep']:.3f} | "
+            f"{rho['imagenet16_test_acc_200ep']:.3f} | {p['cpu_seconds'] / 60:.1f} min "
+            f"({p['seconds_per_cell'] * 1000:.0f} ms a cell) | `proxies-nb201.json` |"
+        )
+    return rows
+
+
 def release_table() -> list[str]:
     rows = [
         "| repo | validity | valid_unique_rate | uniqueness | novelty | raw iid validity | raw iid valid_unique_rate "
@@ -377,6 +396,11 @@ def render() -> str:
             "**Accuracy predictors on NB201**, labels the 200-epoch test accuracy (full: `python benchmarks/predictor.py "
             "--prior runs/nb201/prior --vgae runs/nb201/vgae`; quick: `python benchmarks/predictor.py --quick`):",
             predictor_table(),
+        ),
+        *_section(
+            "**Data-free proxies on NB201** (`python benchmarks/proxies.py`): each computed on the built network "
+            "(`space.to_module`, C = 16, N = 5, 32×32 input) of every cell, against the 200-epoch test accuracies:",
+            proxy_table(),
         ),
         *enumeration_line(),
         END,
