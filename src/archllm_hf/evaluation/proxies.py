@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 from tqdm.auto import tqdm
 
 from ..data import load_metric_table
-from ..networks.proxies import PROXIES
+from ..networks.proxies import PROXIES, seeded_network
 from ..spaces import get_space
 
 ACCURACY_COLUMNS = ("cifar10_test_acc_200ep", "cifar100_test_acc_200ep", "imagenet16_test_acc_200ep")
@@ -26,31 +26,41 @@ ACCURACY_COLUMNS = ("cifar10_test_acc_200ep", "cifar100_test_acc_200ep", "imagen
 def proxy_values(
     proxy: str, cells: list[Any], work: Path, progress: bool = False
 ) -> tuple[dict[str, float], float]:
-    """``{canonical id: value}`` of ``proxy`` for ``cells`` (reusing ``work/<proxy>.jsonl``) and the seconds per
-    cell of the values computed now (or recorded, when all were computed before)."""
+    """``{canonical id: value}`` of ``proxy`` for ``cells`` (reusing ``work/<proxy>.jsonl``) and the mean seconds a
+    cell took, over those cells (as recorded when each was computed). Networks are initialised from seed 0."""
     space = get_space("nb201")
     function = PROXIES[proxy]
     path = Path(work) / f"{proxy}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
-    values: dict[str, float] = {}
-    seconds: list[float] = []
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            row = json.loads(line)
-            values[row["id"]], seconds = row["value"], [*seconds, row["seconds"]]
+    recorded = _read_rows(path)
+    values = {cell_id: row["value"] for cell_id, row in recorded.items()}
+    seconds = {cell_id: row["seconds"] for cell_id, row in recorded.items()}
     todo = [cell for cell in cells if space.canonical_id(cell) not in values]
     with path.open("a") as sink, tqdm(todo, desc=proxy, disable=not progress) as bar:
         for cell in bar:
             start = time.perf_counter()
-            value = function(space.to_module(cell))
+            value = function(seeded_network(space, cell))
             spent = time.perf_counter() - start
             cell_id = space.canonical_id(cell)
-            values[cell_id] = value
-            seconds.append(spent)
+            values[cell_id], seconds[cell_id] = value, spent
             sink.write(json.dumps({"id": cell_id, "value": value, "seconds": spent}) + "\n")
             sink.flush()
     wanted = {space.canonical_id(cell) for cell in cells}
-    return {k: v for k, v in values.items() if k in wanted}, sum(seconds) / max(len(seconds), 1)
+    return {k: v for k, v in values.items() if k in wanted}, sum(seconds[k] for k in wanted) / max(
+        len(wanted), 1
+    )
+
+
+def _read_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """The rows of a values file; a last line cut short by an interrupted run is dropped from the file."""
+    if not path.is_file():
+        return {}
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    if complete != text:
+        path.write_text(complete)
+    rows = (json.loads(line) for line in complete.splitlines())
+    return {row["id"]: row for row in rows}
 
 
 def proxy_benchmark(

@@ -8,7 +8,8 @@
   ``sum(|θ · ∂R/∂θ|)`` over all parameters; computed in float64 on a copy in eval mode, so the network itself is
   left as it was.
 
-``PROXIES`` maps each name to its function; :func:`proxy_of` applies one to a cell of a space.
+``PROXIES`` maps each name to its function; :func:`proxy_of` applies one to a cell of a space, on a network whose
+weights are initialised from a fixed seed, so the same cell always gets the same value.
 """
 
 from __future__ import annotations
@@ -59,13 +60,22 @@ def synflow(module: nn.Module, input_size: int = 32) -> float:
 PROXIES: dict[str, Callable[..., float]] = {"params": num_parameters, "flops": flops, "synflow": synflow}
 
 
-def proxy_of(space: Any, cell: Any, proxy: str, input_size: int = 32, **network: Any) -> float:
-    """``proxy`` (a key of :data:`PROXIES`) of the network ``space.to_module(cell, **network)``."""
+def seeded_network(space: Any, cell: Any, seed: int = 0, **network: Any) -> nn.Module:
+    """``space.to_module(cell, **network)`` initialised from ``seed`` (the global torch RNG is left as it was), so
+    that a proxy of the initial weights, SynFlow's, is the same on every call."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return space.to_module(cell, **network)
+
+
+def proxy_of(space: Any, cell: Any, proxy: str, input_size: int = 32, seed: int = 0, **network: Any) -> float:
+    """``proxy`` (a key of :data:`PROXIES`) of the network ``space.to_module(cell, **network)``, its weights
+    initialised from ``seed``."""
     try:
         function = PROXIES[proxy]
     except KeyError:
         raise ValueError(f"unknown proxy {proxy!r}; choose one of {', '.join(PROXIES)}") from None
-    return function(space.to_module(cell, **network), input_size=input_size)
+    return function(seeded_network(space, cell, seed, **network), input_size=input_size)
 
 
 def _device(module: nn.Module) -> torch.device:
@@ -73,4 +83,4 @@ def _device(module: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-__all__ = ["PROXIES", "flops", "num_parameters", "proxy_of", "synflow"]
+__all__ = ["PROXIES", "flops", "num_parameters", "proxy_of", "seeded_network", "synflow"]
