@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from transformers import pipeline
 
-import archllm_hf  # noqa: F401  (registers the pipeline task and the networks)
+import archllm_hf  # noqa: F401  (registers the networks of the spaces)
 from archllm_hf.generation import ArchitectureGenerator
 
 
@@ -41,9 +40,8 @@ def cifar10(folder: Path) -> TensorDataset:
 def image_folder(folder: Path):
     from torchvision import datasets, transforms
 
-    return datasets.ImageFolder(
-        str(folder), transform=transforms.Compose([transforms.Resize(32), transforms.ToTensor()])
-    )
+    resize = transforms.Resize((32, 32))  # both sides: images of any shape batch together
+    return datasets.ImageFolder(str(folder), transform=transforms.Compose([resize, transforms.ToTensor()]))
 
 
 def main() -> None:
@@ -54,7 +52,9 @@ def main() -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", type=Path, help="image folder or CIFAR-10 (python format) folder")
     source.add_argument("--synthetic", type=int, help="this many random 32x32 images with random labels")
-    parser.add_argument("--num-classes", type=int, default=10)
+    parser.add_argument(
+        "--num-classes", type=int, default=None, help="default: the data's (10 when synthetic)"
+    )
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=0.05)
@@ -66,24 +66,25 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
 
-    sample = next(
-        s
-        for s in pipeline("architecture-generation", model=args.prior)(num_samples=16, seed=args.seed)
-        if s["valid"]
-    )
-    space = ArchitectureGenerator.from_pretrained(args.prior).space
-    sizes = {} if args.network is None else json.loads(args.network)
-    network = space.to_module(space.parse(_text(sample["cell"])), num_classes=args.num_classes, **sizes)
-    print(f"cell {sample['id']}: {sum(p.numel() for p in network.parameters()):,} parameters")
-
     if args.synthetic:
-        data = TensorDataset(
-            torch.rand(args.synthetic, 3, 32, 32), torch.randint(0, args.num_classes, (args.synthetic,))
-        )
+        num_classes = args.num_classes or 10
+        images = torch.rand(args.synthetic, 3, 32, 32)
+        data = TensorDataset(images, torch.randint(0, num_classes, (args.synthetic,)))
     elif (args.data / "data_batch_1").is_file():
-        data = cifar10(args.data)
+        data, num_classes = cifar10(args.data), args.num_classes or 10
     else:
         data = image_folder(args.data)
+        num_classes = args.num_classes or len(data.classes)
+
+    generator = ArchitectureGenerator.from_pretrained(args.prior)
+    samples = [s for s in generator.generate(16, seed=args.seed) if s["valid"]]
+    if not samples:
+        raise SystemExit(f"none of 16 samples from {args.prior} is a valid cell; try another seed")
+    space, sample = generator.space, samples[0]
+    sizes = {} if args.network is None else json.loads(args.network)
+    network = space.to_module(space.parse(_text(sample["cell"])), num_classes=num_classes, **sizes)
+    print(f"cell {sample['id']}: {sum(p.numel() for p in network.parameters()):,} parameters")
+
     loader = DataLoader(
         data, batch_size=args.batch_size, shuffle=True, generator=torch.Generator().manual_seed(args.seed)
     )

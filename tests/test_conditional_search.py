@@ -46,7 +46,8 @@ def test_performance_prompts():
 def test_buckets_are_quantiles_and_ties_share_one(text_prior):
     searcher = ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(text_prior), num_buckets=4)
     assert searcher.buckets([0.1, 0.2, 0.3, 0.4]).tolist() == [0, 1, 2, 3]
-    assert searcher.buckets([5.0, 1.0, 5.0, 5.0, 2.0, 3.0, 4.0, 0.0]).tolist() == [2, 0, 2, 2, 1, 1, 2, 0]
+    assert searcher.buckets([5.0, 1.0, 5.0, 5.0, 2.0, 3.0, 4.0, 0.0]).tolist() == [3, 0, 3, 3, 1, 1, 2, 0]
+    assert len(set(searcher.buckets([7.0] * 5).tolist())) == 1  # all tied: one bucket
 
 
 def test_conditional_search_keeps_the_budget_and_restores_the_prior(text_prior):

@@ -61,6 +61,11 @@ def test_the_saved_prior_generates_well_formed_codes_in_the_pipeline(llm_prior):
         assert sample["valid"] or "malformed" not in sample["reason"]
 
 
+def test_a_gguf_file_needs_its_folder():
+    with pytest.raises(ValueError, match="set base_model"):
+        PriorTrainingConfig(gguf_file="model.gguf")
+
+
 def test_base_model_sources(tmp_path):
     gguf = tiny_gguf_llama(tmp_path)
     assert base_model_source(str(gguf)) == (str(tmp_path), {"gguf_file": gguf.name})

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from archllm_hf import InvalidCellError
+from archllm_hf.cli import build_parser
 from archllm_hf.cli import main as cli
 from archllm_hf.networks.proxies import PROXIES, flops, num_parameters, proxy_of, synflow
 from archllm_hf.search import make_searcher
@@ -84,7 +85,19 @@ def test_cli_search_with_a_proxy_and_build_net(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["objective_column"] == "params" and summary["num_queries"] == 4
     assert cli([*args, "--out", str(out), "--metrics", "x.csv", "--objective", "y"]) == 2
+    assert "uses no table" in capsys.readouterr().err
+    assert cli([*args, "--out", str(out), "--report", "cifar10_test_acc_200ep"]) == 2
+    assert (
+        cli(["search", "--space", "nb201", "--algorithm", "random", "--budget", "2", "--out", str(out)]) == 2
+    )
     assert "one of the two" in capsys.readouterr().err
+    parser = build_parser()
+    for command in (["search"], ["data", "build"]):
+        sub = parser._subparsers._group_actions[0].choices[command[0]]
+        if len(command) == 2:
+            sub = sub._subparsers._group_actions[0].choices[command[1]]
+        choices = next(a.choices for a in sub._actions if a.dest in ("proxy", "proxies"))
+        assert set(choices) == set(PROXIES)  # the CLI offers exactly the package's proxies
     assert cli(["build-net", "--space", "nb201", "--cell", POOL_SKIP]) == 0
     assert "NB201Network: 73,306 trainable parameters" in capsys.readouterr().out
     assert cli(["build-net", "--space", "nb201", "--cell", "nonsense"]) == 2
@@ -95,6 +108,7 @@ def test_dataset_proxy_columns(tmp_path, capsys):
 
     cells = build_cells_dataset("nb201", num_samples=12, progress=False, proxies=["params"])
     space = get_space("nb201")
+    assert len(cells["train"]) > 0
     for row in cells["train"]:
         assert row["proxy_params"] == num_parameters(space.to_module(space.parse(row["arch_str"])))
     with pytest.raises(ValueError, match="unknown proxies"):

@@ -56,6 +56,8 @@ class PriorTrainingConfig:
     lora_learning_rate: float = 2e-4
 
     def __post_init__(self) -> None:
+        if self.gguf_file is not None and self.base_model is None:
+            raise ValueError("gguf_file names a file inside base_model: set base_model (the folder) too")
         if self.lora and self.base_model is None:
             raise ValueError("lora fine-tunes a pretrained model: set base_model too")
 

@@ -105,6 +105,7 @@ def build_cells_dataset(
     if metrics is not None and not isinstance(metrics, dict):
         metrics = load_metric_table(space, metrics).values
     cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
+    joined = metrics  # the benchmark metrics, whose match by id is checked below
     if proxies:
         metrics = _with_proxies(space, cells, dict(metrics or {}), proxies, progress)
     metric_columns = sorted({column for values in (metrics or {}).values() for column in values})
@@ -115,17 +116,15 @@ def build_cells_dataset(
     for cell in tqdm(cells, desc=f"encoding {space.name} cells", unit="cell", disable=not progress):
         record = space.to_record(cell)
         cell_metrics = (metrics or {}).get(record["id"], {})
-        matched += bool(cell_metrics)
+        matched += record["id"] in (joined or {})
         for column in metric_columns:
             record[column] = cell_metrics.get(column)
         rows[split_for_id(record["id"])].append(record)
-    if metrics:
-        logger.info(
-            "joined metrics for %d of %d cells (%d metric records)", matched, len(cells), len(metrics)
-        )
+    if joined:
+        logger.info("joined metrics for %d of %d cells (%d metric records)", matched, len(cells), len(joined))
         if matched == 0:
             raise ValueError(
-                f"no {space.name} cell matched any of the {len(metrics)} metric records by canonical id"
+                f"no {space.name} cell matched any of the {len(joined)} metric records by canonical id"
             )
 
     features = features_for(space, metric_columns, extra_features)

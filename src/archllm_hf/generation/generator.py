@@ -82,8 +82,8 @@ class ArchitectureGenerator(Sampler):
     """A prior (causal LM + its tokenizer) and the VQ-VAE (+ processor) that decodes the codes it writes.
 
     Load with :meth:`from_pretrained`; sample with :meth:`generate` (see :class:`~.sampler.Sampler`), whose
-    options here are ``temperature``, ``top_k``, ``top_p`` and ``constrained`` (only code tokens at code positions,
-    then eos; code-token priors only).
+    options here are ``temperature``, ``top_k``, ``top_p`` and ``constrained`` (only well-formed code strings: code
+    tokens at code positions, then eos; for a text prior the same grammar on the LLM's own tokens).
     """
 
     def __init__(
@@ -214,11 +214,13 @@ class ArchitectureGenerator(Sampler):
 
     def _length_kwargs(self) -> dict[str, int]:
         """A code-token prior writes exactly ``code_length`` tokens (eos is suppressed before, not needed after);
-        a text prior writes until eos, at most ``generation_config.max_new_tokens`` tokens."""
+        a text prior writes until eos, at most ``generation_config.max_new_tokens`` tokens, and never fewer than the
+        longest code string takes in one token per character (so constrained decoding is never cut short)."""
+        config = self.vqvae.config
         if self.info.format == "codes":
-            length = self.vqvae.config.code_length
-            return {"min_new_tokens": length, "max_new_tokens": length}
-        return {"max_new_tokens": self.prior.generation_config.max_new_tokens}
+            return {"min_new_tokens": config.code_length, "max_new_tokens": config.code_length}
+        longest = config.code_length * (len(str(config.codebook_size - 1)) + 1) + 1  # " c" per code, then eos
+        return {"max_new_tokens": max(self.prior.generation_config.max_new_tokens or 0, longest)}
 
     def _decode(self, ids: torch.Tensor) -> Draw:
         """Generated token ids → (decoded cells, code strings). A code-token prior's rows of code tokens only are

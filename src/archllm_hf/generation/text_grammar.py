@@ -56,7 +56,10 @@ class TextCodeGrammarLogitsProcessor(LogitsProcessor):
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         completions = input_ids[:, self.prompt_length :].tolist()
         mask = torch.stack([self._mask(self._state(tuple(row))) for row in completions]).to(scores.device)
-        return scores.masked_fill(~mask[:, : scores.shape[-1]], float("-inf"))
+        width = scores.shape[-1]
+        if mask.shape[1] < width:  # the model's vocabulary is padded past the tokenizer's: never allowed
+            mask = torch.cat([mask, mask.new_zeros(mask.shape[0], width - mask.shape[1])], dim=1)
+        return scores.masked_fill(~mask[:, :width], float("-inf"))
 
     def _state(self, row: tuple[int, ...]) -> State:
         state = self._row_states.get(row)

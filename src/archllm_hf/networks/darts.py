@@ -49,7 +49,6 @@ Shapes: images ``[B, 3, H, W]`` → logits ``[B, num_classes]``. Every stride-2 
 from __future__ import annotations
 
 import math
-import operator
 
 import torch
 import torch.nn.functional as F
@@ -57,6 +56,7 @@ from torch import nn
 
 from ..errors import InvalidCellError
 from ..spaces.darts import CELL_TYPES, INTERMEDIATE_NODES, OP_SETS, DARTSCell, DARTSSpace
+from ._checks import positive_int
 
 OPS: tuple[str, ...] = OP_SETS["arch2vec"]
 """Ops the network builds: the 7 ops of DARTS genotypes and ``none``."""
@@ -360,18 +360,6 @@ class DARTSNetwork(nn.Module):
         return logits
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {number}")
-    return number
-
-
 def check_cell(cell: object) -> DARTSCell:
     """``cell`` if the network can be built from it, else :class:`InvalidCellError` saying why: not a
     :class:`DARTSCell`, an op outside :data:`OPS`, or an input that is not an earlier node (or both inputs
@@ -410,9 +398,9 @@ def build_darts_network(
         raise ValueError(f"drop_path_prob must be in [0, 1), got {drop_path_prob!r}")
     return DARTSNetwork(
         cell,
-        num_classes=_positive_int("num_classes", num_classes),
-        channels=_positive_int("channels", channels),
-        layers=_positive_int("layers", layers),
+        num_classes=positive_int("num_classes", num_classes),
+        channels=positive_int("channels", channels),
+        layers=positive_int("layers", layers),
         auxiliary=bool(auxiliary),
         drop_path_prob=float(drop_path_prob),
     )

@@ -36,8 +36,6 @@ Weights are initialised as TensorFlow did (nasbench-pytorch's ``tf_like=True``):
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 import torch
 from nasbench_pytorch.model import ModelSpec, Network
@@ -46,24 +44,13 @@ from torch import nn
 
 from ..errors import InvalidCellError
 from ..spaces.nb101 import NB101Cell, NB101Space
+from ._checks import positive_int
 
 BN_MOMENTUM = 0.003
 """PyTorch BN momentum equal to NB101's TensorFlow ``momentum=0.997`` (the running statistics' decay)."""
 BN_EPS = 1e-5
 
 _SPACE = NB101Space()
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {type(value).__name__}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {number}")
-    return number
 
 
 def _valid_pruned_cell(cell: object) -> NB101Cell:
@@ -139,10 +126,10 @@ def build_nb101_network(
     number of vertices feeding the output (each needs at least one channel).
     """
     pruned = _valid_pruned_cell(cell)
-    num_classes = _positive_int(num_classes, "num_classes")
-    stem_channels = _positive_int(stem_channels, "stem_channels")
-    num_stacks = _positive_int(num_stacks, "num_stacks")
-    cells_per_stack = _positive_int(cells_per_stack, "cells_per_stack")
+    num_classes = positive_int("num_classes", num_classes)
+    stem_channels = positive_int("stem_channels", stem_channels)
+    num_stacks = positive_int("num_stacks", num_stacks)
+    cells_per_stack = positive_int("cells_per_stack", cells_per_stack)
     last = pruned.num_vertices - 1
     feeding_output = sum(pruned.matrix[v][last] for v in range(1, last))
     if stem_channels < feeding_output:

@@ -34,13 +34,12 @@ no data-dependent control flow, and every parameter of the network gets a (possi
 
 from __future__ import annotations
 
-import operator
-
 import torch
 from torch import nn
 
 from ..errors import InvalidCellError
 from ..spaces.nb201 import EDGES, OPS, NB201Cell
+from ._checks import positive_int
 
 _NUM_NODES = 4
 _OUTPUT_NODE = _NUM_NODES - 1
@@ -179,18 +178,6 @@ class NB201Network(nn.Module):
         return self.classifier(torch.flatten(self.pool(features), 1))
 
 
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {number}")
-    return number
-
-
 def build_nb201_network(
     cell: NB201Cell, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5
 ) -> NB201Network:
@@ -205,9 +192,9 @@ def build_nb201_network(
         raise InvalidCellError(f"build_nb201_network needs an NB201Cell, got {type(cell).__name__}: {cell!r}")
     return NB201Network(
         cell,
-        num_classes=_positive_int("num_classes", num_classes),
-        channels=_positive_int("channels", channels),
-        cells_per_stage=_positive_int("cells_per_stage", cells_per_stage),
+        num_classes=positive_int("num_classes", num_classes),
+        channels=positive_int("channels", channels),
+        cells_per_stage=positive_int("cells_per_stage", cells_per_stage),
     )
 
 

@@ -59,9 +59,9 @@ _SPACE_FILES = {
     "nb201.py": "nb201.py",
     "darts.py": "darts.py",
 }
-_LOCAL_KEYS = ("resumed_from",)
+_LOCAL_KEYS = ("resumed_from",)  # summary keys that may hold a local path
 RELEASE_PATTERNS = ["*.py", "*.json", "*.md", "*.safetensors", "vqvae/*"]
-"""What a release writes; a push deletes the repo's other files matching them (``.gitattributes`` is kept)."""  # summary keys that may hold a local path
+"""What a release writes; a push deletes the repo's other files matching them (``.gitattributes`` is kept)."""
 
 
 def release_run(

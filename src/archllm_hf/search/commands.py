@@ -34,7 +34,9 @@ def run_search(
     """Search ``space`` with a table oracle over ``metrics`` (maximising the column ``objective``), or with the
     data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``), and write
     ``out/history.jsonl``, ``out/summary.json`` and ``out/curve.png``."""
-    if (proxy is None) == (not metrics or objective is None):
+    if proxy is not None and (metrics or objective is not None or report is not None):
+        raise ValueError("a proxy search uses no table: leave out metrics, objective and report")
+    if proxy is None and (not metrics or objective is None):
         raise ValueError("search with metrics files and an objective column, or with a proxy: one of the two")
     if proxy is not None:
         oracle: Oracle = ProxyOracle(get_space(space), proxy)

@@ -3,7 +3,7 @@
 The prior writes the codes as text after a prompt (``archllm train-prior --base-model ...``). Each round it is
 fine-tuned, from its weights before the search, on every cell queried so far, each after a prompt that carries the
 cell's performance bucket (:func:`~archllm_hf.generation.generator.performance_prompt`; buckets are quantiles of
-the objectives so far); then it proposes cells after the best bucket's prompt, with constrained decoding, and the
+the objectives so far); then it proposes cells after the prompt of the best bucket that holds queried cells, with constrained decoding, and the
 first ones never queried are queried.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.stats import rankdata
 
 from ..generation.generator import ArchitectureGenerator, performance_prompt
 from ..training.prior import CausalLMCollator, tokenize_text
@@ -74,7 +75,10 @@ class ConditionalLLMSearch(Searcher):
             while run.remaining > 0:
                 self.generator.prior.load_state_dict(pretrained)
                 self._finetune(run, cells)
-                self.generator.conditioned_on(self.num_buckets - 1, self.num_buckets)
+                best = int(
+                    self.buckets([r["objective"] for r in run.history]).max()
+                )  # trained on, never empty
+                self.generator.conditioned_on(best, self.num_buckets)
                 for cell in propose_new_cells(self.generator, run, self.batch_size, **sampling):
                     cells[run.space.canonical_id(cell)] = cell
                     run.query(cell)
@@ -85,10 +89,11 @@ class ConditionalLLMSearch(Searcher):
             self.generator.prior.eval()
 
     def buckets(self, objectives: list[float]) -> np.ndarray:
-        """The performance bucket of each objective: quantiles of the objectives themselves (ties share one)."""
+        """The performance bucket of each objective: quantiles of the objectives themselves; tied values share
+        one bucket, the one of their mean rank."""
         values = np.asarray(objectives, dtype=float)
-        ranks = np.searchsorted(np.sort(values), values, side="left")  # ties take their lowest rank
-        return np.minimum(ranks * self.num_buckets // len(values), self.num_buckets - 1)
+        ranks = rankdata(values, method="average") - 1  # 0 .. n-1
+        return np.minimum((ranks * self.num_buckets / len(values)).astype(int), self.num_buckets - 1)
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         generator = self.generator

@@ -215,7 +215,8 @@ class ProxyOracle(CallableOracle):
     :mod:`archllm_hf.networks.proxies`): ``"params"``, ``"flops"`` or ``"synflow"``. It needs no table, so every
     space, DARTS included, can be searched end to end; the objective column is the proxy's name.
 
-    ``network``: sizes for ``space.to_module`` (the benchmark's network by default).
+    ``network``: sizes for ``space.to_module`` (by default the space's network: NB101's and NB201's benchmark
+    networks, DARTS' evaluation network with C = 36 and 20 layers). Weights are initialised from a fixed seed.
     """
 
     def __init__(self, space: SearchSpace, proxy: str, input_size: int = 32, **network: Any):
