@@ -19,7 +19,7 @@ from scipy.stats import rankdata
 from ..generation.generator import ArchitectureGenerator, performance_prompt
 from ..training.prior import CausalLMCollator, tokenize_text
 from .base import Searcher, SearchRun
-from .generative import propose_new_cells
+from .generative import finetune, propose_new_cells
 
 
 class ConditionalLLMSearch(Searcher):
@@ -107,17 +107,12 @@ class ConditionalLLMSearch(Searcher):
                 prompt = performance_prompt(generator.info.prompt, bucket, self.num_buckets)
                 rows.extend(tokenize_text(generator.tokenizer, chosen, prompt).to_list())
         collate = CausalLMCollator(generator.tokenizer.pad_token_id)
-        model = generator.prior
-        model.train()
-        optimiser = torch.optim.AdamW(model.parameters(), lr=self.finetune_learning_rate, weight_decay=0.0)
-        for _ in range(self.finetune_steps):
+
+        def next_batch() -> dict[str, torch.Tensor]:
             picked = torch.randperm(len(rows))[: self.finetune_batch_size].tolist()
-            batch = {k: v.to(generator.device) for k, v in collate([rows[i] for i in picked]).items()}
-            loss = model(**batch).loss
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        model.eval()
+            return {k: v.to(generator.device) for k, v in collate([rows[i] for i in picked]).items()}
+
+        finetune(generator.prior, next_batch, self.finetune_steps, self.finetune_learning_rate)
 
     def _extra(self) -> dict[str, Any]:
         return {

@@ -16,6 +16,7 @@ With both off this is sampling from the prior without replacement.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,24 @@ def propose_new_cells(
         cell = run.random_new_cell()
         found.setdefault(run.space.canonical_id(cell), cell)
     return list(found.values())
+
+
+def finetune(
+    model: torch.nn.Module,
+    next_batch: Callable[[], dict[str, torch.Tensor]],
+    steps: int,
+    learning_rate: float,
+) -> None:
+    """``steps`` AdamW steps (no weight decay) of a causal LM's loss on the batches ``next_batch`` returns; the
+    model is left in eval mode."""
+    model.train()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.0)
+    for _ in range(steps):
+        loss = model(**next_batch()).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval()
 
 
 class GenerativeSearch(Searcher):
@@ -141,15 +160,8 @@ class GenerativeSearch(Searcher):
         generator = self.generator
         texts = generator.processor.cells_to_text(generator.vqvae, [cells[r["id"]] for r in elite])
         ids = torch.as_tensor(generator.tokenizer(texts)["input_ids"], device=generator.device)
-        model = generator.prior
-        model.train()
-        optimiser = torch.optim.AdamW(model.parameters(), lr=self.finetune_learning_rate, weight_decay=0.0)
-        for _ in range(self.finetune_steps):
-            loss = model(input_ids=ids, labels=ids).loss
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        model.eval()
+        batch = {"input_ids": ids, "labels": ids}
+        finetune(generator.prior, lambda: batch, self.finetune_steps, self.finetune_learning_rate)
 
     def _extra(self) -> dict[str, Any]:
         return {
@@ -163,4 +175,4 @@ class GenerativeSearch(Searcher):
         }
 
 
-__all__ = ["GenerativeSearch", "propose_new_cells"]
+__all__ = ["GenerativeSearch", "finetune", "propose_new_cells"]
