@@ -61,14 +61,14 @@ def space_cells(
 def _with_proxies(
     space: SearchSpace, cells: list, metrics: Metrics, proxies: Sequence[str], progress: bool
 ) -> Metrics:
-    from ..networks.proxies import PROXIES
+    from ..networks.proxies import PROXIES, seeded_network
 
     unknown = sorted(set(proxies) - set(PROXIES))
     if unknown:
         raise ValueError(f"unknown proxies {unknown}; choose from {', '.join(PROXIES)}")
     merged = {cell_id: dict(values) for cell_id, values in metrics.items()}
     for cell in tqdm(cells, desc=f"proxies of {space.name} cells", unit="cell", disable=not progress):
-        network = space.to_module(cell)
+        network = seeded_network(space, cell)  # the same initial weights as every other proxy measurement
         row = merged.setdefault(space.canonical_id(cell), {})
         for proxy in proxies:
             row[f"proxy_{proxy}"] = PROXIES[proxy](network)

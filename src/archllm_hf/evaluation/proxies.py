@@ -35,17 +35,17 @@ def proxy_values(
     recorded = _read_rows(path)
     values = {cell_id: row["value"] for cell_id, row in recorded.items()}
     seconds = {cell_id: row["seconds"] for cell_id, row in recorded.items()}
-    todo = [cell for cell in cells if space.canonical_id(cell) not in values]
+    ids = [space.canonical_id(cell) for cell in cells]
+    todo = [(cell_id, cell) for cell_id, cell in zip(ids, cells) if cell_id not in values]
     with path.open("a") as sink, tqdm(todo, desc=proxy, disable=not progress) as bar:
-        for cell in bar:
+        for cell_id, cell in bar:
             start = time.perf_counter()
             value = function(seeded_network(space, cell))
             spent = time.perf_counter() - start
-            cell_id = space.canonical_id(cell)
             values[cell_id], seconds[cell_id] = value, spent
             sink.write(json.dumps({"id": cell_id, "value": value, "seconds": spent}) + "\n")
             sink.flush()
-    wanted = {space.canonical_id(cell) for cell in cells}
+    wanted = set(ids)
     return {k: v for k, v in values.items() if k in wanted}, sum(seconds[k] for k in wanted) / max(
         len(wanted), 1
     )

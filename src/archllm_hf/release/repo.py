@@ -104,11 +104,12 @@ def release_run(
     repo_id = repo_id or f"archllm-hf/archvq-{info.space}"
 
     with atomic_directory(out_dir) as tmp:
+        tokenizer = _code_tokenizer(vqvae)
         with _remote_code_classes():
             prior.save_pretrained(tmp)
-            _code_tokenizer(vqvae).save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
             vqvae.save_pretrained(tmp / VQVAE_SUBFOLDER)
-            _code_tokenizer(vqvae).save_pretrained(tmp / VQVAE_SUBFOLDER)
+            tokenizer.save_pretrained(tmp / VQVAE_SUBFOLDER)
         _add_custom_pipeline(tmp / "config.json")
         _copy_remote_code(tmp)
         released = PriorInfo(**{**info.to_dict(), "vqvae": VQVAE_SUBFOLDER})
