@@ -77,7 +77,8 @@ def test_generative_search_from_a_prior_folder(nats, minibench, tmp_path):
     assert json.loads((out / "summary.json").read_text())["variant"] == "prior+finetune+predictor"
 
     predictor = tmp_path / "predictor"
-    args = ["train-predictor", "--prior", str(prior), "--metrics", nats, "--label", "cifar10_test_acc_200ep"]
+    args = ["train-predictor", "--predictor", "code", "--prior", str(prior)]
+    args += ["--metrics", nats, "--label", "cifar10_test_acc_200ep"]
     assert cli_main([*args, "--num-cells", "40", "--out", str(predictor)]) == 0
     summary = json.loads((predictor / "predictor_summary.json").read_text())
     assert summary["num_train_cells"] == 40 and summary["num_test_cells"] == 15_625 - 40

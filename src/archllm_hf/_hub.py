@@ -34,6 +34,7 @@ from .spaces import SearchSpace, space_of
 from .utils import atomic_files, is_main_process, wait_for_everyone
 
 PRIOR_INFO_NAME = "archllm_prior.json"
+PREDICTOR_INFO_NAME = "archllm_predictor.json"
 SUMMARY_NAME = "training_summary.json"
 PriorFormat = Literal["codes", "text", "cell_text"]
 
@@ -160,6 +161,26 @@ def resolve(reference_: str, from_folder: str | Path, subfolder: str = "") -> tu
             "subfolder of its own repo or by another repo's id"
         )
     return str(from_folder), ({"subfolder": inside} if inside != "." else {})
+
+
+def predictor_folder(
+    path: str | Path, revision: str | None = None, token: str | bool | None = None, cache_dir: str | None = None
+) -> Path:
+    """The local folder of a predictor: ``path`` itself, or a download of the Hub repo ``ORG/NAME`` it names."""
+    local = Path(str(path))
+    if local.is_dir():
+        if not (local / PREDICTOR_INFO_NAME).is_file():
+            raise FileNotFoundError(f"{local} is not an archllm predictor folder (no {PREDICTOR_INFO_NAME})")
+        return local
+    text = str(path)
+    if text.startswith((".", "/", "~")) or text.count("/") != 1 or local.exists():
+        raise FileNotFoundError(f"{text} is neither a predictor folder nor a Hub repo id (ORG/NAME)")
+    from huggingface_hub import snapshot_download
+
+    folder = Path(snapshot_download(text, revision=revision, token=token, cache_dir=cache_dir))
+    if not (folder / PREDICTOR_INFO_NAME).is_file():
+        raise FileNotFoundError(f"the Hub repo {text} holds no archllm predictor (no {PREDICTOR_INFO_NAME})")
+    return folder
 
 
 # --- VQ-VAE ----------------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokeni
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models.arch2vec import Arch2VecConfig, Arch2VecModel
+from .models.arch_predictor import ArchPredictorConfig, ArchPredictorModel
 from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from .pipelines import ArchitectureGenerationPipeline
 
@@ -17,12 +18,15 @@ PIPELINE_TASK = "architecture-generation"
 
 
 def register_auto_classes() -> None:
-    """Register ArchVQVAE (config, model, code tokenizer) and arch2vec (config, model) with the Auto classes."""
+    """Register ArchVQVAE (config, model, code tokenizer), arch2vec (config, model) and the graph predictor (config,
+    model) with the Auto classes."""
     AutoConfig.register(ArchVQVAEConfig.model_type, ArchVQVAEConfig, exist_ok=True)
     AutoModel.register(ArchVQVAEConfig, ArchVQVAEModel, exist_ok=True)
     AutoTokenizer.register(ArchVQVAEConfig, tokenizer_class=ArchCodeTokenizer, exist_ok=True)
     AutoConfig.register(Arch2VecConfig.model_type, Arch2VecConfig, exist_ok=True)
     AutoModel.register(Arch2VecConfig, Arch2VecModel, exist_ok=True)
+    AutoConfig.register(ArchPredictorConfig.model_type, ArchPredictorConfig, exist_ok=True)
+    AutoModel.register(ArchPredictorConfig, ArchPredictorModel, exist_ok=True)
 
 
 def register_pipeline() -> None:

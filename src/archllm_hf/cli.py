@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CellNotInTableError
+from .presets import PREDICTOR_KINDS
 from .spaces import SPACE_NAMES
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
@@ -277,22 +278,39 @@ def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .search.commands import train_predictor
 
     summary = train_predictor(
-        args.prior,
         args.metrics,
         args.label,
         args.out,
+        kind=args.predictor,
+        space=args.space,
+        prior=args.prior,
         num_cells=args.num_cells,
         seed=args.seed,
-        pretrained=not args.from_scratch,
+        proxy_cache=args.proxy_cache,
         device=args.device,
+        progress=True,
     )
-    line = f"saved the code predictor ({summary['num_train_cells']:,} training cells) to {args.out}"
+    line = f"saved the {summary['predictor']} predictor ({summary['num_train_cells']:,} training cells) to {args.out}"
     if "kendall_tau" in summary:
         line += (
             f"; on the other {summary['num_test_cells']:,} cells: Kendall tau {summary['kendall_tau']:.3f}, "
             f"Spearman rho {summary['spearman_rho']:.3f}"
         )
     print(line)
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .search.commands import predict_cells
+    from .utils import atomic_write_text
+
+    rows = predict_cells(args.predictor, args.cells, space=args.space, proxy_cache=args.proxy_cache, device=args.device)
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        atomic_write_text(args.out, text)
+        print(f"wrote {len(rows):,} predictions to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -493,19 +511,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     pred = commands.add_parser(
         "train-predictor",
-        help="fine-tune the code predictor (the prior + a regression head) on a metric column",
+        help="fit an accuracy predictor on a metric column (default: ours, the proxy-pretrained graph predictor)",
     )
-    pred.add_argument("--prior", required=True, help="prior folder or repo id")
-    pred.add_argument("--metrics", action="append", required=True, metavar="FILE")
+    pred.add_argument(
+        "--predictor",
+        choices=PREDICTOR_KINDS,
+        default="graph",
+        help="graph: ours, pretrained on the space's zero-cost proxies (measured once, cached); graph_scratch: the "
+        "same without pretraining; gin / gin_proxies / proxy_mlp: baselines; code / code_scratch: the prior's "
+        "transformer with a regression head (needs --prior)",
+    )
+    pred.add_argument("--space", choices=SPACE_NAMES, default=None, help="the cells' space (all but the code kinds)")
+    pred.add_argument("--prior", default=None, help="prior folder or repo id (the code kinds)")
+    pred.add_argument("--metrics", action="append", required=True, metavar="FILE", help="metrics file (repeatable)")
     pred.add_argument("--label", required=True, metavar="COLUMN", help="the metric column to predict")
     pred.add_argument("--out", required=True, help="output folder")
     pred.add_argument(
         "--num-cells", type=int, default=None, help="train on this many random cells, test on the rest"
     )
-    pred.add_argument("--from-scratch", action="store_true", help="the same network, randomly initialised")
-    pred.add_argument("--seed", type=int, default=0)
-    pred.add_argument("--device", default=None)
+    pred.add_argument(
+        "--proxy-cache", default=None, help="JSON-lines cache of the space's proxies (default: under HF_HOME)"
+    )
+    pred.add_argument("--seed", type=int, default=0, help="seed of the split and the fit")
+    pred.add_argument("--device", default=None, help="torch device of the code kinds")
     pred.set_defaults(handler=_cmd_train_predictor)
+
+    predict = commands.add_parser("predict", help="predict the accuracy of cells with a saved predictor")
+    predict.add_argument("--predictor", required=True, help="predictor folder (train-predictor --out) or repo id")
+    predict.add_argument(
+        "--cells", required=True, help="file of cells: one per line, text form or a JSON object with \"cell\""
+    )
+    predict.add_argument("--space", choices=SPACE_NAMES, default=None, help="refuse a predictor of another space")
+    predict.add_argument("--out", default=None, help="JSON-lines output (default: standard output)")
+    predict.add_argument("--proxy-cache", default=None, help="cache of the proxies of new cells")
+    predict.add_argument("--device", default=None)
+    predict.set_defaults(handler=_cmd_predict)
 
     net = commands.add_parser("build-net", help="build the benchmark's network of a cell; print its summary")
     net.add_argument("--space", choices=SPACE_NAMES, required=True)

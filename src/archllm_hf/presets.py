@@ -14,6 +14,9 @@ DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
 """Temperatures of the sweeps in the main job's report and the generation benchmark."""
 """Prompt before the code numbers when a pretrained causal LM is fine-tuned on them (the Arch-LLM path)."""
 
+PREDICTOR_KINDS = ("graph", "graph_scratch", "gin", "gin_proxies", "proxy_mlp", "code", "code_scratch")
+"""What ``archllm train-predictor --predictor`` builds; ``graph`` (ours, proxy-pretrained) is the default."""
+
 
 @dataclass
 class VQVAETrainingConfig:
@@ -73,7 +76,9 @@ class PriorTrainingConfig:
 @dataclass
 class PredictorTrainingConfig:
     """Schedule of an accuracy predictor's fit (``archllm_hf.search.predictors``): at least ``min_steps`` steps, and
-    at least ``epochs`` passes over the training cells. Labels are standardised; the loss is the squared error."""
+    at least ``epochs`` passes over the training cells. Labels are standardised; the loss is the squared error, plus
+    ``ranking_weight`` times a pairwise logistic ranking loss over the pairs of each batch; with ``ema_decay`` the fit
+    keeps an exponential moving average of the weights and ends on it."""
 
     epochs: float = 20.0
     min_steps: int = 300
@@ -82,6 +87,8 @@ class PredictorTrainingConfig:
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     seed: int = 0
+    ranking_weight: float = 0.0
+    ema_decay: float | None = None
 
     def num_steps(self, num_cells: int) -> int:
         """Optimiser steps of a fit on ``num_cells`` cells."""
@@ -116,6 +123,24 @@ class SpacePreset:
         default_factory=lambda: PredictorTrainingConfig(min_steps=50)
     )
     """The code predictor's fit in each round of the generative search (on at most a few hundred cells)."""
+    proxy_network: dict[str, Any] = field(default_factory=dict)
+    """Sizes of the network the label-free proxy columns are measured on (``space.to_module`` keywords): a slimmer
+    copy of the benchmark's network, so that every cell of a space can be measured on a CPU."""
+    graph_predictor: PredictorTrainingConfig = field(
+        default_factory=lambda: PredictorTrainingConfig(
+            epochs=20, min_steps=400, batch_size=64, learning_rate=3e-4, ranking_weight=1.0, ema_decay=0.99
+        )
+    )
+    """The fit of ours, the graph predictor (``archllm_hf.search.graph_predictor``), from its pretrained weights."""
+    graph_predictor_scratch_learning_rate: float = 1e-3
+    """The learning rate of the graph predictor's from-scratch twin (its best in a sweep of 1e-4, 3e-4 and 1e-3; the
+    pretrained one's best is the 3e-4 above)."""
+    graph_predictor_ensemble: int = 3
+    """Members of the graph predictor's ensemble, each fitted from its own seed; their predictions are averaged."""
+    graph_predictor_model: dict[str, Any] = field(default_factory=lambda: {"hidden_size": 64, "num_layers": 3})
+    """Sizes of the graph predictor (``ArchPredictorConfig`` fields)."""
+    proxy_samples: int | None = None
+    """Cells whose proxies pretrain the predictor (None: every cell of the space)."""
 
 
 # No dropout (reconstruction must be exact), small codes, and dead codes restarted once their EMA count falls below
@@ -133,6 +158,7 @@ PRESETS: dict[str, SpacePreset] = {
         ),
         vgae_epochs=10,
         without_replacement=True,
+        proxy_network={"cells_per_stage": 1},
     ),
     "nb101": SpacePreset(
         vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
@@ -140,6 +166,8 @@ PRESETS: dict[str, SpacePreset] = {
             epochs=8, batch_size=512, scratch_learning_rate=2e-3, hidden_size=128, num_layers=2
         ),
         vgae_epochs=8,
+        proxy_network={"stem_channels": 16, "cells_per_stack": 1},
+        proxy_samples=5_000,
     ),
     "darts": SpacePreset(
         vqvae=VQVAETrainingConfig(epochs=3, batch_size=512, model=dict(_QUANTIZER)),
@@ -148,6 +176,8 @@ PRESETS: dict[str, SpacePreset] = {
         ),
         num_cells=200_000,
         vgae_epochs=10,
+        proxy_network={"channels": 8, "layers": 5},
+        proxy_samples=5_000,
     ),
 }
 
@@ -163,6 +193,7 @@ def preset(space: str) -> SpacePreset:
 __all__ = [
     "DEFAULT_PROMPT",
     "DEFAULT_TEMPERATURES",
+    "PREDICTOR_KINDS",
     "PredictorTrainingConfig",
     "PRESETS",
     "PriorTrainingConfig",

@@ -8,6 +8,20 @@
   ``sum(|θ · ∂R/∂θ|)`` over all parameters; computed in float64 on a copy in eval mode, so the network itself is
   left as it was.
 
+Random-input proxies: each sees the same seeded batch of ``batch_size`` Gaussian images (and, where a loss is needed,
+uniformly drawn labels), never real data. Each works on a copy of the network in training mode (batch statistics,
+as the papers that define them), so the network itself is left as it was.
+
+* :func:`naswot`: NASWOT (Mellor et al., 2021): the binary codes of every ReLU's input (``x > 0``) over the batch;
+  ``K[i, j]`` counts the units where images ``i`` and ``j`` agree; the score is ``log |det K|``.
+* :func:`jacov`: the Jacobian covariance score of NASWOT's first version: the gradients of the summed logits with
+  respect to each input image, their ``B × B`` correlation matrix ``C`` with eigenvalues ``λ``, and the score
+  ``-Σ (log(λ + 1e-5) + 1 / (λ + 1e-5))``.
+* :func:`grad_norm`: ``Σ ||∂L/∂W||₂`` over the weights of every convolution and linear layer, ``L`` the
+  cross-entropy of random labels (Abdelfattah et al., 2021).
+* :func:`snip`: ``Σ |W ⊙ ∂L/∂W|`` over the same weights and loss (SNIP's connection sensitivity, Lee et al., 2019,
+  as a zero-cost proxy).
+
 ``PROXIES`` maps each name to its function; :func:`proxy_of` applies one to a cell of a space, on a network whose
 weights are initialised from a fixed seed, so the same cell always gets the same value.
 """
@@ -15,7 +29,7 @@ weights are initialised from a fixed seed, so the same cell always gets the same
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -57,7 +71,130 @@ def synflow(module: nn.Module, input_size: int = 32) -> float:
     return float(score)
 
 
-PROXIES: dict[str, Callable[..., float]] = {"params": num_parameters, "flops": flops, "synflow": synflow}
+PROBE_BATCH_SIZE = 16
+"""Images in the seeded random batch of the random-input proxies."""
+
+
+def _probe_batch(
+    module: nn.Module, input_size: int, batch_size: int, seed: int
+) -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A training-mode copy of ``module``, a seeded batch of Gaussian images and random labels for its classes."""
+    probe = copy.deepcopy(module).train()
+    generator = torch.Generator().manual_seed(seed)
+    images = torch.randn(batch_size, 3, input_size, input_size, generator=generator)
+    device = _device(module)
+    with torch.no_grad():
+        num_classes = probe(images[:1].to(device)).shape[-1]
+    labels = torch.randint(num_classes, (batch_size,), generator=generator)
+    return probe, images.to(device), labels.to(device)
+
+
+def _weights(module: nn.Module) -> list[torch.Tensor]:
+    return [
+        layer.weight
+        for layer in module.modules()
+        if isinstance(layer, (nn.Conv2d, nn.Linear)) and layer.weight.requires_grad
+    ]
+
+
+def _random_input_proxies(
+    module: nn.Module, names: set[str], input_size: int, batch_size: int, seed: int
+) -> dict[str, float]:
+    """The random-input proxies in ``names`` from one forward pass of a probe copy and at most two backward passes."""
+    probe, images, labels = _probe_batch(module, input_size, batch_size, seed)
+    kernel = torch.zeros(batch_size, batch_size, dtype=torch.float64, device=images.device)
+
+    def count_agreements(_: nn.Module, inputs: tuple[torch.Tensor, ...], __: Any) -> None:
+        codes = (inputs[0].detach().flatten(1) > 0).double()
+        kernel.add_(codes @ codes.T + (1 - codes) @ (1 - codes).T)
+
+    hooks = []
+    if "naswot" in names:
+        hooks = [layer.register_forward_hook(count_agreements) for layer in probe.modules() if isinstance(layer, nn.ReLU)]
+    images.requires_grad_("jacov" in names)
+    try:
+        logits = probe(images)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    values: dict[str, float] = {}
+    if "naswot" in names:
+        sign, logabsdet = torch.linalg.slogdet(kernel)
+        # K is an integer matrix: nonsingular means |det K| >= 1, so a singular K (0) sits just below every other
+        values["naswot"] = float(logabsdet) if sign != 0 else 0.0
+    loss_proxies = names & {"grad_norm", "snip"}
+    if "jacov" in names:
+        (jacobians,) = torch.autograd.grad(logits.sum(), images, retain_graph=bool(loss_proxies))
+        correlation = torch.nan_to_num(torch.corrcoef(jacobians.detach().flatten(1).double()))
+        eigenvalues = torch.linalg.eigvalsh(correlation).clamp(min=0)
+        values["jacov"] = float(-(torch.log(eigenvalues + 1e-5) + 1.0 / (eigenvalues + 1e-5)).sum())
+    if loss_proxies:
+        weights = _weights(probe)
+        grads = torch.autograd.grad(nn.functional.cross_entropy(logits, labels), weights, allow_unused=True)
+        pairs = [(w.detach(), g) for w, g in zip(weights, grads) if g is not None]
+        if "grad_norm" in names:
+            values["grad_norm"] = float(sum(g.norm().item() for _, g in pairs))
+        if "snip" in names:
+            values["snip"] = float(sum((w * g).abs().sum().item() for w, g in pairs))
+    return values
+
+
+def naswot(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+    """NASWOT's ``log |det K|`` of the ReLU activation codes on a seeded random batch (0 where ``K`` is singular)."""
+    return _random_input_proxies(module, {"naswot"}, input_size, batch_size, seed)["naswot"]
+
+
+def jacov(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+    """The Jacobian covariance score on a seeded random batch (see the module docstring)."""
+    return _random_input_proxies(module, {"jacov"}, input_size, batch_size, seed)["jacov"]
+
+
+def grad_norm(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+    """``Σ ||∂L/∂W||₂`` over convolution and linear weights, random images and labels (see the module docstring)."""
+    return _random_input_proxies(module, {"grad_norm"}, input_size, batch_size, seed)["grad_norm"]
+
+
+def snip(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+    """``Σ |W ⊙ ∂L/∂W|`` over convolution and linear weights, random images and labels (see the module docstring)."""
+    return _random_input_proxies(module, {"snip"}, input_size, batch_size, seed)["snip"]
+
+
+RANDOM_INPUT_PROXIES = frozenset({"naswot", "jacov", "grad_norm", "snip"})
+
+
+def measure_proxies(
+    module: nn.Module,
+    names: Sequence[str],
+    input_size: int = 32,
+    batch_size: int = PROBE_BATCH_SIZE,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Every proxy in ``names`` of one network, the random-input ones sharing their passes (the values equal the
+    single functions'). The network is left as it was."""
+    unknown = sorted(set(names) - set(PROXIES))
+    if unknown:
+        raise ValueError(f"unknown proxies {', '.join(unknown)}; choose from {', '.join(PROXIES)}")
+    values: dict[str, float] = {}
+    shared = set(names) & RANDOM_INPUT_PROXIES
+    if shared:
+        values.update(_random_input_proxies(module, shared, input_size, batch_size, seed))
+    for name in names:
+        if name not in values:
+            values[name] = PROXIES[name](module, input_size=input_size)
+    return {name: values[name] for name in names}
+
+
+PROXIES: dict[str, Callable[..., float]] = {
+    "params": num_parameters,
+    "flops": flops,
+    "synflow": synflow,
+    "naswot": naswot,
+    "jacov": jacov,
+    "grad_norm": grad_norm,
+    "snip": snip,
+}
+LOG_SCALE_PROXIES = frozenset({"params", "flops", "synflow", "grad_norm", "snip"})
+"""Proxies whose values span orders of magnitude: models and plots read them as ``log10``."""
 
 
 def seeded_network(space: Any, cell: Any, seed: int = 0, **network: Any) -> nn.Module:
@@ -83,4 +220,19 @@ def _device(module: nn.Module) -> torch.device:
     return parameter.device if parameter is not None else torch.device("cpu")
 
 
-__all__ = ["PROXIES", "flops", "num_parameters", "proxy_of", "seeded_network", "synflow"]
+__all__ = [
+    "LOG_SCALE_PROXIES",
+    "PROBE_BATCH_SIZE",
+    "PROXIES",
+    "RANDOM_INPUT_PROXIES",
+    "flops",
+    "grad_norm",
+    "jacov",
+    "measure_proxies",
+    "naswot",
+    "num_parameters",
+    "proxy_of",
+    "seeded_network",
+    "snip",
+    "synflow",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..presets import PREDICTOR_KINDS
 from ..spaces import get_space
 from ..utils import atomic_write_json
 from . import make_searcher
@@ -48,26 +50,72 @@ def run_search(
     return result
 
 
+def default_proxy_cache(space: str) -> Path:
+    """Where the proxies of a space's cells are cached unless a command is told otherwise."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HOME) / "archllm_hf" / f"proxies-{space}.jsonl"
+
+
+def make_predictor(
+    kind: str,
+    space: str | None = None,
+    prior: str | Path | None = None,
+    proxy_cache: str | Path | None = None,
+    work: str | Path | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> Any:
+    """An unfitted predictor of ``kind`` (:data:`PREDICTOR_KINDS`): ``code`` kinds read ``prior``'s codes, the
+    others ``space``'s graphs; ours pretrains on the space's proxies (measured into ``proxy_cache``, once) and
+    keeps the pretrained weights in ``work`` when given."""
+    from .graph_predictor import build_graph_predictor
+    from .predictors import ArchPredictor, GINPredictor, ProxyMLPPredictor
+
+    if kind not in PREDICTOR_KINDS:
+        raise ValueError(f"unknown predictor {kind!r}; choose from {', '.join(PREDICTOR_KINDS)}")
+    if kind.startswith("code"):
+        if prior is None:
+            raise ValueError(f"the {kind} predictor reads a prior's codes: give prior")
+        return ArchPredictor.from_prior(prior, pretrained=kind == "code", device=device)
+    if space is None:
+        raise ValueError(f"the {kind} predictor needs the search space")
+    search_space = get_space(space)
+    if kind == "gin":
+        return GINPredictor(search_space)
+    cache = Path(proxy_cache) if proxy_cache is not None else default_proxy_cache(space)
+    pretrained_dir = Path(work) / f"graph-pretrained-{space}" if work is not None else None
+    ours = build_graph_predictor(
+        search_space, cache, pretrained=kind == "graph", pretrained_dir=pretrained_dir, progress=progress
+    )
+    if kind.startswith("graph"):
+        return ours
+    if kind == "gin_proxies":
+        return GINPredictor(search_space, features=ours.features)
+    return ProxyMLPPredictor(ours.features)
+
+
 def train_predictor(
-    prior: str | Path,
     metrics: Sequence[str | Path],
     label: str,
     out: str | Path,
+    kind: str = "graph",
+    space: str | None = None,
+    prior: str | Path | None = None,
     num_cells: int | None = None,
     seed: int = 0,
-    pretrained: bool = True,
+    proxy_cache: str | Path | None = None,
     device: str | None = None,
+    progress: bool = False,
 ) -> dict[str, Any]:
-    """Fine-tune the code predictor of ``prior`` on the ``label`` column of ``metrics`` and save it to ``out``.
+    """Fit a predictor (:func:`make_predictor`) on the ``label`` column of ``metrics`` and save it to ``out``.
 
     ``num_cells`` trains on that many random cells of the table (seeded) and reports Kendall τ and Spearman ρ on
     the rest; None trains on every cell. Returns the summary also written to ``out/predictor_summary.json``.
     """
     from scipy.stats import kendalltau, spearmanr
 
-    from .predictors import ArchPredictor
-
-    predictor = ArchPredictor.from_prior(prior, pretrained=pretrained, device=device)
+    predictor = make_predictor(kind, space, prior, proxy_cache, Path(out).parent, device, progress)
     oracle = TableOracle.from_files(predictor.space, metrics, label)
     cells = oracle.candidates()
     if num_cells is not None and not 2 <= num_cells <= len(cells):
@@ -86,10 +134,11 @@ def train_predictor(
     predictor.fit([cells[i] for i in train], labels(train))
     predictor.save_pretrained(out)
     summary: dict[str, Any] = {
+        "predictor": predictor.name,
+        "space": predictor.space.name,
         "label": label,
         "num_train_cells": len(train),
         "seed": seed,
-        "pretrained": pretrained,
     }
     if test:
         predicted = predictor.predict([cells[i] for i in test])
@@ -103,4 +152,66 @@ def train_predictor(
     return summary
 
 
-__all__ = ["run_search", "train_predictor"]
+def read_cells(path: str | Path, space: Any) -> list[Any]:
+    """The cells of a file: one per line, either the space's text form or a JSON object whose ``"cell"`` holds it
+    (what ``archllm generate`` writes). Blank lines are skipped; a line the space rejects is an error naming it."""
+    from ..errors import InvalidCellError
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"cells file not found: {path}")
+    cells = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start})") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        text = line.strip()
+        if text.startswith("{") and '"cell"' in text:
+            try:
+                native = json.loads(text)["cell"]
+            except (json.JSONDecodeError, KeyError):
+                raise ValueError(f"{path}:{number}: not a JSON object with a \"cell\"") from None
+            text = native if isinstance(native, str) else json.dumps(native)
+        try:
+            cells.append(space.check(space.parse(text)))
+        except InvalidCellError as err:
+            raise InvalidCellError(f"{path}:{number}: {err}") from None
+    if not cells:
+        raise ValueError(f"{path} holds no cells")
+    return cells
+
+
+def predict_cells(
+    predictor_path: str | Path,
+    cells_path: str | Path,
+    space: str | None = None,
+    proxy_cache: str | Path | None = None,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
+    """``{"cell", "id", "prediction"}`` for every cell of ``cells_path`` (:func:`read_cells`), in order, from the
+    saved predictor at ``predictor_path`` (a folder or a Hub repo id)."""
+    from .predictors import load_predictor
+
+    predictor = load_predictor(predictor_path, space=space, proxy_cache=proxy_cache, device=device)
+    if proxy_cache is None and getattr(predictor, "features", None) is not None:
+        predictor.features.cache = default_proxy_cache(predictor.space.name)
+    cells = read_cells(cells_path, predictor.space)
+    values = predictor.predict(cells)
+    return [
+        {"cell": predictor.space.format(cell), "id": predictor.space.canonical_id(cell), "prediction": float(value)}
+        for cell, value in zip(cells, values)
+    ]
+
+
+__all__ = [
+    "PREDICTOR_KINDS",
+    "default_proxy_cache",
+    "make_predictor",
+    "predict_cells",
+    "read_cells",
+    "run_search",
+    "train_predictor",
+]

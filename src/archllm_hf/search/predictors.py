@@ -37,14 +37,14 @@ from transformers import (
 )
 from transformers.trainer_callback import PrinterCallback
 
-from .._hub import read_prior_info, reference, resolve
+from .._hub import PREDICTOR_INFO_NAME, predictor_folder, read_prior_info, reference, resolve
+from ..data.proxies import ProxyFeatures
 from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
 from ..training.common import training_arguments
 from ..utils import atomic_files, set_seed
 
-PREDICTOR_INFO_NAME = "archllm_predictor.json"
 
 
 class Predictor(ABC):
@@ -77,6 +77,40 @@ class Predictor(ABC):
         if not len(cells):
             return np.zeros(0)
         return self.label_mean + self.label_std * self._predict(cells).astype(np.float64)
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """Write the fitted predictor to a folder that :func:`load_predictor` reads."""
+        raise NotImplementedError(f"the {self.name} predictor cannot be saved")
+
+    def push_to_hub(
+        self, repo_id: str, token: str | None = None, private: bool | None = None, commit_message: str | None = None
+    ) -> str:
+        """Save to a temporary folder and upload it as the model repo ``repo_id``; returns the commit's URL."""
+        from huggingface_hub import create_repo, upload_folder
+
+        with tempfile.TemporaryDirectory() as tmp:
+            self.save_pretrained(Path(tmp) / "predictor")
+            create_repo(repo_id, token=token, private=private, exist_ok=True)
+            info = upload_folder(
+                repo_id=repo_id,
+                folder_path=Path(tmp) / "predictor",
+                token=token,
+                commit_message=commit_message or f"Upload the {self.name} predictor",
+            )
+        return str(info)
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "kind": self.name,
+            "space": self.space.name,
+            "space_kwargs": self.space.space_kwargs,
+            "label_mean": self.label_mean,
+            "label_std": self.label_std,
+        }
+
+    def _check_fitted(self) -> None:
+        if not self.label_std:
+            raise RuntimeError(f"fit the {self.name} predictor before saving it")
 
     @abstractmethod
     def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
@@ -251,6 +285,7 @@ class ArchPredictor(Predictor):
         out_dir = Path(out_dir)
         vqvae_reference = self.vqvae_reference or getattr(self.vqvae, "name_or_path", None)
         info = {
+            "kind": self.name,
             "space": self.space.name,
             "space_kwargs": self.space.space_kwargs,
             "vqvae": reference(vqvae_reference, out_dir) if vqvae_reference else None,
@@ -289,9 +324,10 @@ class ArchPredictor(Predictor):
 
 # --- baselines ----------------------------------------------------------------------------------------------------------
 class _GIN(nn.Module):
-    """Op embeddings, ``num_layers`` GIN layers over the undirected graph, mean readout of the real nodes, a head."""
+    """Op embeddings, ``num_layers`` GIN layers over the undirected graph, mean readout of the real nodes (joined
+    with ``num_features`` cell features, if any), a head."""
 
-    def __init__(self, num_ops: int, hidden_size: int, num_layers: int):
+    def __init__(self, num_ops: int, hidden_size: int, num_layers: int, num_features: int = 0):
         super().__init__()
         self.embed = nn.Embedding(num_ops, hidden_size)
         self.layers = nn.ModuleList(
@@ -299,15 +335,21 @@ class _GIN(nn.Module):
             for _ in range(num_layers)
         )
         self.eps = nn.Parameter(torch.zeros(num_layers))
-        self.head = nn.Sequential(nn.Linear(hidden_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, 1))
+        self.head = nn.Sequential(
+            nn.Linear(hidden_size + num_features, hidden_size), nn.ReLU(), nn.Linear(hidden_size, 1)
+        )
 
-    def forward(self, adjacency: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, adjacency: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor, features: torch.Tensor | None = None
+    ) -> torch.Tensor:
         neighbours = adjacency + adjacency.transpose(1, 2)
         h = self.embed(ops)
         for eps, layer in zip(self.eps, self.layers):
             h = torch.relu(layer((1 + eps) * h + neighbours @ h))
         weights = mask.unsqueeze(-1).float()
         pooled = (h * weights).sum(1) / weights.sum(1).clamp(min=1)
+        if features is not None:
+            pooled = torch.cat([pooled, features], dim=-1)
         return self.head(pooled)[:, 0]
 
 
@@ -327,11 +369,19 @@ class _MLP(nn.Module):
         return self.out(self.body(x))[:, 0]
 
 
+def pairwise_ranking_loss(scores: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean logistic loss ``log(1 + exp(-(s_i - s_j)))`` over the pairs of a batch whose target ``i`` beats ``j``."""
+    better = (targets.unsqueeze(1) > targets.unsqueeze(0)).float()
+    margins = scores.unsqueeze(1) - scores.unsqueeze(0)
+    return (nn.functional.softplus(-margins) * better).sum() / better.sum().clamp(min=1)
+
+
 def fit_module(
     module: nn.Module, inputs: Sequence[torch.Tensor], targets: np.ndarray, config: PredictorTrainingConfig
 ) -> None:
-    """Train ``module(*inputs[batch])`` on squared error against ``targets``: AdamW, warm-up then cosine decay,
-    ``config.num_steps`` steps of seeded random batches."""
+    """Train ``module(*inputs[batch])`` on squared error against ``targets`` (plus ``config.ranking_weight`` times
+    :func:`pairwise_ranking_loss`): AdamW, warm-up then cosine decay, ``config.num_steps`` steps of seeded random
+    batches; with ``config.ema_decay`` the module ends with the moving average of its weights."""
     steps = config.num_steps(len(targets))
     y = torch.as_tensor(targets, dtype=torch.float32)
     optimiser = torch.optim.AdamW(
@@ -346,20 +396,33 @@ def fit_module(
             else 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, steps - warmup)))
         ),
     )
+    average = None
+    if config.ema_decay is not None:
+        average = torch.optim.swa_utils.AveragedModel(
+            module, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay)
+        )
     generator = torch.Generator().manual_seed(config.seed)
     module.train()
     for _ in range(steps):
         batch = torch.randint(len(y), (min(config.batch_size, len(y)),), generator=generator)
-        loss = nn.functional.mse_loss(module(*(x[batch] for x in inputs)), y[batch])
+        scores = module(*(x[batch] for x in inputs))
+        loss = nn.functional.mse_loss(scores, y[batch])
+        if config.ranking_weight:
+            loss = loss + config.ranking_weight * pairwise_ranking_loss(scores, y[batch])
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
         schedule.step()
+        if average is not None:
+            average.update_parameters(module)
+    if average is not None:
+        module.load_state_dict(average.module.state_dict())
     module.eval()
 
 
 class GINPredictor(Predictor):
-    """A GIN on the space's graph encoding (one-hot ops, undirected adjacency)."""
+    """A GIN on the space's graph encoding (one-hot ops, undirected adjacency); with ``features``, the cells' proxy
+    features join its readout."""
 
     name = "gin"
 
@@ -369,23 +432,43 @@ class GINPredictor(Predictor):
         hidden_size: int = 64,
         num_layers: int = 3,
         config: PredictorTrainingConfig | None = None,
+        features: ProxyFeatures | None = None,
     ):
         self.space = space
         super().__init__(config)
-        self.hidden_size, self.num_layers = hidden_size, num_layers
-        self.module = _GIN(space.num_ops, hidden_size, num_layers)
+        self.hidden_size, self.num_layers, self.features = hidden_size, num_layers, features
+        self.name = "gin" if features is None else "gin_proxies"
+        self.module = self._new_module()
+
+    def _new_module(self) -> _GIN:
+        num_features = len(self.features.names) if self.features is not None else 0
+        return _GIN(self.space.num_ops, self.hidden_size, self.num_layers, num_features)
 
     def _tensors(self, cells: Sequence[Any]) -> list[torch.Tensor]:
         adjacency, ops, mask = self.space.to_graphs(list(cells))
-        return [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
+        tensors = [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
+        if self.features is not None:
+            tensors.append(torch.as_tensor(self.features(cells)))
+        return tensors
 
     def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
-        self.module = _GIN(self.space.num_ops, self.hidden_size, self.num_layers)
+        self.module = self._new_module()
         fit_module(self.module, self._tensors(cells), targets, self.config)
 
     @torch.no_grad()
     def _predict(self, cells: Sequence[Any]) -> np.ndarray:
         return self.module(*self._tensors(cells)).numpy()
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """``model.safetensors`` and ``archllm_predictor.json`` (sizes, label scale, the proxies' scaler)."""
+        self._check_fitted()
+        info = {
+            **self._info(),
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "scaler": self.features.scaler.to_dict() if self.features is not None else None,
+        }
+        return _save_module(self.module, info, out_dir)
 
 
 class Arch2VecEmbedder:
@@ -441,12 +524,97 @@ class Arch2VecMLPPredictor(Predictor):
         return self.module(torch.as_tensor(self.embedder(cells))).numpy()
 
 
+class ProxyMLPPredictor(Predictor):
+    """An MLP on the cell's proxy vector alone (:class:`~archllm_hf.data.proxies.ProxyFeatures`)."""
+
+    name = "proxy_mlp"
+
+    def __init__(
+        self, features: ProxyFeatures, hidden_size: int = 64, config: PredictorTrainingConfig | None = None
+    ):
+        self.space, self.features = features.space, features
+        super().__init__(config)
+        self.hidden_size = hidden_size
+        self.module = _MLP(len(features.names), hidden_size)
+
+    def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
+        self.module = _MLP(len(self.features.names), self.hidden_size)
+        fit_module(self.module, [torch.as_tensor(self.features(cells))], targets, self.config)
+
+    @torch.no_grad()
+    def _predict(self, cells: Sequence[Any]) -> np.ndarray:
+        return self.module(torch.as_tensor(self.features(cells))).numpy()
+
+    def save_pretrained(self, out_dir: str | Path) -> Path:
+        """``model.safetensors`` and ``archllm_predictor.json`` (size, label scale, the proxies' scaler)."""
+        self._check_fitted()
+        info = {**self._info(), "hidden_size": self.hidden_size, "scaler": self.features.scaler.to_dict()}
+        return _save_module(self.module, info, out_dir)
+
+
+def _save_module(module: nn.Module, info: dict[str, Any], out_dir: str | Path) -> Path:
+    from safetensors.torch import save_file
+
+    with atomic_files(out_dir, last=(PREDICTOR_INFO_NAME,)) as tmp:
+        save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp / "model.safetensors"))
+        (tmp / PREDICTOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
+    return Path(out_dir)
+
+
+def load_predictor(
+    path: str | Path,
+    space: str | None = None,
+    proxy_cache: str | Path | None = None,
+    device: str | torch.device | None = None,
+    **hub_kwargs: Any,
+) -> Predictor:
+    """Any fitted predictor that ``save_pretrained`` wrote, from a folder or a Hub repo id (``hub_kwargs``:
+    ``revision``, ``token``, ``cache_dir``). ``space`` checks it predicts cells of that space; ``proxy_cache`` is
+    where the proxies of cells it has not seen are cached (predictors that read proxies measure them)."""
+    from safetensors.torch import load_file
+
+    from ..data.proxies import ProxyScaler
+    from ..spaces import get_space
+
+    folder = predictor_folder(path, **hub_kwargs)
+    try:
+        info = json.loads((folder / PREDICTOR_INFO_NAME).read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{folder / PREDICTOR_INFO_NAME}: not valid JSON ({err})") from None
+    kind = info.get("kind", "code_pretrained" if info.get("pretrained", True) else "code_scratch")
+    if space is not None and info.get("space") != space:
+        raise ValueError(f"{path} holds a predictor of {info.get('space')!r} cells, not of {space!r}")
+    if kind == "graph":
+        from .graph_predictor import GraphPredictor
+
+        return GraphPredictor.from_pretrained(folder, proxy_cache=proxy_cache)
+    if kind.startswith("code"):
+        return ArchPredictor.from_pretrained(folder, device=device)
+    search_space = get_space(info["space"], **info.get("space_kwargs", {}))
+    features = None
+    if info.get("scaler"):
+        features = ProxyFeatures(search_space, ProxyScaler.from_dict(info["scaler"]), {}, proxy_cache)
+    if kind in ("gin", "gin_proxies"):
+        predictor: Predictor = GINPredictor(search_space, info["hidden_size"], info["num_layers"], features=features)
+    elif kind == "proxy_mlp":
+        predictor = ProxyMLPPredictor(features, info["hidden_size"])
+    else:
+        raise ValueError(f"{folder} holds a predictor of an unknown kind {kind!r}")
+    predictor.module.load_state_dict(load_file(str(folder / "model.safetensors")))
+    predictor.module.eval()
+    predictor.label_mean, predictor.label_std = info["label_mean"], info["label_std"]
+    return predictor
+
+
 __all__ = [
     "PREDICTOR_INFO_NAME",
+    "ProxyMLPPredictor",
     "Arch2VecEmbedder",
     "Arch2VecMLPPredictor",
     "ArchPredictor",
     "GINPredictor",
     "Predictor",
     "fit_module",
+    "load_predictor",
+    "pairwise_ranking_loss",
 ]
