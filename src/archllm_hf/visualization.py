@@ -107,7 +107,8 @@ class NodeDrawing:
 @dataclass(frozen=True)
 class EdgeDrawing:
     """An edge ``source -> target`` (node numbers): an ``arc3`` curve of curvature ``rad`` between the node
-    centres, its label (None for none) centred on the curve at parameter ``label_at`` in ``label_box``."""
+    centres (or a smooth curve through ``via``), its label (None for none) centred on the curve at parameter
+    ``label_at`` in ``label_box``."""
 
     source: int
     target: int
@@ -117,6 +118,9 @@ class EdgeDrawing:
     label_box: Box | None = None
     dead: bool = False
     concat: bool = False
+    via: tuple[tuple[float, float], ...] = ()
+    """Points the edge passes through instead (a smooth curve through them; ``rad`` unused): NB101's edges that
+    skip ranks go through slots kept free for them."""
 
 
 @dataclass(frozen=True)
@@ -182,10 +186,60 @@ def _bezier(a: tuple[float, float], b: tuple[float, float], rad: float, t: np.nd
     return (1 - t) ** 2 * np.asarray(a) + 2 * t * (1 - t) * c + t**2 * np.asarray(b)
 
 
+def _point_at(a: tuple[float, float], b: tuple[float, float], rad: float, t: float) -> tuple[float, float]:
+    """The point of the ``arc3`` curve from ``a`` to ``b`` at parameter ``t`` (plain floats, for one point)."""
+    cx, cy = _control(a, b, rad)
+    u = 1 - t
+    return u * u * a[0] + 2 * t * u * cx + t * t * b[0], u * u * a[1] + 2 * t * u * cy + t * t * b[1]
+
+
+def _spline(points: Sequence[tuple[float, float]], samples: int) -> np.ndarray:
+    """About ``samples`` points of the Catmull-Rom curve through ``points`` (first and last included)."""
+    p = np.asarray(points, dtype=float)
+    ext = np.vstack([2 * p[0] - p[1], p, 2 * p[-1] - p[-2]])
+    per = max(2, samples // (len(p) - 1))
+    t = np.linspace(0, 1, per, endpoint=False)[:, None]
+    parts = []
+    for i in range(1, len(ext) - 2):
+        p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+        parts.append(
+            0.5
+            * (
+                2 * p1
+                + (p2 - p0) * t
+                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
+                + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+            )
+        )
+    return np.vstack([*parts, p[-1:]])
+
+
+def _curve(
+    a: tuple[float, float],
+    b: tuple[float, float],
+    rad: float,
+    via: tuple[tuple[float, float], ...],
+    samples: int,
+) -> np.ndarray:
+    """``[samples, 2]``-ish points from ``a`` to ``b``: the ``arc3`` curve, or the smooth curve through ``via``."""
+    if via:
+        return _spline([a, *via, b], samples)
+    return _bezier(a, b, rad, np.linspace(0, 1, samples))
+
+
+@lru_cache(maxsize=4096)
+def _extent(
+    a: tuple[float, float], b: tuple[float, float], rad: float, via: tuple[tuple[float, float], ...] = ()
+) -> tuple[float, float, float, float]:
+    """``x0, x1, y0, y1`` around the edge curve from ``a`` to ``b``."""
+    points = _curve(a, b, rad, via, 17)
+    return points[:, 0].min(), points[:, 0].max(), points[:, 1].min(), points[:, 1].max()
+
+
 def edge_curve(panel: PanelLayout, edge: EdgeDrawing, samples: int = _CURVE_SAMPLES) -> np.ndarray:
     """``[samples, 2]`` points along ``edge`` from its source's centre to its target's."""
     a, b = panel.node(edge.source).box, panel.node(edge.target).box
-    return _bezier((a.x, a.y), (b.x, b.y), edge.rad, np.linspace(0, 1, samples))
+    return _curve((a.x, a.y), (b.x, b.y), edge.rad, edge.via, samples)
 
 
 def _visible(points: np.ndarray, a: Box, b: Box, gap: float = 0.02) -> np.ndarray:
@@ -219,6 +273,42 @@ def _near(points: np.ndarray, box: Box, radius: float) -> np.ndarray:
     return np.hypot(points[:, 0] - box.x, points[:, 1] - box.y) < radius
 
 
+@lru_cache(maxsize=8192)
+def _arc(a: Box, b: Box, rad: float, via: tuple[tuple[float, float], ...] = ()) -> np.ndarray:
+    """The visible points of the ``arc3`` curve between the centres of boxes ``a`` and ``b`` (read-only; memoized,
+    since the layouts of many cells share their curves)."""
+    points = _visible(_curve((a.x, a.y), (b.x, b.y), rad, via, _CURVE_SAMPLES), a, b)
+    points.flags.writeable = False
+    return points
+
+
+@lru_cache(maxsize=65536)
+def _arc_hits(a: Box, b: Box, rad: float, via: tuple[tuple[float, float], ...], box: Box) -> bool:
+    """Whether the visible edge curve between ``a`` and ``b`` enters ``box``."""
+    return bool(box.contains(_arc(a, b, rad, via)).any())
+
+
+@lru_cache(maxsize=65536)
+def _arcs_meet(
+    a: Box,
+    b: Box,
+    rad: float,
+    via: tuple[tuple[float, float], ...],
+    c: Box,
+    d: Box,
+    rad2: float,
+    via2: tuple[tuple[float, float], ...],
+    shared: Box | None,
+) -> bool:
+    """Whether two visible arcs run along each other (come within 0.04 inch away from their ``shared`` end node)
+    or, without a shared node, cross."""
+    p, q = _arc(a, b, rad, via), _arc(c, d, rad2, via2)
+    if shared is None:
+        return _crossings(p, q) > 0
+    radius = max(shared.width, shared.height) / 2 + 0.12
+    return _min_distance(p[~_near(p, shared, radius)], q[~_near(q, shared, radius)]) < 0.04
+
+
 def layout_problems(layout: CellLayout, crossings: bool = True) -> list[str]:
     """What makes a layout hard to read, one line each (empty when nothing): edge labels overlapping each other
     or a node, edges through a node they do not join or through another edge's label, edges running along
@@ -226,10 +316,10 @@ def layout_problems(layout: CellLayout, crossings: bool = True) -> list[str]:
     problems = []
     for panel in layout.panels:
         where = f"{panel.name} cell: " if panel.name else ""
-        curves = []
-        for edge in panel.edges:
-            a, b = panel.node(edge.source).box, panel.node(edge.target).box
-            curves.append(_visible(edge_curve(panel, edge), a, b))
+        ends = [
+            (panel.node(edge.source).box, panel.node(edge.target).box, edge.rad, edge.via)
+            for edge in panel.edges
+        ]
         labelled = [edge for edge in panel.edges if edge.label_box is not None]
         for e, f in itertools.combinations(labelled, 2):
             if e.label_box.overlaps(f.label_box):
@@ -238,22 +328,19 @@ def layout_problems(layout: CellLayout, crossings: bool = True) -> list[str]:
             for node in panel.nodes:
                 if edge.label_box.overlaps(node.box):
                     problems.append(f"{where}label of {_name(edge)} overlaps node {node.key}")
-        for edge, curve in zip(panel.edges, curves):
+        for edge, arc in zip(panel.edges, ends):
             for node in panel.nodes:
-                if node.key not in (edge.source, edge.target) and node.box.contains(curve).any():
+                if node.key not in (edge.source, edge.target) and _arc_hits(*arc, node.box):
                     problems.append(f"{where}{_name(edge)} passes through node {node.key}")
             for other in labelled:
-                if other is not edge and other.label_box.contains(curve).any():
+                if other is not edge and _arc_hits(*arc, other.label_box):
                     problems.append(f"{where}{_name(edge)} passes through the label of {_name(other)}")
         for (i, e), (j, f) in itertools.combinations(enumerate(panel.edges), 2):
             shared = {e.source, e.target} & {f.source, f.target}
             if shared:
-                node = panel.node(next(iter(shared))).box
-                radius = max(node.width, node.height) / 2 + 0.12
-                p, q = curves[i][~_near(curves[i], node, radius)], curves[j][~_near(curves[j], node, radius)]
-                if _min_distance(p, q) < 0.04:
+                if _arcs_meet(*ends[i], *ends[j], panel.node(next(iter(shared))).box):
                     problems.append(f"{where}{_name(e)} and {_name(f)} run along each other")
-            elif crossings and _crossings(curves[i], curves[j]):
+            elif crossings and _arcs_meet(*ends[i], *ends[j], None):
                 problems.append(f"{where}{_name(e)} and {_name(f)} cross")
     return problems
 
@@ -291,12 +378,18 @@ def _options(nodes: dict[int, NodeDrawing], edge: EdgeDrawing) -> list[_Option]:
     a, b = nodes[edge.source].box, nodes[edge.target].box
     ats = _LABEL_ATS if edge.label else (0.5,)
     rads = _RADS if edge.label else _RADS + _WIDE_RADS
+    if edge.via:  # the curve is fixed
+        ats, rads = (0.5,), (0.0,)
     options = []
     for rad, at in itertools.product(rads, ats):
-        points = _visible(_bezier((a.x, a.y), (b.x, b.y), rad, np.linspace(0, 1, _CURVE_SAMPLES)), a, b)
-        label = (
-            _label_box(edge.label, tuple(_bezier((a.x, a.y), (b.x, b.y), rad, at))) if edge.label else None
-        )
+        points = _arc(a, b, rad, edge.via)
+        label = None
+        if edge.label:
+            if edge.via:
+                full = _curve((a.x, a.y), (b.x, b.y), rad, edge.via, _CURVE_SAMPLES)
+                label = _label_box(edge.label, tuple(full[round(at * (len(full) - 1))]))
+            else:
+                label = _label_box(edge.label, _point_at((a.x, a.y), (b.x, b.y), rad, at))
         cost = 0.3 * abs(rad) + 1.0 * abs(at - 0.5)
         for node in nodes.values():
             if node.key not in (edge.source, edge.target) and node.box.contains(points, 0.06).any():
@@ -397,9 +490,9 @@ def _fit(
     by_key = {node.key: node for node in nodes}
     for edge in edges:
         a, b = by_key[edge.source].box, by_key[edge.target].box
-        points = _bezier((a.x, a.y), (b.x, b.y), edge.rad, np.linspace(0, 1, 9))
-        xs += points[:, 0].tolist()
-        ys += points[:, 1].tolist()
+        x0, x1, y0, y1 = _extent((a.x, a.y), (b.x, b.y), edge.rad, edge.via)
+        xs += (x0, x1)
+        ys += (y0, y1)
     title_space = text_size(title, TITLE_SIZE)[1] + 0.1 if title else 0.0
     dx, dy = _MARGIN - min(xs), _MARGIN - min(ys)
     width = max(xs) - min(xs) + 2 * _MARGIN
@@ -414,7 +507,14 @@ def _fit(
         name=name,
         title=title,
         nodes=tuple(replace(node, box=move(node.box)) for node in nodes),
-        edges=tuple(replace(edge, label_box=move(edge.label_box)) for edge in edges),
+        edges=tuple(
+            replace(
+                edge,
+                label_box=move(edge.label_box),
+                via=tuple((x + dx, y + dy) for x, y in edge.via),
+            )
+            for edge in edges
+        ),
         width=width,
         height=max(ys) - min(ys) + 2 * _MARGIN + title_space,
     )
@@ -450,15 +550,9 @@ def _nb201_layout(space: Any, cell: Any) -> CellLayout:
             continue
         rad = _NB201_RADS[(src, dst)]
         a, b = nodes[src].box, nodes[dst].box
-        at = _bezier((a.x, a.y), (b.x, b.y), rad, 0.5)
-        edges.append(
-            EdgeDrawing(src, dst, op, rad, 0.5, _label_box(op, tuple(at)), src in dead or dst in dead)
-        )
+        at = _point_at((a.x, a.y), (b.x, b.y), rad, 0.5)
+        edges.append(EdgeDrawing(src, dst, op, rad, 0.5, _label_box(op, at), src in dead or dst in dead))
     return CellLayout(space.name, (_fit(None, None, nodes, edges),))
-
-
-_NB101_ROW = 0.8
-_NB101_GAP = 0.35
 
 
 def _ranks(preds: dict[int, Sequence[int]], order: Sequence[int]) -> dict[int, int]:
@@ -497,30 +591,115 @@ def _arrange(
     return best
 
 
+def _layer_crossings(layers: list[list[Any]], links: Sequence[tuple[Any, Any]]) -> int:
+    """Crossings of the links between consecutive layers, drawn straight (items placed by their index)."""
+    where = {item: (r, i) for r, layer in enumerate(layers) for i, item in enumerate(layer)}
+    by_layer: dict[int, list[tuple[int, int]]] = {}
+    for u, v in links:
+        (r, i), (_, j) = where[u], where[v]
+        by_layer.setdefault(r, []).append((i, j))
+    return sum(
+        (i1 - i2) * (j1 - j2) < 0
+        for pairs in by_layer.values()
+        for (i1, j1), (i2, j2) in itertools.combinations(pairs, 2)
+    )
+
+
+def _order_layers(
+    layers: list[list[Any]], links: Sequence[tuple[Any, Any]], sweeps: int = 6
+) -> list[list[Any]]:
+    """Orders within the layers with few crossings: barycentre sweeps down and up, keeping the best seen."""
+    ups: dict[Any, list[Any]] = {}
+    downs: dict[Any, list[Any]] = {}
+    for u, v in links:
+        downs.setdefault(u, []).append(v)
+        ups.setdefault(v, []).append(u)
+    best, best_count = [list(layer) for layer in layers], _layer_crossings(layers, links)
+    current = [list(layer) for layer in layers]
+    for sweep in range(sweeps):
+        order = range(1, len(current)) if sweep % 2 == 0 else range(len(current) - 2, -1, -1)
+        for r in order:
+            ref = current[r - 1] if sweep % 2 == 0 else current[r + 1]
+            place = {item: i for i, item in enumerate(ref)}
+            neighbours = ups if sweep % 2 == 0 else downs
+            keys = []
+            for i, item in enumerate(current[r]):
+                near = [place[other] for other in neighbours.get(item, ()) if other in place]
+                keys.append((sum(near) / len(near) if near else float(i), i))
+            current[r] = [current[r][i] for _, i in sorted(keys)]
+        count = _layer_crossings(current, links)
+        if count < best_count:
+            best, best_count = [list(layer) for layer in current], count
+    return best
+
+
+def _straighten(
+    pos: dict[Any, tuple[float, float]],
+    widths: dict[int, float],
+    long_edges: Sequence[tuple[int, int]],
+    rank: dict[int, int],
+) -> None:
+    """Line up the slots of each edge that passes several ranks at one x where that stays clear of the nodes and
+    the other slots of those ranks (the outermost of its slots' x first), so it runs straight instead of weaving."""
+    for i, j in long_edges:
+        mine = [("pass", i, j, r) for r in range(rank[i] + 1, rank[j])]
+        ranks = {r for *_, r in mine}
+        others = [
+            (item, xy) for item, xy in pos.items() if item not in mine and _rank_of(item, rank) in ranks
+        ]
+        for x in sorted({pos[slot][0] for slot in mine}, key=lambda x: -abs(x)):
+            clear = all(
+                abs(x - ox) >= (widths[item] / 2 if isinstance(item, int) else _NB101_SLOT / 2) + _NB101_GAP
+                for item, (ox, _) in others
+            )
+            if clear:
+                for slot in mine:
+                    pos[slot] = (x, pos[slot][1])
+                break
+
+
+def _rank_of(item: Any, rank: dict[int, int]) -> int:
+    return rank[item] if isinstance(item, int) else item[3]
+
+
+_NB101_ROW = 0.8
+_NB101_GAP = 0.3
+_NB101_SLOT = 0.2
+"""Width kept free in a rank for each edge that passes it."""
+
+
 def _nb101_layout(space: Any, cell: Any) -> CellLayout:
     pruned = space.prune(cell)
     n = pruned.num_vertices
     matrix = pruned.matrix
     edges = [(i, j) for i in range(n) for j in range(n) if matrix[i][j]]
     rank = _ranks({v: [u for u in range(n) if matrix[u][v]] for v in range(n)}, range(n))
-    rows: dict[int, list[int]] = {}
+    layers: list[list[Any]] = [[] for _ in range(rank[n - 1] + 1)]
     for v in range(n):
-        rows.setdefault(rank[v], []).append(v)
+        layers[rank[v]].append(v)
+    links: list[tuple[Any, Any]] = []
+    for i, j in edges:  # an edge skipping ranks gets a slot ("pass", i, j, r) in each rank between
+        chain = [i, *(("pass", i, j, r) for r in range(rank[i] + 1, rank[j])), j]
+        for slot in chain[1:-1]:
+            layers[slot[3]].append(slot)
+        links += itertools.pairwise(chain)
+    layers = _order_layers(layers, links)
     widths = {v: _node(v, pruned.ops[v], 0, 0, "op").box.width for v in range(n)}
-
-    def place(r: int, row: Sequence[int]) -> dict[int, tuple[float, float]]:
-        total = sum(widths[v] for v in row) + _NB101_GAP * (len(row) - 1)
-        x, out = -total / 2, {}
-        for v in row:
-            out[v] = (x + widths[v] / 2, -r * _NB101_ROW)
-            x += widths[v] + _NB101_GAP
-        return out
-
-    pos = _arrange(rows, edges, place)
+    pos: dict[Any, tuple[float, float]] = {}
+    for r, layer in enumerate(layers):
+        sizes = [widths[item] if isinstance(item, int) else _NB101_SLOT for item in layer]
+        x = -(sum(sizes) + _NB101_GAP * (len(layer) - 1)) / 2
+        for item, size in zip(layer, sizes):
+            pos[item] = (x + size / 2, -r * _NB101_ROW)
+            x += size + _NB101_GAP
+    _straighten(pos, widths, [(i, j) for i, j in edges if rank[j] - rank[i] > 2], rank)
     roles = {0: "input", n - 1: "output"}
     nodes = [_node(v, pruned.ops[v], *pos[v], roles.get(v, "op")) for v in range(n)]
-    routed = _route(nodes, [EdgeDrawing(i, j, None) for i, j in edges])
-    return CellLayout(space.name, (_fit(None, None, nodes, routed),))
+    drawn = [
+        EdgeDrawing(i, j, None, via=tuple(pos[("pass", i, j, r)] for r in range(rank[i] + 1, rank[j])))
+        for i, j in edges
+    ]
+    return CellLayout(space.name, (_fit(None, None, nodes, _route(nodes, drawn)),))
 
 
 _DARTS_COLUMN = 2.6
@@ -597,6 +776,7 @@ def _draw_panel(
 ) -> None:
     """Draw ``panel`` with its lower-left corner at ``(left, bottom)`` inches of ``figure``."""
     from matplotlib.patches import Circle, FancyArrowPatch, FancyBboxPatch
+    from matplotlib.path import Path
 
     fig_w, fig_h = figure.get_size_inches()
     ax = figure.add_axes((left / fig_w, bottom / fig_h, panel.width / fig_w, panel.height / fig_h))
@@ -645,24 +825,29 @@ def _draw_panel(
     for edge in panel.edges:
         a, b = panel.node(edge.source).box, panel.node(edge.target).box
         colour = _COLOURS["dead_edge" if edge.dead else "concat" if edge.concat else "edge"]
-        ax.add_patch(
-            FancyArrowPatch(
+        style = {
+            "arrowstyle": "-|>,head_length=0.5,head_width=0.22",
+            "mutation_scale": 14,
+            "lw": 1.0 if edge.concat else 1.2,
+            "linestyle": "--" if edge.concat else "-",
+            "color": colour,
+            "zorder": 1,
+            "gid": f"{prefix}edge-{edge.source}-{edge.target}" + ("-dead" if edge.dead else ""),
+        }
+        if edge.via:  # drawn as the visible part of its curve, already clear of the end nodes
+            arrow = FancyArrowPatch(path=Path(_arc(a, b, edge.rad, edge.via)), shrinkA=0, shrinkB=0, **style)
+        else:
+            arrow = FancyArrowPatch(
                 (a.x, a.y),
                 (b.x, b.y),
                 connectionstyle=f"arc3,rad={edge.rad}",
-                arrowstyle="-|>,head_length=0.5,head_width=0.22",
-                mutation_scale=14,
                 patchA=patches[edge.source],
                 patchB=patches[edge.target],
                 shrinkA=0,
                 shrinkB=1,
-                lw=1.0 if edge.concat else 1.2,
-                linestyle="--" if edge.concat else "-",
-                color=colour,
-                zorder=1,
-                gid=f"{prefix}edge-{edge.source}-{edge.target}" + ("-dead" if edge.dead else ""),
+                **style,
             )
-        )
+        ax.add_patch(arrow)
         if edge.label is not None and edge.label_box is not None:
             ax.text(
                 edge.label_box.x,
@@ -772,14 +957,11 @@ def cell_to_png(space: SearchSpace | str, cell: Any, title: str | None = None, d
 
 
 def cell_to_image(space: SearchSpace | str, cell: Any, title: str | None = None, dpi: float = 150) -> Any:
-    """:func:`draw_cell` as a ``PIL.Image.Image`` (RGBA); PNG bytes if Pillow is missing (matplotlib requires
-    Pillow, so it is normally there)."""
-    png = cell_to_png(space, cell, title, dpi)
-    try:
-        from PIL import Image
-    except ImportError:
-        return png
-    image = Image.open(io.BytesIO(png))
+    """:func:`draw_cell` as a ``PIL.Image.Image`` (RGBA). Pillow is always there: matplotlib requires it and writes
+    its PNGs with it."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(cell_to_png(space, cell, title, dpi)))
     image.load()
     return image
 
