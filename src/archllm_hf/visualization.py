@@ -415,7 +415,7 @@ def _pair_cost(
     shared = {e.source, e.target} & {f.source, f.target}
     if shared:
         box = nodes[next(iter(shared))].box
-        radius = max(box.width, box.height) / 2 + 0.12
+        radius = max(box.width, box.height) / 2 + 0.3  # edges into one node converge near it
         p, q = x.points[~_near(x.points, box, radius)], y.points[~_near(y.points, box, radius)]
         if _min_distance(p, q) < 0.08:
             cost += 40
@@ -702,9 +702,9 @@ def _nb101_layout(space: Any, cell: Any) -> CellLayout:
     return CellLayout(space.name, (_fit(None, None, nodes, _route(nodes, drawn)),))
 
 
-_DARTS_COLUMN = 2.6
-_DARTS_ROW = 1.1
-_DARTS_INPUT_Y = 1.1
+_DARTS_COLUMN = 3.0
+_DARTS_ROW = 1.2
+_DARTS_INPUT_Y = 1.5
 
 
 def _darts_panel(kind: str, pairs: Sequence[tuple[str, int]]) -> PanelLayout:
