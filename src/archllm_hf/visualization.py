@@ -8,9 +8,11 @@
 
 The search-space semantics (edges, pruning, dead nodes) come from :mod:`archllm_hf.spaces`; this module only
 places and draws. Placement is computed apart from rendering (:func:`cell_layout`), in inches: node boxes, edges
-as quadratic arcs (matplotlib's ``arc3``: control point ``midpoint + rad * (dy, -dx)``), edge-label boxes measured
-from the font. :func:`layout_problems` checks a layout's geometry (labels over labels or nodes, edges through
-nodes or labels, crossings) without drawing it.
+as quadratic arcs (matplotlib's ``arc3``: control point ``midpoint + rad * (dy, -dx)``) or, for NB101's edges that
+skip ranks, smooth curves through slots kept free in the ranks between; edge-label boxes measured from the font.
+NB201's arcs are fixed; elsewhere each edge's curvature and label place are chosen to avoid collisions (a cost
+minimised edge by edge, then pair by pair). :func:`layout_problems` checks a layout's geometry (labels over labels
+or nodes, edges through nodes or labels, edges along each other, crossings) without drawing it.
 
 Figures are plain :class:`matplotlib.figure.Figure` objects on the Agg canvas, never registered with pyplot, so
 nothing is left open. In SVG output the text stays text and the artists carry ids (``gid``): a node's label is

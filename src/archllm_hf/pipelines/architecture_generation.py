@@ -37,9 +37,9 @@ class ArchitectureGenerationPipeline(Pipeline):
 
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
     ``temperature``, ``top_k``, ``top_p``, ``constrained`` (only code tokens at code positions, then eos) and
-    ``without_replacement`` (no cell twice), ``seed``. ``temperature``, ``constrained`` and ``without_replacement``
-    default to the prior's ``generation_config`` (a released checkpoint's recommended settings), else 1.0, False and
-    False.
+    ``without_replacement`` (no cell twice), ``seed``, ``return_images`` (see below). ``temperature``, ``constrained``
+    and ``without_replacement`` default to the prior's ``generation_config`` (a released checkpoint's recommended
+    settings), else 1.0, False and False.
     Returns one dict per sample: ``cell`` (native form: NB101 ``{"matrix", "ops"}``, NB201
     arch string, DARTS genotype text), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason`` (why not
     valid), ``codes`` (the code string); with ``return_images=True`` also ``image``, the drawing of the cell
