@@ -109,3 +109,17 @@ def test_validate_returns_a_decoded_cell(name: str) -> None:
     assert not failure and failure.cell is None and failure.id is None
     assert failure.reason == "malformed code text"
     assert space.invalid("why", cell) == DecodedCell(cell, False, "why")
+
+
+@every_space
+def test_from_native_inverts_to_native(name: str) -> None:
+    import json
+
+    from archllm_hf.errors import InvalidCellError
+
+    space = SPACES[name]
+    for cell in space.sample(5, seed=3):
+        native = json.loads(json.dumps(space.to_native(cell)))  # as a sample record stores it
+        assert space.from_native(native) == cell
+    with pytest.raises(InvalidCellError, match="native cell form"):
+        space.from_native(["not", "a", "cell"])

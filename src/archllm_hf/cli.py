@@ -159,7 +159,12 @@ def _cmd_build_net(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .spaces import get_space
 
     space = get_space(args.space)
-    network = space.to_module(space.parse(args.cell), num_classes=args.num_classes)
+    cell = space.parse(args.cell)
+    if args.draw:
+        from .visualization import save_cell_drawing
+
+        print(f"drew the cell to {save_cell_drawing(space, cell, args.draw)}")
+    network = space.to_module(cell, num_classes=args.num_classes)
     print(network)
     print(
         f"{type(network).__name__}: {num_parameters(network):,.0f} trainable parameters, "
@@ -202,6 +207,16 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
         f"wrote {len(samples):,} samples to {args.out} in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} cells/s); "
         f"validity {scores['validity']:.2%}, valid_unique_rate {scores['valid_unique_rate']:.2%}"
     )
+    if args.draw:
+        from .visualization import draw_samples
+
+        drawn = draw_samples(generator.space, samples, args.draw)
+        sheet = drawn["contact_sheet"]
+        print(
+            f"drew {len(drawn['svgs']):,} valid samples to {args.draw} (one SVG each"
+            + (f", contact sheet {sheet.name}" if sheet else "")
+            + f"); {drawn['skipped']:,} invalid samples have no drawing"
+        )
     return 0
 
 
@@ -468,6 +483,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--num", type=int, required=True)
     gen.add_argument("--out", required=True, help="JSONL file, one sample per line")
     gen.add_argument("--device", default=None)
+    gen.add_argument(
+        "--draw",
+        default=None,
+        metavar="DIR",
+        help="also draw the valid samples into DIR: sample_<i>.svg each, and contact_sheet.png of the first 64",
+    )
     gen.add_argument("-q", "--quiet", action="store_true")
     _add_sampling_options(gen)
     gen.set_defaults(handler=_cmd_generate)
@@ -554,6 +575,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     net.add_argument("--num-classes", type=int, default=10)
     net.add_argument("--input-size", type=int, default=32, help="image side for the FLOPs count")
+    net.add_argument("--draw", default=None, metavar="FILE", help="also draw the cell to FILE (.svg or .png)")
     net.set_defaults(handler=_cmd_build_net)
 
     fetch = commands.add_parser(

@@ -28,6 +28,21 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Binary version of :func:`atomic_write_text` (e.g. a PNG)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """JSON version of :func:`atomic_write_text` (indented, keys in insertion order, trailing newline)."""
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
@@ -127,6 +142,7 @@ __all__ = [
     "atomic_directory",
     "atomic_files",
     "atomic_save_figure",
+    "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_jsonl",
     "atomic_write_text",

@@ -37,12 +37,14 @@ class ArchitectureGenerationPipeline(Pipeline):
 
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
     ``temperature``, ``top_k``, ``top_p``, ``constrained`` (only code tokens at code positions, then eos) and
-    ``without_replacement`` (no cell twice), ``seed``. ``temperature``, ``constrained`` and ``without_replacement``
-    default to the prior's ``generation_config`` (a released checkpoint's recommended settings), else 1.0, False and
-    False.
+    ``without_replacement`` (no cell twice), ``seed``, ``return_images`` (see below). ``temperature``, ``constrained``
+    and ``without_replacement`` default to the prior's ``generation_config`` (a released checkpoint's recommended
+    settings), else 1.0, False and False.
     Returns one dict per sample: ``cell`` (native form: NB101 ``{"matrix", "ops"}``, NB201
     arch string, DARTS genotype text), ``id`` (canonical id), ``isomorphism_id``, ``valid``, ``reason`` (why not
-    valid), ``codes`` (the code string).
+    valid), ``codes`` (the code string); with ``return_images=True`` also ``image``, the drawing of the cell
+    (:func:`archllm_hf.visualization.cell_to_image`: a PIL image; matplotlib requires Pillow), None for an invalid
+    sample.
     """
 
     _load_tokenizer = True
@@ -67,10 +69,11 @@ class ArchitectureGenerationPipeline(Pipeline):
         return super().__call__(inputs, **kwargs)
 
     def _sanitize_parameters(self, **kwargs: Any) -> tuple[dict, dict, dict]:
+        postprocess = {"return_images": kwargs.pop("return_images")} if "return_images" in kwargs else {}
         unknown = set(kwargs) - set(_SAMPLING_KEYS)
         if unknown:
             raise TypeError(f"unknown architecture-generation parameter(s): {sorted(unknown)}")
-        return {}, {k: v for k, v in kwargs.items() if v is not None}, {}
+        return {}, {k: v for k, v in kwargs.items() if v is not None}, postprocess
 
     def preprocess(self, inputs: Any = None) -> dict[str, Any]:
         if inputs is not None:
@@ -83,8 +86,16 @@ class ArchitectureGenerationPipeline(Pipeline):
             sampling["batch_size"] = sampling.pop("sampling_batch_size")
         return {"samples": self.generator.generate(num_samples, **sampling)}
 
-    def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
-        return model_outputs["samples"]
+    def postprocess(self, model_outputs: dict[str, Any], return_images: bool = False) -> list[dict[str, Any]]:
+        samples = model_outputs["samples"]
+        if return_images:
+            from ..visualization import cell_to_image
+
+            space = self.generator.space
+            for sample in samples:
+                valid = sample["valid"]
+                sample["image"] = cell_to_image(space, space.from_native(sample["cell"])) if valid else None
+        return samples
 
 
 __all__ = ["ArchitectureGenerationPipeline"]

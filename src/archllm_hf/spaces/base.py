@@ -318,6 +318,13 @@ class SearchSpace(ABC, Generic[CellT]):
         """JSON-ready native form of the cell (default: :meth:`format`)."""
         return self.format(cell)
 
+    def from_native(self, native: Any) -> CellT:
+        """Cell of a :meth:`to_native` value (e.g. a sample record's ``cell``); inverse of :meth:`to_native`
+        (default: :meth:`parse`). Raises :class:`InvalidCellError` for a value that is no cell's native form."""
+        if not isinstance(native, str):
+            raise InvalidCellError(f"{self.name} native cell form is a string, got {type(native).__name__}")
+        return self.parse(native)
+
     def to_module(self, cell: CellT, num_classes: int = 10, **config: Any) -> Any:
         """The network this space's benchmark trained, built for ``cell``: a ``torch.nn.Module`` mapping images
         ``[batch, 3, H, W]`` to logits ``[batch, num_classes]`` (``archllm_hf.networks``; ``config``: the builder's

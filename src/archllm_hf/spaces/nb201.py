@@ -161,6 +161,18 @@ def is_connected(cell: NB201Cell) -> bool:
     return reached[_OUTPUT_CELL_NODE]
 
 
+def dead_nodes(cell: NB201Cell) -> tuple[int, ...]:
+    """Cell nodes (0..3, ascending) off every input→output path through non-``none`` edges: those the input
+    cannot reach or that cannot reach the output. A disconnected cell has all four (nothing reaches the output)."""
+    reached = [True] + [False] * (NUM_CELL_NODES - 1)
+    for dst in range(1, NUM_CELL_NODES):
+        reached[dst] = any(op != "none" and reached[src] for op, src in _incoming(cell, dst))
+    reaches = [False] * (NUM_CELL_NODES - 1) + [True]
+    for src in range(NUM_CELL_NODES - 2, -1, -1):
+        reaches[src] = any(op != "none" and reaches[d] for (s, d), op in zip(EDGES, cell.ops) if s == src)
+    return tuple(node for node in range(NUM_CELL_NODES) if not (reached[node] and reaches[node]))
+
+
 def _graph_template() -> np.ndarray:
     """The fixed 8-node adjacency derived from :data:`EDGES` (see the module docstring)."""
     n = len(EDGES) + 2
@@ -253,6 +265,10 @@ class NB201Space(SearchSpace[NB201Cell]):
     def is_connected(self, cell: NB201Cell) -> bool:
         """Whether the output is reachable from the input through non-``none`` edges (341 cells are not)."""
         return is_connected(self._require_cell(cell))
+
+    def dead_nodes(self, cell: NB201Cell) -> tuple[int, ...]:
+        """Cell nodes off every input→output path through non-``none`` edges (see :func:`dead_nodes`)."""
+        return dead_nodes(self._require_cell(cell))
 
     # --- graph encoding --------------------------------------------------------------------------
     def adjacency_mask(self) -> np.ndarray:
@@ -395,9 +411,11 @@ __all__ = [
     "EDGES",
     "METRIC_COLUMNS",
     "NODE_VOCAB",
+    "NUM_CELL_NODES",
     "OPS",
     "NB201Cell",
     "NB201Space",
+    "dead_nodes",
     "format_arch_str",
     "is_connected",
     "load_nb201_metrics",
