@@ -268,40 +268,37 @@ def search_tables() -> list[str]:
     return lines
 
 
-PREDICTOR_NAMES = {
-    "code_pretrained": "code predictor from the prior (ours)",
-    "code_scratch": "same network from scratch",
-    "gin": "GIN",
-    "arch2vec_mlp": "arch2vec embedding + MLP",
-}
-
-
 def predictor_table() -> list[str]:
     lines: list[str] = []
-    for stem in ("predictor-nb201", "predictor-nb201-quick"):
+    for stem in ("predictor-nb201", "predictor-nb101", "predictor-darts", "predictor-nb201-quick"):
         r = _load(f"{stem}.json")
         if r is None:
             continue
-        sizes = r["settings"]["training_sizes"]
+        settings = r["settings"]
+        sizes = settings["training_sizes"]
+        notes = r.get("predictors") or {}
         for dataset, by_name in r["results"].items():
             lines += [
                 *([""] if lines else []),
-                f"{DATASET_NAMES[dataset]} ({'quick, ' if r['settings']['quick'] else ''}{r['settings']['seeds']} "
-                "seeds), Kendall τ / Spearman ρ on the rest of the space, by training cells:",
+                f"**{settings.get('space', 'nb201').upper()}, {DATASET_NAMES.get(dataset, dataset)}** "
+                f"({'quick, ' if settings['quick'] else ''}{settings['seeds']} seeds; {settings['test_set']}), "
+                "Kendall τ (mean ± std) / Spearman ρ by training cells:",
                 "",
-                "| predictor | " + " | ".join(f"{n:,}" for n in sizes) + " |",
-                "|---|" + "---:|" * len(sizes),
+                "| predictor | " + " | ".join(f"{n:,}" for n in sizes) + " | fit s |",
+                "|---|" + "---:|" * (len(sizes) + 1),
             ]
-            for name, label in PREDICTOR_NAMES.items():
+            for name, by_size in by_name.items():
                 row = [
-                    f"{by_name[name][str(n)]['kendall_tau']['mean']:.3f} / {by_name[name][str(n)]['spearman_rho']['mean']:.3f}"
+                    f"{by_size[str(n)]['kendall_tau']['mean']:.3f} ± {by_size[str(n)]['kendall_tau']['std']:.3f} / "
+                    f"{by_size[str(n)]['spearman_rho']['mean']:.3f}"
+                    if str(n) in by_size
+                    else "–"
                     for n in sizes
                 ]
-                lines.append(f"| {label} | " + " | ".join(row) + " |")
-        lines += [
-            "",
-            f"Plot: `benchmarks/results/{stem}.png`; file: `{stem}.json` (with standard deviations and fit times).",
-        ]
+                seconds = max(v["fit_seconds"]["mean"] for v in by_size.values())
+                label = f"`{name}`: {notes.get(name, '')}".rstrip(": ")
+                lines.append(f"| {label} | " + " | ".join(row) + f" | {seconds:.1f} |")
+        lines += ["", f"Plot: `benchmarks/results/{stem}.png`; file: `{stem}.json`."]
     return lines
 
 
@@ -393,8 +390,10 @@ def render() -> str:
             search_tables(),
         ),
         *_section(
-            "**Accuracy predictors on NB201**, labels the 200-epoch test accuracy (full: `python benchmarks/predictor.py "
-            "--prior runs/nb201/prior --vgae runs/nb201/vgae`; quick: `python benchmarks/predictor.py --quick`):",
+            "**Accuracy predictors** (`python benchmarks/predictor.py --space SPACE`, several processes with "
+            "`--predictors`, then `--gather`; quick: `--quick`). The proxies are measured once per space on a slim "
+            "copy of its network (NB201: C = 16, N = 1; seeded weights; a seeded batch of 16 random images); the "
+            "graph predictor pretrains on them without any accuracy label:",
             predictor_table(),
         ),
         *_section(

@@ -282,3 +282,27 @@ def test_cli_trains_ours_by_default(measured, shared_data, tmp_path, monkeypatch
     assert summary["num_test_cells"] == 10 and -1 <= summary["kendall_tau"] <= 1
     assert (out / "archllm_predictor.json").is_file() and (out / "member-0" / "model.safetensors").is_file()
     assert (tmp_path / "graph-pretrained-nb201" / "config.json").is_file()  # pretrained once, kept beside
+
+
+@pytest.mark.parametrize("kind", ["gin", "graph"])
+def test_a_fit_leaves_the_callers_random_state_alone(measured, kind):
+    space, cells, values, cache, labels = measured
+    features = ProxyFeatures(space, ProxyScaler.fit(values, NAMES), values, cache)
+
+    def draws() -> tuple:
+        return torch.rand(3).tolist(), random.random(), float(np.random.rand())
+
+    def seeded() -> None:
+        torch.manual_seed(123)
+        random.seed(1)
+        np.random.seed(2)
+
+    if kind == "gin":
+        predictor = GINPredictor(space, config=TINY)
+    else:
+        predictor = GraphPredictor(space, tiny_config(space), features, None, config=TINY, ensemble=1)
+    seeded()
+    expected = draws()
+    seeded()
+    predictor.fit(cells[:30], labels[:30])
+    assert draws() == expected

@@ -36,6 +36,19 @@ def graph_tensors(space: SearchSpace, cells: Sequence[Any]) -> list[torch.Tensor
     return [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
 
 
+def _seeded_model(config: ArchPredictorConfig, seed: int, state: dict[str, Any] | None = None) -> ArchPredictorModel:
+    """A model with weights drawn from ``seed`` (or loaded from ``state``, its score head drawn from ``seed``),
+    leaving the global torch generator as it was, so that a fit never moves a caller's draws."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = ArchPredictorModel(config)
+        if state is not None:
+            model.load_state_dict(state)
+            torch.manual_seed(seed)
+            model.score_head.reset_parameters()
+    return model
+
+
 class _Scorer(nn.Module):
     """``(adjacency, ops, mask, proxies) → scores`` of a predictor model, for :func:`fit_module`."""
 
@@ -62,8 +75,7 @@ def pretrain_graph_predictor(
     proxy inputs blanked): label-free pretraining. ``proxies[i]`` belongs to ``cells[i]``."""
     if not config.proxy_names:
         raise ValueError("pretraining predicts proxies: give the config proxy_names")
-    torch.manual_seed(seed)
-    model = ArchPredictorModel(config)
+    model = _seeded_model(config, seed)
     targets = torch.as_tensor(scaler.transform(proxies))
     adjacency, ops, mask = graph_tensors(space, cells)
     blank = torch.zeros(len(cells), config.num_proxy_features)
@@ -189,12 +201,7 @@ class GraphPredictor(Predictor):
         for member in range(self.ensemble):
             config = copy.copy(self.config)
             config.seed = self.config.seed * 1000 + member
-            torch.manual_seed(config.seed)
-            model = ArchPredictorModel(self.model_config)
-            if self.pretrained_state is not None:
-                model.load_state_dict(self.pretrained_state)
-                torch.manual_seed(config.seed)
-                model.score_head.reset_parameters()  # each member's head from its own seed
+            model = _seeded_model(self.model_config, config.seed, self.pretrained_state)
             scorer = _Scorer(model)
             fit_module(scorer, inputs, targets, config)
             self.members.append(model.eval())

@@ -17,9 +17,11 @@ from __future__ import annotations
 import copy
 import json
 import math
+import random
 import tempfile
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -66,8 +68,8 @@ class Predictor(ABC):
             raise ValueError("labels must be finite numbers")
         self.config.num_steps(len(cells))  # at least 2 cells
         self.label_mean, self.label_std = float(labels.mean()), float(labels.std()) or 1.0
-        set_seed(self.config.seed)
-        self._fit(cells, normal_scores(labels).astype(np.float32))
+        with own_randomness(self.config.seed):
+            self._fit(cells, normal_scores(labels).astype(np.float32))
         return self
 
     def predict(self, cells: Sequence[Any]) -> np.ndarray:
@@ -119,6 +121,20 @@ class Predictor(ABC):
     @abstractmethod
     def _predict(self, cells: Sequence[Any]) -> np.ndarray:
         """Standardised predictions."""
+
+
+@contextmanager
+def own_randomness(seed: int) -> Iterator[None]:
+    """Seed Python's, NumPy's and torch's generators for a fit and give the caller's states back afterwards, so that
+    fitting a predictor in the middle of a search never moves the search's own draws."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
+        set_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            np.random.set_state(numpy_state)
 
 
 def normal_scores(labels: np.ndarray) -> np.ndarray:
@@ -236,6 +252,9 @@ class ArchPredictor(Predictor):
     def _fit(self, cells: Sequence[Any], targets: np.ndarray) -> None:
         if self.pretrained:
             self.model.load_state_dict(self._initial_state)
+            head = getattr(self.model, "score", None)
+            if head is not None:  # the regression head drawn from the fit's seed, as the model initialises it
+                self.model._init_weights(head)
         else:  # the from-scratch ablation draws its weights from the fit's seed
             device = self.model.device
             self.model = AutoModelForSequenceClassification.from_config(self.model.config).to(device)
@@ -616,5 +635,6 @@ __all__ = [
     "Predictor",
     "fit_module",
     "load_predictor",
+    "own_randomness",
     "pairwise_ranking_loss",
 ]
