@@ -612,8 +612,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return 141  # what a shell reports for a process ended by SIGPIPE
     except (ValueError, CellNotInTableError, OSError, RuntimeError, ImportError, zipfile.BadZipFile) as err:
-        if verbose:
-            raise
         print(f"archllm: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except Exception as err:  # noqa: BLE001 - the last resort: one line, not a traceback
