@@ -168,7 +168,7 @@ def test_a_device_torch_cannot_use_is_never_a_silent_exit_0(stubbed_handlers, ca
         )
     except (RuntimeError, ValueError):
         usable = False
-    code = cli_module.main(["generate", "--prior", "p", "--num", "1", "--out", "o", "--device", device])
+    code = cli_module.main(["generate", "--prior", "p", "--num", "1", "--out", "o", f"--device={device}"])
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if not usable:

