@@ -182,6 +182,12 @@ def classify(case: Case, code: int | None, out: str, err: str, work: Path) -> st
     return "unclear"
 
 
+def _shown(arg: str, repo_root: Path, nats: str) -> str:
+    """An argument as the results file shows it: repository paths relative, long values cut."""
+    arg = arg.replace(nats, Path(nats).name).replace(f"{repo_root}/", "")
+    return arg if len(arg) < 60 else f"{arg[:20]}... ({len(arg):,} chars)"
+
+
 def run_probe(repo_root: Path, nats: str, timeout: float = 300.0) -> dict[str, Any]:
     """Run every case in a fresh process (in a temporary working folder) and return the outcomes."""
     results = []
@@ -203,7 +209,7 @@ def run_probe(repo_root: Path, nats: str, timeout: float = 300.0) -> dict[str, A
                 {
                     "case": case.name,
                     "defect": case.defect,
-                    "command": "archllm " + " ".join(a if len(a) < 60 else a[:20] + "..." for a in case.args),
+                    "command": "archllm " + " ".join(_shown(a, repo_root, nats) for a in case.args),
                     "expected": case.expect,
                     "outcome": outcome,
                     "exit_code": code,
