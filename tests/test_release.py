@@ -242,3 +242,30 @@ def test_committed_cards_quote_their_benchmark_json(space, tmp_path):
     copy = shutil.copytree(repo, tmp_path / "copy")  # the committed card is what the template renders
     render_model_card(copy, repo_id=f"archllm-hf/archvq-{space}", dataset_repo_id=dataset)
     assert (copy / "README.md").read_text() == (repo / "README.md").read_text()
+
+
+def test_release_refuses_a_folder_of_user_files_and_leaves_no_temporary_folder(run, tmp_path, monkeypatch, capsys):
+    """Issue 23.1: a non-empty folder that is not a release is refused (its files kept) unless --force; ``--out .``
+    is refused clearly; no ``.*.tmp`` folder is left behind."""
+    user = tmp_path / "v"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep\n")
+    assert cli(["release", "--run", str(run), "--out", str(user)]) == 2
+    assert "not an archllm model release" in capsys.readouterr().err
+    assert (user / "notes.txt").read_text() == "keep\n"
+
+    monkeypatch.chdir(user)
+    assert cli(["release", "--run", str(run), "--out", "."]) == 2
+    assert "current folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]  # nothing left beside it
+    assert sorted(p.name for p in user.iterdir()) == ["notes.txt"]
+
+    monkeypatch.chdir(tmp_path)
+    assert cli(["release", "--run", str(run), "--out", "v/../v", "--force"]) == 0
+    assert not (user / "notes.txt").exists() and (user / "archllm_prior.json").is_file()
+    assert cli(["release", "--run", str(run), "--out", "v"]) == 0  # an earlier release is replaced
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v"]
+
+    (tmp_path / "file").write_text("x")
+    assert cli(["release", "--run", str(run), "--out", "file", "--force"]) == 2
+    assert "is a file" in capsys.readouterr().err

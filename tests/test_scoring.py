@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from archllm_hf.scoring import (
     METRIC_NAME,
     METRIC_PATH,
+    score_cells,
     score_generation,
     score_jsonl,
     score_samples,
@@ -224,13 +225,14 @@ def _write_jsonl(path: Path, records: list[object]) -> Path:
     return path
 
 
-def test_score_jsonl_reads_generated_samples(tmp_path, nb201, iso):
+def test_score_jsonl_judges_each_cell_itself(tmp_path, nb201, iso):
+    """Issue 23.2: the file's ``valid``, ``id`` and ``isomorphism_id`` are not trusted; each cell is re-parsed."""
     records = [
         {"cell": ARCH_A, "id": ARCH_A, "isomorphism_id": iso[ARCH_A], "valid": True, "reason": None},
         {"cell": None, "id": None, "isomorphism_id": None, "valid": False, "reason": "bad graph"},
-        {"id": ARCH_B, "isomorphism_id": iso[ARCH_B], "valid": True},
-        {"id": ARCH_C, "isomorphism_id": iso[ARCH_C]},  # "valid" defaults to: id is non-empty
-        {"id": ""},
+        {"cell": ARCH_B, "id": "lies", "valid": False},  # valid after all: its cell parses
+        {"cell": ARCH_C},
+        {"cell": "garbage", "id": "g", "valid": True},  # invalid after all
     ]
     path = _write_jsonl(tmp_path / "samples.jsonl", records)
     path.write_text(path.read_text() + "\n   \n")  # blank lines are skipped
@@ -241,42 +243,57 @@ def test_score_jsonl_reads_generated_samples(tmp_path, nb201, iso):
         train_isomorphism_ids=[iso[ARCH_A]],
     )
     scores = score_jsonl(path, nb201, train_ids=[ARCH_A], train_isomorphism_ids=[iso[ARCH_A]])
-    assert scores == expected and scores["num_generated"] == 5 and scores["num_unique_valid_iso"] == 2
+    assert scores == expected and scores["num_generated"] == 5 and scores["num_valid"] == 3
+    assert scores["num_unique_valid_iso"] == 2
     assert score_jsonl(path, "nb201", train_ids=[ARCH_A], train_isomorphism_ids=[iso[ARCH_A]]) == expected
+    assert "uniqueness_iso" not in score_jsonl(path, PlainNB201())
 
 
-def test_score_jsonl_without_isomorphism_ids_omits_iso_keys(tmp_path, nb201):
-    path = _write_jsonl(tmp_path / "s.jsonl", [{"id": ARCH_A, "valid": True}, {"id": None, "valid": False}])
-    scores = score_jsonl(path, nb201)
-    assert scores == score_generation([ARCH_A, None])
+def test_score_jsonl_with_the_wrong_space_scores_nothing_valid(tmp_path):
+    path = _write_jsonl(tmp_path / "s.jsonl", [{"cell": ARCH_A, "id": ARCH_A, "valid": True}])
+    assert score_jsonl(path, "darts")["validity"] == 0.0
+    assert score_jsonl(path, "nb101")["validity"] == 0.0
+    assert score_jsonl(path, "nb201")["validity"] == 1.0
+
+
+def test_score_jsonl_reads_nb101_native_cells(tmp_path):
+    nb101 = get_space("nb101")
+    cell = nb101.sample(1, seed=3)[0]
+    path = _write_jsonl(tmp_path / "s.jsonl", [{"cell": nb101.to_native(cell)}, {"cell": nb101.format(cell)}])
+    scores = score_jsonl(path, nb101, train_ids=[nb101.canonical_id(cell)])
+    assert (scores["num_valid"], scores["num_unique_valid"], scores["num_novel"]) == (2, 1, 0)
+
+
+@pytest.mark.parametrize("content", ["", "\n  \n"])
+def test_score_jsonl_refuses_an_empty_file(tmp_path, nb201, content):
+    path = tmp_path / "empty.jsonl"
+    path.write_text(content)
+    with pytest.raises(ValueError, match="empty.jsonl: no samples"):
+        score_jsonl(path, nb201)
 
 
 @pytest.mark.parametrize(
     ("bad_line", "match"),
     [
-        ('{"id": "a", "valid": tru}', "not valid JSON"),
+        ('{"cell": "a", "valid": tru}', "not valid JSON"),
         ('["a", true]', "expected a JSON object"),
-        ('{"valid": true}', 'missing "id"'),
-        ('{"id": "a", "valid": "yes"}', '"valid" must be true or false'),
-        ('{"id": 7}', '"id" must be a string or null'),
-        ('{"id": null, "valid": true}', 'valid but has no "id"'),
+        ('{"valid": true, "id": "a"}', 'missing "cell"'),
+        ("[" * 100_000, "not valid JSON|nested too deeply"),
     ],
 )
 def test_score_jsonl_names_the_malformed_line(tmp_path, nb201, bad_line, match):
     path = tmp_path / "samples.jsonl"
-    path.write_text('{"id": "a", "valid": true}\n\n' + bad_line + '\n{"id": "b"}\n')
+    path.write_text(f'{{"cell": "{ARCH_A}"}}\n\n' + bad_line + '\n{"cell": null}\n')
     with pytest.raises(ValueError, match=match) as info:
         score_jsonl(path, PlainNB201())
     assert f"{path}:3:" in str(info.value)
 
 
-def test_score_jsonl_rejects_isomorphism_ids_on_only_some_valid_lines(tmp_path, nb201, iso):
-    records = [{"id": ARCH_A, "isomorphism_id": iso[ARCH_A]}, {"id": None}, {"id": ARCH_B}]
-    path = _write_jsonl(tmp_path / "s.jsonl", records)
-    with pytest.raises(ValueError, match=r"s\.jsonl:3: valid sample without \"isomorphism_id\""):
+def test_score_jsonl_names_a_file_that_is_not_utf8(tmp_path, nb201):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"cell": "caf\xe9"}\n')
+    with pytest.raises(ValueError, match="latin1.jsonl: not UTF-8"):
         score_jsonl(path, nb201)
-    # a space without isomorphism classes does not use them, so partial isomorphism ids are fine there
-    assert "uniqueness_iso" not in score_jsonl(path, PlainNB201())
 
 
 def test_score_jsonl_missing_file(tmp_path, nb201):
@@ -365,3 +382,46 @@ def test_metric_isomorphism_config_accumulates_class_ids(evaluate, iso):
 def test_metric_unknown_config(evaluate):
     with pytest.raises(ValueError, match="unknown arch_generation config"):
         evaluate.load(METRIC_PATH, "nope", keep_in_memory=True)
+
+
+def test_score_samples_with_a_space_rejudges_the_records(nb201, iso):
+    records = [
+        {"cell": ARCH_A, "id": "x", "valid": False},
+        {"cell": "garbage", "id": "g", "valid": True},
+        {"cell": None, "id": None, "valid": False},
+    ]
+    scores = score_samples(records, space=nb201)
+    assert scores == score_cells([ARCH_A, "garbage", None], nb201)
+    assert (scores["num_valid"], scores["num_unique_valid_iso"]) == (1, 1)
+    with pytest.raises(ValueError, match='sample 0 has no "cell"'):
+        score_samples([{"id": ARCH_A, "valid": True}], space=nb201)
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts"])
+def test_metric_space_config_judges_cell_text(evaluate, space):
+    """Issue 23.11: one config per space whose predictions are cell text; validity, ids and novelty computed."""
+    space_obj = get_space(space)
+    cells = [space_obj.format(cell) for cell in space_obj.sample(3, seed=1)]
+    predictions = [cells[0], cells[1], cells[0], "garbage", "", cells[2]]
+    metric = evaluate.load(METRIC_PATH, space, keep_in_memory=True)
+    metric.add_batch(predictions=predictions[:2])
+    metric.add_batch(predictions=predictions[2:])
+    result = metric.compute(train_cells=[cells[2]])
+    assert result == score_cells(predictions, space, train_cells=[cells[2]])
+    assert (result["num_generated"], result["num_valid"], result["num_unique_valid"]) == (6, 4, 3)
+    assert result["num_novel"] == 2
+    assert ("num_unique_valid_iso" in result) == (space == "nb201")
+    ids = [space_obj.canonical_id(space_obj.parse(c)) for c in cells]
+    assert metric.compute(predictions=predictions, train_ids=ids[:1])["num_novel"] == 2
+
+
+def test_metric_space_config_sees_through_a_foreign_space(evaluate):
+    metric = evaluate.load(METRIC_PATH, "darts", keep_in_memory=True)
+    assert metric.compute(predictions=[ARCH_A, ARCH_B])["validity"] == 0.0
+    ids = evaluate.load(METRIC_PATH, "ids", keep_in_memory=True)
+    assert ids.compute(predictions=[ARCH_A, ""]) == score_generation([ARCH_A, ""])
+
+
+def test_score_cells_refuses_invalid_training_cells(nb201):
+    with pytest.raises(ValueError, match="train_cells\\[1\\] is not a valid nb201 cell"):
+        score_cells([ARCH_A], nb201, train_cells=[ARCH_B, "junk"])

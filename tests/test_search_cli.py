@@ -93,8 +93,8 @@ def test_generative_search_from_a_prior_folder(nats, minibench, tmp_path):
         (("--objective", "cifar100_acc"), "unknown objective column 'cifar100_acc'"),
         (("--budget", "20000"), "budget 20,000 is larger than the 15,625 cells"),
         (("--budget", "0"), "budget must be a positive integer"),
-        (("--algorithm", "bo"), "arch2vec VGAE"),
-        (("--algorithm", "generative"), "trained prior"),
+        (("--algorithm", "bo"), "--algorithm bo needs --vgae"),  # the flag, not the Python keyword
+        (("--algorithm", "generative"), "--algorithm generative needs --prior"),
     ],
 )
 def test_search_reports_bad_input(nats, minibench, tmp_path, capsys, change, message):

@@ -370,7 +370,7 @@ def test_load_nb201_metrics_errors(tmp_path: Path) -> None:
         load_nb201_metrics(bad_arch)
     bad_value = tmp_path / "bad_value.csv"
     bad_value.write_text(header + f"90,x,40,{GOOD}\n")
-    with pytest.raises(ValueError, match="CIFAR100TestAccuracy200Epochs is not a number"):
+    with pytest.raises(ValueError, match="CIFAR100TestAccuracy200Epochs is not a finite number"):
         load_nb201_metrics(bad_value)
     duplicate = tmp_path / "duplicate.csv"
     duplicate.write_text(header + f"90,70,40,{GOOD}\n91,71,41,{GOOD}\n")

@@ -171,11 +171,11 @@ def test_cli_generate_then_evaluate(trained, small_cells, tmp_path, capsys):
     assert scores["num_generated"] == 30
     assert scores["validity"] == sum(r["valid"] for r in rows) / 30
     assert "novelty" in scores
-    assert ("uniqueness_iso" in scores) == (scores["num_valid"] > 0)  # NB201 has isomorphism classes
+    assert "uniqueness_iso" in scores  # NB201 has isomorphism classes: evaluate computes them from the cells
 
 
 def test_cli_evaluate_reports_a_malformed_line(tmp_path, capsys):
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"id": "x", "valid": true}\nnot json\n')
+    bad.write_text('{"cell": null}\nnot json\n')
     assert cli_main(["evaluate", str(bad), "--space", "nb201"]) == 2
     assert ":2:" in capsys.readouterr().err

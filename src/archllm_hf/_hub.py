@@ -233,9 +233,30 @@ def save_prior(
     return save_folder(out_dir, write, summary)
 
 
+def check_folder_or_repo_id(path: str | Path, what: str = "prior") -> None:
+    """Refuse a ``path`` that is neither a local folder nor a Hub repo id, naming it as a missing local path (not as
+    a Hub failure): a file, or a name that cannot be a repo id (``runs/nb201/prior``, ``./prior``, ``/abs``)."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    local = Path(str(path))
+    if local.is_dir():
+        return
+    if local.exists():
+        raise NotADirectoryError(f"{what} {path} is a file; give the {what} folder (or a Hub repo id)")
+    text = str(path)
+    try:
+        validate_repo_id(text)
+        is_repo_id = not text.startswith((".", "~")) and text.count("/") <= 1
+    except HFValidationError:
+        is_repo_id = False
+    if not is_repo_id:
+        raise FileNotFoundError(f"{what} {path}: no such folder (and not a Hub repo id)")
+
+
 def read_prior_info(path: str | Path, **hub_kwargs: Any) -> PriorInfo:
     """The :class:`PriorInfo` of a prior folder or Hub repo (``hub_kwargs``: ``subfolder``, ``revision``,
     ``cache_dir``, ``token``; others are ignored here)."""
+    check_folder_or_repo_id(path, "prior")
     folder = Path(str(path)) / hub_kwargs.get("subfolder", "")
     if Path(str(path)).is_dir():
         file = folder / PRIOR_INFO_NAME
@@ -247,7 +268,14 @@ def read_prior_info(path: str | Path, **hub_kwargs: Any) -> PriorInfo:
         download = {
             k: v for k, v in hub_kwargs.items() if k in ("subfolder", "revision", "cache_dir", "token")
         }
-        file = Path(hf_hub_download(str(path), PRIOR_INFO_NAME, **download))
+        try:
+            file = Path(hf_hub_download(str(path), PRIOR_INFO_NAME, **download))
+        except Exception as err:  # offline, not found, no access: say that no local folder exists either
+            reason = (str(err) or type(err).__name__).splitlines()[0]
+            raise FileNotFoundError(
+                f"prior {path}: no local folder of that name, and the Hub repo {str(path)!r} could not be read "
+                f"({type(err).__name__}: {reason})"
+            ) from err
     try:
         data = json.loads(file.read_text())
     except json.JSONDecodeError as err:
@@ -287,6 +315,7 @@ def save_vgae(model: Arch2VecModel, out_dir: str | Path, summary: dict[str, Any]
 
 
 def load_vgae(path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any) -> Arch2VecModel:
+    check_folder_or_repo_id(path, "VGAE")
     model = AutoModel.from_pretrained(str(path), **hub_kwargs)
     if not isinstance(model, Arch2VecModel):
         raise ValueError(f"{path} holds a {type(model).__name__}, not an arch2vec VGAE")
@@ -297,6 +326,7 @@ def load_vgae(path: str | Path, device: str | torch.device | None = None, **hub_
 
 __all__ = [
     "PRIOR_INFO_NAME",
+    "check_folder_or_repo_id",
     "SUMMARY_NAME",
     "PriorInfo",
     "is_saved",

@@ -9,8 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,11 +21,20 @@ from .presets import PREDICTOR_KINDS
 from .spaces import SPACE_NAMES
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
+MAX_INPUT_SIZE = 1024
+"""The largest image side ``build-net`` counts FLOPs for (a 100,000-pixel side would need ~120 GB)."""
+MAX_NUM_CLASSES = 100_000
 
 
 def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    from .data.build import check_num_samples
     from .data.repo import upload_dataset_repo
+    from .spaces import get_space
+    from .utils import check_output_folder
 
+    check_output_folder(args.out)
+    for space in SPACE_NAMES if args.space == "all" else [args.space]:
+        check_num_samples(get_space(space), args.num_samples)
     if args.space == "all" and (args.metrics or args.proxies):
         raise ValueError(
             "--metrics files and --proxies belong to one space: build the spaces one by one with --space"
@@ -68,6 +79,7 @@ def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> N
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from dataclasses import replace
 
     from .presets import preset
@@ -115,6 +127,7 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from dataclasses import replace
 
     from transformers import AutoConfig
@@ -158,6 +171,10 @@ def _cmd_build_net(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .networks.proxies import flops, num_parameters
     from .spaces import get_space
 
+    if not 1 <= args.input_size <= MAX_INPUT_SIZE:
+        raise ValueError(f"--input-size must be in [1, {MAX_INPUT_SIZE}] pixels, got {args.input_size}")
+    if not 1 <= args.num_classes <= MAX_NUM_CLASSES:
+        raise ValueError(f"--num-classes must be in [1, {MAX_NUM_CLASSES:,}], got {args.num_classes}")
     space = get_space(args.space)
     cell = space.parse(args.cell)
     if args.draw:
@@ -180,6 +197,12 @@ def _cmd_fetch_llm(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _check_out_folder(out: str) -> None:
+    from .utils import check_output_folder
+
+    check_output_folder(out)
+
+
 def _sampling_kwargs(args: argparse.Namespace) -> dict:
     return {
         "batch_size": args.batch_size,
@@ -194,17 +217,22 @@ def _sampling_kwargs(args: argparse.Namespace) -> dict:
 
 def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .generation import ArchitectureGenerator
-    from .scoring import score_samples
-    from .utils import atomic_write_jsonl
+    from .scoring import score_cells
+    from .utils import atomic_writer, check_output_file
 
+    check_output_file(args.out)
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
-    samples = generator.generate(args.num, progress=not args.quiet, **_sampling_kwargs(args))
+    cells = []
+    with atomic_writer(args.out) as handle:  # records go to disk as they come; the file appears when complete
+        for record in generator.iter_generate(args.num, progress=not args.quiet, **_sampling_kwargs(args)):
+            handle.write(json.dumps(record) + "\n")
+            cells.append(record["cell"])
     elapsed = time.perf_counter() - start
-    atomic_write_jsonl(args.out, samples)
-    scores = score_samples(samples)
+    scores = score_cells(cells, generator.space)
+    rate = f"{len(cells) / elapsed:,.0f}" if elapsed > 0 else "-"
     print(
-        f"wrote {len(samples):,} samples to {args.out} in {elapsed:.1f} s ({len(samples) / elapsed:,.0f} cells/s); "
+        f"wrote {len(cells):,} samples to {args.out} in {elapsed:.1f} s ({rate} cells/s); "
         f"validity {scores['validity']:.2%}, valid_unique_rate {scores['valid_unique_rate']:.2%}"
     )
     if args.draw:
@@ -264,6 +292,10 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .search.commands import run_search
 
+    needs = {"bo": ("vgae", "--vgae FOLDER (an arch2vec VGAE, archllm_hf.training.vgae)")}
+    needs.update({name: ("prior", "--prior FOLDER_OR_REPO_ID") for name in ("generative", "conditional_llm")})
+    if args.algorithm in needs and getattr(args, needs[args.algorithm][0]) is None:
+        raise ValueError(f"--algorithm {args.algorithm} needs {needs[args.algorithm][1]}")
     result = run_search(
         args.space,
         args.metrics,
@@ -278,6 +310,7 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
         device=args.device,
         progress=not args.quiet,
         proxy=args.proxy,
+        overwrite=args.overwrite,
     )
     best = result.best
     reported = f", {args.report} {best['report']:.4g}" if args.report else ""
@@ -290,6 +323,7 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    _check_out_folder(args.out)
     from .search.commands import train_predictor
 
     summary = train_predictor(
@@ -317,8 +351,10 @@ def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 def _cmd_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .search.commands import predict_cells
-    from .utils import atomic_write_text
+    from .utils import atomic_write_text, check_output_file
 
+    if args.out is not None:
+        check_output_file(args.out)
     rows = predict_cells(args.predictor, args.cells, space=args.space, proxy_cache=args.proxy_cache, device=args.device)
     text = "".join(json.dumps(row) + "\n" for row in rows)
     if args.out is None:
@@ -339,10 +375,14 @@ def _cmd_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.push_to_hub and not args.repo_id:
         raise ValueError("--push-to-hub needs --repo-id")
     if args.run is not None:
-        out = release_run(args.run, args.out, repo_id=args.repo_id, evaluation=args.evaluation)
+        out = release_run(
+            args.run, args.out, repo_id=args.repo_id, evaluation=args.evaluation, force=args.force
+        )
         repo_type = "model"
     else:
-        out = release_dataset(args.dataset, args.out, repo_id=args.repo_id or "archllm-hf/nas-bench-cells")
+        out = release_dataset(
+            args.dataset, args.out, repo_id=args.repo_id or "archllm-hf/nas-bench-cells", force=args.force
+        )
         repo_type = "dataset"
     files = [p for p in sorted(out.rglob("*")) if p.is_file()]
     print(
@@ -525,7 +565,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
     search.add_argument("--budget", type=int, required=True, help="distinct queries")
     search.add_argument("--seed", type=int, default=0)
-    search.add_argument("--out", required=True, help="output folder")
+    search.add_argument(
+        "--out",
+        required=True,
+        help="output folder; the same search run again resumes from its history.jsonl",
+    )
+    search.add_argument(
+        "--overwrite", action="store_true", help="replace another search's results in --out (else refused)"
+    )
     search.add_argument("--device", default=None)
     search.add_argument("-q", "--quiet", action="store_true")
     search.set_defaults(handler=_cmd_search)
@@ -592,7 +639,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument("--run", default=None, help="run folder holding prior/ (and the VQ-VAE it names)")
     release.add_argument("--dataset", default=None, help="cells dataset folder (archllm data build --out)")
-    release.add_argument("--out", required=True, help="the repo folder to write (replaced as a whole)")
+    release.add_argument(
+        "--out",
+        required=True,
+        help="the repo folder to write (replaced as a whole; a non-empty folder that is not an earlier release "
+        "is refused without --force)",
+    )
+    release.add_argument(
+        "--force", action="store_true", help="replace --out even if it holds files that are not a release"
+    )
     release.add_argument(
         "--repo-id", default=None, help="Hub id the card names (and --push-to-hub uploads to)"
     )
@@ -620,11 +675,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 a clear error, 130 interrupted).
+
+    Every failure ends in one ``archllm: error: ...`` line, never a traceback (``-v`` shows the traceback of an
+    unexpected one). A reader that goes away (``archllm ... | head -1``) is not an error.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
+    verbose = "-v" in argv or "--verbose" in argv
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("archllm: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141  # what a shell reports for a process ended by SIGPIPE
+    except (ValueError, CellNotInTableError, OSError, RuntimeError, ImportError, zipfile.BadZipFile) as err:
+        print(f"archllm: error: {_one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - the last resort: one line, not a traceback
+        if verbose:
+            raise
+        print(
+            f"archllm: error: unexpected {type(err).__name__}: {_one_line(err)} (rerun with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _run(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
+    _check_device(getattr(args, "device", None))
     if not args.verbose:  # one bar per stage: no per-file bars when saving, loading or mapping
         import datasets
         import huggingface_hub
@@ -633,11 +717,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         transformers.utils.logging.disable_progress_bar()
         huggingface_hub.utils.disable_progress_bars()
         datasets.disable_progress_bars()
+    return args.handler(args, argv)
+
+
+def _check_device(device: str | None) -> None:
+    """Refuse, before any work, a --device this torch cannot use (torch would fail late, with an AssertionError)."""
+    if device is None:
+        return
+    import torch
+
     try:
-        return args.handler(args, argv)
-    except (ValueError, CellNotInTableError, OSError, RuntimeError) as err:
-        print(f"archllm: error: {err}", file=sys.stderr)
-        return 2
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {device!r} is not a torch device (cpu, cuda, cuda:0, mps, ...)") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"--device {device}: this torch build has no CUDA, or no GPU is visible (torch {torch.__version__})"
+            )
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: MPS is not available on this machine")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"--device {device}: archllm runs on cpu, cuda or mps")
+
+
+def _one_line(err: BaseException, limit: int = 2000) -> str:
+    text = str(err) or type(err).__name__
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

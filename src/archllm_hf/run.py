@@ -25,12 +25,19 @@ from . import __version__
 from ._hub import is_saved, read_summary
 from .data import build_cells_dataset, write_dataset_config
 from .generation import ArchitectureGenerator
+from .generation.sampler import check_sampling
 from .presets import DEFAULT_TEMPERATURES, preset
 from .scoring import score_samples, training_reference
 from .spaces import get_space
 from .training.prior import train_prior
 from .training.vqvae import train_vqvae
-from .utils import atomic_save_figure, atomic_write_json, atomic_write_jsonl, atomic_write_text
+from .utils import (
+    atomic_save_figure,
+    atomic_write_json,
+    atomic_write_jsonl,
+    atomic_write_text,
+    check_output_folder,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +64,12 @@ def run_main_job(
     out = Path(out_dir)
     timings: dict[str, float] = {}
     space_obj = get_space(space)
+    check_output_folder(out)
+    # refuse a request that cannot be met before hours of training, not after
+    check_sampling(space_obj, num_samples, batch_size=batch_size, without_replacement=without_replacement)
+    check_sampling(space_obj, sweep_samples, batch_size=batch_size, without_replacement=without_replacement)
+    for temperature in temperatures:
+        check_sampling(space_obj, 0, temperature=temperature)
 
     start = time.perf_counter()
     cells = build_cells_dataset(space_obj, seed=seed, progress=progress)
@@ -82,7 +95,7 @@ def run_main_job(
     reference = training_reference(space_obj, cells["train"])
 
     def score(samples: list[dict[str, Any]]) -> dict[str, Any]:
-        return score_samples(samples, **reference)
+        return score_samples(samples, **reference, space=space_obj)
 
     sampling = {"batch_size": batch_size, "seed": seed, "without_replacement": without_replacement}
     generator.generate(min(batch_size, 256), **sampling)  # warm-up, not timed

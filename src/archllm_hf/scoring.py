@@ -1,8 +1,12 @@
 """Scores of generated architectures: validity, uniqueness, novelty, and their isomorphism variants.
 
-:func:`score_generation` is the one implementation. The ``evaluate`` metric (:data:`METRIC_PATH`) calls it on
-ids; :func:`score_samples` calls it on the sample records every sampler emits (the main job, ``archllm generate``,
-the benchmarks, and ``archllm evaluate``, which reads them from a JSONL file with :func:`score_jsonl`).
+:func:`score_cells` is the one judge of generated cells: it parses each cell's text with the space, applies the
+space's validity rules, computes canonical and isomorphism ids itself, and counts them with
+:func:`score_generation`. Every scorer goes through it: the ``evaluate`` metric's space configs
+(``evaluate.load(METRIC_PATH, "nb201")``, likewise ``nb101`` and ``darts``), :func:`score_samples` given a space
+(the main job, ``archllm generate``, the benchmarks) and :func:`score_jsonl` (``archllm evaluate``). What a sample
+record says about itself (``valid``, ``id``) is not trusted. The metric's ``ids`` config (``default``) keeps the
+older id-based scoring: the caller decides validity and ids, :func:`score_generation` only counts.
 
 Outputs, with ``N`` = samples generated, ``V`` = valid samples, ``U`` = distinct canonical ids among the valid
 samples and ``K`` = those of the ``U`` ids that are not training ids:
@@ -111,20 +115,88 @@ def score_generation(
     return scores
 
 
+def score_cells(
+    cells: Iterable[Any],
+    space: SearchSpace | str,
+    *,
+    train_ids: Iterable[str] | None = None,
+    train_cells: Iterable[Any] | None = None,
+    train_isomorphism_ids: Iterable[str] | None = None,
+    isomorphism: bool | None = None,
+) -> Scores:
+    """Scores of generated cells judged by ``space``: each cell is parsed (its text, or its JSON-ready native
+    form) and validated, and its canonical and isomorphism ids are computed here.
+
+    Args:
+        cells: one cell per generated sample (``space.parse`` text, a native form such as NB101's
+            ``{"matrix", "ops"}``, or None for a sample without a cell, which counts as invalid).
+        space: the search space (or its name) whose rules decide validity.
+        train_ids: canonical ids of the training set; enables the novelty keys.
+        train_cells: the training cells themselves (text or native form), an alternative to ``train_ids`` (and
+            to ``train_isomorphism_ids``); an invalid training cell is an error.
+        train_isomorphism_ids: isomorphism-class ids of the training set.
+        isomorphism: compute the ``_iso`` keys (default: the space has isomorphism classes coarser than its
+            canonical ids, as NB201 has).
+
+    Raises:
+        ValueError: both ``train_ids`` and ``train_cells`` are given, or a training cell is not valid.
+    """
+    space = _resolve_space(space)
+    isomorphism = space.has_isomorphism_classes if isomorphism is None else isomorphism
+    decoded = [space.decode_native(cell) for cell in cells]
+    if train_cells is not None:
+        if train_ids is not None:
+            raise ValueError("give train_ids or train_cells, not both")
+        if isinstance(train_cells, str):
+            raise TypeError("train_cells must be an iterable of cells, not a single str")
+        train = []
+        for k, cell in enumerate(train_cells):
+            result = space.decode_native(cell)
+            if not result.valid:
+                raise ValueError(f"train_cells[{k}] is not a valid {space.name} cell: {result.reason}")
+            train.append(result)
+        train_ids = [result.id for result in train]
+        if isomorphism and train_isomorphism_ids is None:
+            train_isomorphism_ids = [_isomorphism_id(space, result) for result in train]
+    return score_generation(
+        [result.id if result.valid else None for result in decoded],
+        [result.valid for result in decoded],
+        train_ids=train_ids,
+        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded] if isomorphism else None,
+        train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
+    )
+
+
 def score_samples(
     samples: Iterable[dict[str, Any]],
     train_ids: Iterable[str] | None = None,
     train_isomorphism_ids: Iterable[str] | None = None,
     isomorphism: bool | None = None,
+    *,
+    space: SearchSpace | str | None = None,
 ) -> Scores:
-    """:func:`score_generation` of sample records (``id``, ``valid`` and ``isomorphism_id`` of each; what the
-    samplers of :mod:`archllm_hf.generation` and ``archllm generate`` emit).
+    """Scores of sample records (what the samplers of :mod:`archllm_hf.generation` and ``archllm generate`` emit).
 
-    The ``_iso`` keys are computed when ``isomorphism`` is true, which it is by default when
-    ``train_isomorphism_ids`` is given: a space whose isomorphism classes are coarser than its canonical ids
-    (NB201); elsewhere they would repeat the plain keys.
+    With ``space`` (what every caller in the package passes), each record's ``cell`` is judged again by
+    :func:`score_cells`; its ``valid``, ``id`` and ``isomorphism_id`` are ignored. Without it, the record's own
+    ``id``, ``valid`` and ``isomorphism_id`` are counted as given (the metric's id-based ``ids`` config).
+
+    The ``_iso`` keys are computed when ``isomorphism`` is true, which it is by default for a space whose
+    isomorphism classes are coarser than its canonical ids (NB201; elsewhere they would repeat the plain keys), or,
+    without ``space``, when ``train_isomorphism_ids`` is given.
     """
     samples = list(samples)
+    if space is not None:
+        for k, sample in enumerate(samples):
+            if "cell" not in sample:
+                raise ValueError(f'sample {k} has no "cell" to judge (null for a sample without one)')
+        return score_cells(
+            [sample["cell"] for sample in samples],
+            space,
+            train_ids=train_ids,
+            train_isomorphism_ids=train_isomorphism_ids,
+            isomorphism=isomorphism,
+        )
     isomorphism = train_isomorphism_ids is not None if isomorphism is None else isomorphism
     return score_generation(
         [s["id"] for s in samples],
@@ -154,46 +226,33 @@ def score_jsonl(
     train_ids: Iterable[str] | None = None,
     train_isomorphism_ids: Iterable[str] | None = None,
 ) -> Scores:
-    """:func:`score_generation` of a JSONL file of generated samples (what ``archllm generate`` writes).
+    """:func:`score_cells` of a JSONL file of generated samples (what ``archllm generate`` writes).
 
-    Each non-blank line is a JSON object with ``"id"`` (str, or null/``""`` when invalid) and optionally
-    ``"valid"`` (bool; default: the id is non-empty) and ``"isomorphism_id"``; other keys are ignored. The
-    ``_iso`` keys are computed when the space has isomorphism classes (``space.has_isomorphism_classes``) and
-    the valid lines carry ``"isomorphism_id"``: all of them, or none (then the ``_iso`` keys are absent).
+    Each non-blank line is a JSON object with ``"cell"``: the cell's text (or native form), or null for a sample
+    without a cell. The cell is parsed and judged by ``space``; any ``"valid"``, ``"id"`` or ``"isomorphism_id"``
+    the line carries is ignored (a file cannot vouch for itself). The ``_iso`` keys are computed for a space with
+    isomorphism classes.
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: a line is not a JSON object, lacks ``"id"``, has a value of the wrong type, is flagged
-            valid without an id, or (when some valid lines carry an isomorphism id) lacks its isomorphism id;
-            the message names the file and line number.
+        ValueError: the file holds no sample, is not UTF-8, or a line is not a JSON object with ``"cell"``; the
+            message names the file (and line number).
     """
     space = _resolve_space(space)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"generated-samples file not found: {path}")
-    samples: list[dict[str, Any]] = []
-    lines_of_valid_without_iso: list[int] = []
+    cells: list[Any] = []
     with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            sample_id, ok, iso_id = _parse_sample_line(line, f"{path}:{lineno}")
-            if ok and iso_id is None:
-                lines_of_valid_without_iso.append(lineno)
-            samples.append({"id": sample_id, "valid": ok, "isomorphism_id": iso_id})
-    num_valid = sum(sample["valid"] for sample in samples)
-    use_iso = space.has_isomorphism_classes and len(lines_of_valid_without_iso) < num_valid
-    if use_iso and lines_of_valid_without_iso:
-        raise ValueError(
-            f'{path}:{lines_of_valid_without_iso[0]}: valid sample without "isomorphism_id" while other '
-            "valid lines have one; give it on every valid line or on none"
-        )
-    return score_samples(
-        samples,
-        train_ids=train_ids,
-        train_isomorphism_ids=train_isomorphism_ids if use_iso else None,
-        isomorphism=use_iso,
-    )
+        try:
+            for lineno, line in enumerate(handle, start=1):
+                if line.strip():
+                    cells.append(_parse_sample_line(line, f"{path}:{lineno}"))
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    if not cells:
+        raise ValueError(f"{path}: no samples (the file is empty); nothing to score")
+    return score_cells(cells, space, train_ids=train_ids, train_isomorphism_ids=train_isomorphism_ids)
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -257,25 +316,23 @@ def _classes(ids: list[str | None], flags: list[bool], iso: list[str | None]) ->
     return set(class_of.values())
 
 
-def _parse_sample_line(line: str, where: str) -> tuple[str | None, bool, str | None]:
+def _isomorphism_id(space: SearchSpace, result: Any) -> str:
+    return space.isomorphism_id(result.cell) if space.has_isomorphism_classes else result.id
+
+
+def _parse_sample_line(line: str, where: str) -> Any:
+    """The ``cell`` of one JSONL line."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
         raise ValueError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from None
+    except RecursionError:
+        raise ValueError(f"{where}: JSON nested too deeply") from None
     if not isinstance(record, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    if "id" not in record:
-        raise ValueError(f'{where}: missing "id" (use null or "" for an invalid sample)')
-    sample_id, iso_id = record["id"], record.get("isomorphism_id")
-    for key, value in (("id", sample_id), ("isomorphism_id", iso_id)):
-        if value is not None and not isinstance(value, str):
-            raise ValueError(f'{where}: "{key}" must be a string or null, got {type(value).__name__}')
-    ok = record.get("valid", bool(sample_id))
-    if not isinstance(ok, bool):
-        raise ValueError(f'{where}: "valid" must be true or false, got {ok!r}')
-    if ok and not sample_id:
-        raise ValueError(f'{where}: sample is valid but has no "id"')
-    return sample_id or None, ok, (iso_id or None) if ok else None
+    if "cell" not in record:
+        raise ValueError(f'{where}: missing "cell" (the cell\'s text; null for a sample without a cell)')
+    return record["cell"]
 
 
 def _resolve_space(space: SearchSpace | str) -> SearchSpace:
@@ -290,6 +347,7 @@ __all__ = [
     "METRIC_NAME",
     "METRIC_PATH",
     "Scores",
+    "score_cells",
     "score_generation",
     "score_jsonl",
     "score_samples",

@@ -1,4 +1,4 @@
-"""Small shared utilities: atomic writes, seeding, logging."""
+"""Small shared utilities: atomic writes, folder locks, seeding, logging."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+
+LOCK_NAME = ".archllm.lock"
+"""The lock file :func:`folder_lock` holds in an output folder while a run writes it."""
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -43,6 +47,50 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+@contextmanager
+def atomic_writer(path: str | os.PathLike) -> Iterator[Any]:
+    """A text handle on a temporary file beside ``path``, renamed to ``path`` only if the block succeeds (for
+    writing a large file as it is produced); on error, or an interruption, the temporary file is removed."""
+    path = Path(path)
+    check_output_file(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def check_output_file(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Refuse, before any work, an output file path that cannot be written: a folder, or one under a file."""
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} {path} is a folder; give the path of the file to write")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{what} {path}: {parent} is a file, not a folder")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise PermissionError(f"{what} {path}: cannot write into {parent}")
+            break
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, what: str = "--out") -> Path:
+    """Refuse, before any work, an output folder path that cannot be a folder (an existing file, or under one)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{what} {path} is a file; give a folder")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"{what} {path}: {parent} is a file, not a folder")
+            break
+    return path
+
+
 def atomic_write_json(path: str | os.PathLike, data: Any) -> Path:
     """JSON version of :func:`atomic_write_text` (indented, keys in insertion order, trailing newline)."""
     return atomic_write_text(path, json.dumps(data, indent=2) + "\n")
@@ -57,24 +105,31 @@ def atomic_write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> Path:
 def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
     """Build a directory under a temporary name and move it to ``path`` only if the block succeeds.
 
-    An existing ``path`` is replaced as a whole; on error it is left untouched.
+    An existing ``path`` is replaced as a whole; on error it is left untouched and no temporary folder is left
+    behind. ``path`` is resolved first, so ``.`` or ``sub/..`` name the folder they point to.
     """
-    path = Path(path)
+    path = Path(path).resolve()
+    if not path.name:
+        raise ValueError(f"cannot replace the root folder {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    tmp.chmod(0o755)
     try:
+        tmp.chmod(0o755)
         yield tmp
-    except BaseException:
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+            os.replace(path, old)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            if old is not None:
+                os.replace(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.with_name(f".{path.name}.old-{os.getpid()}")
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 @contextmanager
@@ -86,16 +141,63 @@ def atomic_files(out_dir: str | os.PathLike, last: tuple[str, ...] = ()) -> Iter
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with atomic_directory(out_dir / ".staged") as tmp:
-        yield tmp
-    staged = out_dir / ".staged"
-    rank = {name: i for i, name in enumerate(last)}
-    for item in sorted(staged.iterdir(), key=lambda item: rank.get(item.name, -1)):
-        target = out_dir / item.name
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        os.replace(item, target)
-    staged.rmdir()
+    staged = Path(tempfile.mkdtemp(prefix=".staged.", suffix=".tmp", dir=out_dir))
+    try:
+        yield staged
+        rank = {name: i for i, name in enumerate(last)}
+        for item in sorted(staged.iterdir(), key=lambda item: rank.get(item.name, -1)):
+            target = out_dir / item.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            os.replace(item, target)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+
+
+@contextmanager
+def folder_lock(folder: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for the block (a ``.archllm.lock`` file in it, removed afterwards); a
+    folder another process holds is refused at once. The lock goes with the process, so a killed run leaves only
+    an unlocked file, which the next run takes over."""
+    import fcntl
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / LOCK_NAME
+    while True:
+        handle = open(path, "a+")  # noqa: SIM115 - closed below
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise RuntimeError(
+                f"{folder} is in use by another archllm run; wait for it or choose another --out"
+            ) from None
+        try:  # the holder before us may have removed the file between our open and our lock: lock the new one
+            if os.path.samestat(os.fstat(handle.fileno()), os.stat(path)):
+                break
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name: str) -> list[Path]:
+    """Remove the temporary folders and files an interrupted (killed) atomic write of ``folder/name`` left
+    (``.name.XXXX.tmp`` / ``.old``); call it only while holding :func:`folder_lock` on ``folder``."""
+    removed = []
+    for stale in Path(folder).glob(f".{name}.*"):
+        if stale.name.endswith((".tmp", ".old")) or ".tmp." in stale.name:
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
 
 
 def atomic_save_figure(fig: Any, path: str | os.PathLike) -> Path:
@@ -103,9 +205,11 @@ def atomic_save_figure(fig: Any, path: str | os.PathLike) -> Path:
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        fig.savefig(tmp)
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or None)
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -146,6 +250,11 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_jsonl",
     "atomic_write_text",
+    "atomic_writer",
+    "check_output_file",
+    "check_output_folder",
+    "folder_lock",
+    "remove_stale_temporaries",
     "is_main_process",
     "set_seed",
     "wait_for_everyone",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,30 @@ def features_for(space: SearchSpace, metric_columns: Iterable[str] = (), extra: 
     return datasets.Features(columns)
 
 
+MAX_SAMPLED_CELLS = 5_000_000
+"""The most cells one build may sample (their records are held in memory before the parquet files are written)."""
+
+
+def check_num_samples(space: SearchSpace, num_samples: Any) -> None:
+    """Refuse, before any work, a sample count that is not a positive int or that the space cannot give."""
+    if num_samples is None:
+        return
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral):
+        raise ValueError(f"num_samples must be an int, got {num_samples!r}")
+    if num_samples <= 0:
+        raise ValueError(f"num_samples must be positive, got {num_samples}")
+    if space.num_cells is not None and num_samples > space.num_cells:
+        raise ValueError(
+            f"cannot sample {num_samples:,} distinct {space.name} cells: the space has {space.num_cells:,}; "
+            f"ask for at most {space.num_cells:,}, or leave --num-samples out to enumerate them all"
+        )
+    if num_samples > MAX_SAMPLED_CELLS:
+        raise ValueError(
+            f"num_samples {num_samples:,} is over the limit of {MAX_SAMPLED_CELLS:,} cells per build "
+            "(the records are held in memory)"
+        )
+
+
 def space_cells(
     space: SearchSpace, num_samples: int | None = None, seed: int = 0, progress: bool = True
 ) -> list:
@@ -44,8 +69,7 @@ def space_cells(
         num_samples = preset(space.name).num_cells
     if num_samples is None:
         return list(space.enumerate(progress=progress))
-    if num_samples <= 0:
-        raise ValueError(f"num_samples must be positive, got {num_samples}")
+    check_num_samples(space, num_samples)
     stream = space.iter_samples(seed=seed, unique=True)
     bar = tqdm(total=num_samples, desc=f"sampling {space.name} cells", unit="cell", disable=not progress)
     cells = []
@@ -102,6 +126,7 @@ def build_cells_dataset(
     """
     if isinstance(space, str):
         space = get_space(space)
+    check_num_samples(space, num_samples)
     if metrics is not None and not isinstance(metrics, dict):
         metrics = load_metric_table(space, metrics).values
     cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
@@ -139,4 +164,4 @@ def build_cells_dataset(
     )
 
 
-__all__ = ["build_cells_dataset", "features_for", "space_cells"]
+__all__ = ["MAX_SAMPLED_CELLS", "build_cells_dataset", "check_num_samples", "features_for", "space_cells"]

@@ -77,7 +77,7 @@ def load_metric_table(space: SearchSpace, paths: Sequence[str | Path] | str | Pa
     values: Metrics = {}
     column_source: dict[str, Path] = {}
     for path in map(Path, paths):
-        file_cells, file_values = _read_table(space, path)
+        file_cells, file_values = _read_checked(space, path)
         for column in {c for row in file_values.values() for c in row}:
             if column in column_source:
                 raise ValueError(
@@ -88,6 +88,36 @@ def load_metric_table(space: SearchSpace, paths: Sequence[str | Path] | str | Pa
         for cell_id, row in file_values.items():
             values.setdefault(cell_id, {}).update(row)
     return MetricTable(cells, values)
+
+
+def _read_checked(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
+    """:func:`_read_table`, with every failure a ``ValueError`` naming the file, and every value checked finite."""
+    try:
+        cells, values = _read_table(space, path)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start:,})") from None
+    except csv.Error as err:
+        raise ValueError(f"{path}: not a readable CSV table: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a metrics file") from None
+    except InvalidCellError as err:
+        raise InvalidCellError(f"{path}: {err}") from None
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from None
+    except (KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(
+            f"{path}: not a {space.name} metrics file this reader knows ({type(err).__name__}: {err}); "
+            "see archllm_hf.data.metrics for the supported layouts"
+        ) from None
+    for cell_id, row in values.items():
+        for column, value in row.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(
+                    f"{path}: metric {column!r} of cell {cell_id!r} is not a finite number: {value!r}"
+                )
+    return cells, values
 
 
 def _read_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
@@ -106,7 +136,7 @@ def _read_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics
 
 
 def _nb201_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: a byte-order mark is not a name
         header = next(csv.reader(handle), [])
     if "cellstr" in header:
         values = _nb201_minibench(space, path)
@@ -119,7 +149,7 @@ def _nb201_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metric
 
 def _nb201_minibench(space: SearchSpace, path: Path) -> Metrics:
     """``minibench_hp12_accs.csv``: 12-epoch validation and test accuracies of every NB201 cell."""
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in ("cellstr", *MINIBENCH_COLUMNS) if c not in (reader.fieldnames or ())]
         if missing:
@@ -150,7 +180,7 @@ def _number(text: str | None, path: Path, line: int, column: str) -> float:
 
 def _read_json(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from None
     if not isinstance(data, dict):

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from .. import __version__
-from ..utils import atomic_directory, atomic_write_text
+from ..utils import atomic_directory, atomic_write_text, folder_lock, remove_stale_temporaries
 from .splits import SPLITS
 
 SPACE_TITLES = {"nb101": "NAS-Bench-101", "nb201": "NAS-Bench-201", "darts": "DARTS"}
@@ -75,12 +75,14 @@ def write_dataset_config(
     if missing:
         raise ValueError(f"dataset lacks split(s) {missing}; expected {list(SPLITS)}")
     out_dir = Path(out_dir)
-    with atomic_directory(out_dir / config) as tmp:
-        for split in SPLITS:
-            dataset[split].to_parquet(str(tmp / f"{split}-00000-of-00001.parquet"))
-        info = {"config": config, "num_rows": {s: dataset[s].num_rows for s in SPLITS}, **(build_info or {})}
-        (tmp / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    render_dataset_card(out_dir)
+    with folder_lock(out_dir):  # one build at a time; so what a killed build left can go
+        remove_stale_temporaries(out_dir, config)
+        with atomic_directory(out_dir / config) as tmp:
+            for split in SPLITS:
+                dataset[split].to_parquet(str(tmp / f"{split}-00000-of-00001.parquet"))
+            info = {"config": config, "num_rows": {s: dataset[s].num_rows for s in SPLITS}, **(build_info or {})}
+            (tmp / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
+        render_dataset_card(out_dir)
     return out_dir
 
 
@@ -170,6 +172,7 @@ def upload_dataset_repo(
         repo_type="dataset",
         commit_message="Upload NAS-Bench cells (archllm-hf)",
         allow_patterns=["README.md", "*/*.parquet", f"*/{BUILD_INFO}"],
+        ignore_patterns=[".*", ".*/*"],  # a killed build's temporary folder (.nb201.XXXX.tmp/) never goes up
         delete_patterns=["*/*.parquet", f"*/{BUILD_INFO}"],  # configs and shards a new build dropped go too
     )
     return str(info)

@@ -127,7 +127,7 @@ class MethodContext:
         self.reference = training_reference(self.space, self.cells["train"])
 
     def score(self, samples: list[dict[str, Any]]) -> dict[str, Any]:
-        return dict(score_samples(samples, **self.reference))
+        return dict(score_samples(samples, **self.reference, space=self.space))
 
     def timed_samples(
         self, sampler: Sampler, warm_up: bool = True, batch_size: int | None = None

@@ -61,7 +61,7 @@ def evaluate_release(
             "settings": recommended,
             "num_samples": num_samples,
             "seed": seed,
-            "scores": score_samples(samples, **reference),
+            "scores": score_samples(samples, **reference, space=space),
             "seconds": seconds,
             "cells_per_second": num_samples / seconds if seconds > 0 else None,
         },
@@ -69,7 +69,7 @@ def evaluate_release(
             "settings": raw_settings,
             "num_samples": num_samples,
             "seed": seed,
-            "scores": score_samples(raw, **reference),
+            "scores": score_samples(raw, **reference, space=space),
         },
         "reconstruction": {**reconstruction_metrics(generator.vqvae, test), "split": "test"},
     }

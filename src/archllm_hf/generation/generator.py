@@ -5,6 +5,7 @@ A generated string that does not decode to a valid cell is reported as invalid (
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,10 +166,18 @@ class ArchitectureGenerator(Sampler):
         prior's ``generation_config`` (a released checkpoint records its recommended settings there), else 1.0,
         False and False.
         """
+        return list(self.iter_generate(num_samples, **kwargs))
+
+    def iter_generate(self, num_samples: int, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        """:meth:`generate`, one record at a time (checked before anything is drawn)."""
         kwargs.update({k: v for k, v in self.recommended_sampling().items() if kwargs.get(k) is None})
+        records = super().iter_generate(num_samples, **kwargs)
+        return self._with_row_cache(records)
+
+    def _with_row_cache(self, records: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         self._decoded_rows = {}
         try:
-            return super().generate(num_samples, **kwargs)
+            yield from records
         finally:
             self._decoded_rows = {}
 

@@ -70,6 +70,7 @@ def release_run(
     repo_id: str | None = None,
     evaluation: str | Path | dict[str, Any] | None = None,
     dataset_repo_id: str | None = None,
+    force: bool = False,
 ) -> Path:
     """Write the release repo of ``run_dir`` (a folder with ``prior/`` and the VQ-VAE it names, as ``archllm run``
     or ``archllm train-prior`` leave it) to ``out_dir``, replacing what is there as a whole.
@@ -80,9 +81,15 @@ def release_run(
             card's ``model-index`` and tables are read from it. Without it the card says the checkpoint is not
             evaluated.
         dataset_repo_id: the cells dataset repo named in the card (default ``archllm-hf/nas-bench-cells``).
+        force: replace ``out_dir`` even when it holds files that are not an earlier model release.
+
+    Raises:
+        FileExistsError: ``out_dir`` is a file, or a non-empty folder that is not a model release (without
+            ``force``).
     """
     prior_dir = Path(run_dir) / "prior"
     _check_apart(Path(run_dir), Path(out_dir))
+    _check_replaceable(Path(out_dir), "model", force)
     if not prior_dir.is_dir():
         raise FileNotFoundError(
             f"{run_dir} has no prior/ folder; train one with `archllm run` or `archllm train-prior`"
@@ -127,7 +134,9 @@ def release_run(
     return Path(out_dir)
 
 
-def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str) -> Path:
+def release_dataset(
+    dataset_dir: str | Path, out_dir: str | Path, repo_id: str, force: bool = False
+) -> Path:
     """Copy a cells dataset folder (``archllm data build``'s output) to ``out_dir`` as a dataset repo whose card
     names ``repo_id``. Benchmark metric columns are refused: their tables' licences do not all allow shipping them
     (the NATS table has none), so metrics stay a join on the user's side."""
@@ -135,6 +144,7 @@ def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str) 
 
     dataset_dir = Path(dataset_dir)
     _check_apart(dataset_dir, Path(out_dir))
+    _check_replaceable(Path(out_dir), "dataset", force)
     configs = sorted(p.parent for p in dataset_dir.glob(f"*/{BUILD_INFO}"))
     if not configs:
         raise FileNotFoundError(
@@ -229,6 +239,52 @@ def _check_apart(source: Path, out: Path) -> None:
         raise ValueError(
             f"--out {out} overlaps {source}; the release replaces --out as a whole: write it elsewhere"
         )
+
+
+_RELEASE_MARKERS = {"model": (PRIOR_INFO_NAME, "config.json", "README.md"), "dataset": ("README.md",)}
+
+
+def _check_replaceable(out: Path, kind: str, force: bool) -> None:
+    """A release replaces ``out`` as a whole: refuse a file, the current folder (or one holding it), and, unless
+    ``force``, a non-empty folder that is not an earlier ``kind`` release (``archllm release`` output only)."""
+    resolved = out.resolve()
+    if not resolved.name:
+        raise ValueError(f"--out {out} is the root folder; write the release into a folder of its own")
+    if resolved == Path.cwd().resolve() or resolved in Path.cwd().resolve().parents:
+        raise ValueError(
+            f"--out {out} is the current folder (or holds it); the release replaces --out as a whole: "
+            "name a folder of its own"
+        )
+    if not resolved.exists() and not resolved.is_symlink():
+        return
+    if not resolved.is_dir():
+        raise FileExistsError(f"--out {out} is a file; the release writes a folder there")
+    entries = sorted(p.name for p in resolved.iterdir())
+    if not entries or force:
+        return
+    if not _is_release(resolved, kind, entries):
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        raise FileExistsError(
+            f"--out {out} is a non-empty folder that is not an archllm {kind} release (it holds {shown}); "
+            "the release replaces --out as a whole, so it refuses to delete those files: choose a new or empty "
+            "folder, or pass --force (force=True) to replace it"
+        )
+
+
+def _is_release(folder: Path, kind: str, entries: list[str]) -> bool:
+    """Whether ``folder`` looks like what an earlier release of ``kind`` wrote, and holds nothing else."""
+    if not all((folder / name).is_file() for name in _RELEASE_MARKERS[kind]):
+        return False
+    if kind == "model":
+        allowed = (".gitattributes", VQVAE_SUBFOLDER)
+        return all(
+            name in allowed or (folder / name).is_file() and name.endswith((".py", ".json", ".md", ".safetensors"))
+            for name in entries
+        )
+    from ..data.repo import BUILD_INFO
+
+    configs = [name for name in entries if (folder / name / BUILD_INFO).is_file()]
+    return bool(configs) and all(name in (".gitattributes", "README.md", *configs) for name in entries)
 
 
 def _flattened(path: Path) -> str:

@@ -64,12 +64,19 @@ def make_searcher(
             )
         from ..generation.generator import ArchitectureGenerator
         from ..presets import preset
+        from ..utils import set_seed
         from .generative import GenerativeSearch
         from .predictors import ArchPredictor
 
         generator = ArchitectureGenerator.from_pretrained(prior, device=device)
         config = preset(generator.space.name).search_predictor
-        code_predictor = ArchPredictor.from_prior(prior, config=config, device=device) if predictor else None
+        code_predictor = None
+        if predictor:
+            # The predictor's regression head is new: from_prior draws it from the global torch generator, which
+            # each process seeds at random, and every fit starts again from it. Seeded here, the same command and
+            # seed give the same search in every process.
+            set_seed(config.seed)
+            code_predictor = ArchPredictor.from_prior(prior, config=config, device=device)
         return GenerativeSearch(generator, code_predictor, finetune=finetune, **options)
     if algorithm == "conditional_llm":
         if prior is None:

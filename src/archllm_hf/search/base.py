@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -103,9 +104,22 @@ class SearchResult:
 
 
 class SearchRun:
-    """One search in progress: the oracle, the budget, a seeded ``rng`` and the history so far."""
+    """One search in progress: the oracle, the budget, a seeded ``rng`` and the history so far.
 
-    def __init__(self, oracle: Oracle, budget: int, seed: int, bar: tqdm):
+    ``recorder`` is called with each new history record as the query happens (e.g. to append it to a file).
+    ``replay`` is the history of an earlier, interrupted run of the same search (same seed): its queries are
+    answered from the records, and the run checks that it asks for the same cells in the same order.
+    """
+
+    def __init__(
+        self,
+        oracle: Oracle,
+        budget: int,
+        seed: int,
+        bar: tqdm,
+        recorder: Callable[[dict[str, Any]], None] | None = None,
+        replay: Sequence[dict[str, Any]] = (),
+    ):
         self.oracle, self.space, self.budget, self.seed = oracle, oracle.space, budget, seed
         self.rng = random.Random(seed)
         self.history: list[dict[str, Any]] = []
@@ -113,6 +127,8 @@ class SearchRun:
         self._bar = bar
         self._pool: list[Any] | None = None
         self._best = float("-inf")
+        self._recorder = recorder
+        self._replay = list(replay)
 
     @property
     def remaining(self) -> int:
@@ -125,10 +141,26 @@ class SearchRun:
             return self.evaluations[cell_id]
         if self.remaining <= 0:
             raise BudgetSpent
+        step = len(self.history) + 1
+        if step <= len(self._replay):
+            recorded = self._replay[step - 1]
+            if recorded["id"] != cell_id:
+                raise RuntimeError(
+                    f"resuming: query {step} is {cell_id}, but the recorded run queried {recorded['id']} there; "
+                    "the recorded history is not this search's (another version or settings): start afresh "
+                    "with --overwrite (overwrite=True)"
+                )
+            self.history.append(recorded)
+            evaluation = Evaluation(cell_id, recorded["objective"], recorded.get("report"))
+            self.evaluations[cell_id] = evaluation
+            self.oracle.remember(evaluation)
+            self._bar.update(1)
+            self._best = max(self._best, evaluation.objective)
+            return evaluation
         evaluation = self.oracle.query(cell)
         self.evaluations[cell_id] = evaluation
         record = {
-            "step": len(self.history) + 1,
+            "step": step,
             "id": cell_id,
             "cell": self.space.to_native(cell),
             "objective": evaluation.objective,
@@ -136,6 +168,8 @@ class SearchRun:
         if self.oracle.report is not None:
             record["report"] = evaluation.report
         self.history.append(record)
+        if self._recorder is not None:
+            self._recorder(record)
         self._bar.update(1)
         self._best = max(self._best, evaluation.objective)
         self._bar.set_postfix(best=f"{self._best:.4g}", refresh=False)
@@ -178,12 +212,24 @@ class Searcher(ABC):
 
     name: ClassVar[str]
 
-    def search(self, oracle: Oracle, budget: int, seed: int = 0, progress: bool = False) -> SearchResult:
+    def search(
+        self,
+        oracle: Oracle,
+        budget: int,
+        seed: int = 0,
+        progress: bool = False,
+        recorder: Callable[[dict[str, Any]], None] | None = None,
+        replay: Sequence[dict[str, Any]] = (),
+    ) -> SearchResult:
         """Run the search; the oracle's query count is reset first.
+
+        ``recorder`` gets each new history record as its query happens; ``replay`` is the history of an interrupted
+        run of the same search and seed, which this run repeats (answered from the records) and then continues
+        (see :class:`SearchRun`).
 
         Raises ``ValueError`` for a budget below 1 or above the number of cells the oracle can answer.
         """
-        if not isinstance(budget, int) or budget < 1:
+        if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(f"budget must be a positive integer, got {budget!r}")
         size = oracle.size
         if size is not None and budget > size:
@@ -196,7 +242,7 @@ class Searcher(ABC):
         oracle.reset()
         start = time.perf_counter()
         with tqdm(total=budget, desc=f"{self.name} search", unit="query", disable=not progress) as bar:
-            run = SearchRun(oracle, budget, seed, bar)
+            run = SearchRun(oracle, budget, seed, bar, recorder=recorder, replay=replay)
             try:
                 self._search(run)
             except BudgetSpent:

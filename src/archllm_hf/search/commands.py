@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,15 @@ import numpy as np
 
 from ..presets import PREDICTOR_KINDS
 from ..spaces import get_space
-from ..utils import atomic_write_json
+from ..utils import atomic_write_json, atomic_write_jsonl, check_output_folder, folder_lock
 from . import make_searcher
 from .base import SearchResult
 from .oracles import Oracle, ProxyOracle, TableOracle
+
+
+SEARCH_INFO = "search.json"
+"""The identity of the search an output folder holds (algorithm, space, seed, oracle, models); budget aside."""
+_RUN_FILES = ("history.jsonl", "summary.json", "curve.png", SEARCH_INFO)
 
 
 def run_search(
@@ -32,22 +38,119 @@ def run_search(
     device: str | None = None,
     progress: bool = True,
     proxy: str | None = None,
+    overwrite: bool = False,
 ) -> SearchResult:
     """Search ``space`` with a table oracle over ``metrics`` (maximising the column ``objective``), or with the
     data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``), and write
-    ``out/history.jsonl``, ``out/summary.json`` and ``out/curve.png``."""
+    ``out/history.jsonl``, ``out/summary.json`` and ``out/curve.png``.
+
+    The output folder is checked before any work and locked while the search runs (a second search into it is
+    refused). ``history.jsonl`` grows as the queries happen (one flushed line each), so an interrupted search keeps
+    its queries; running the same search (same settings and seed) again resumes it: the recorded queries are
+    repeated from the file and checked, then the search goes on. A folder holding another search (another seed,
+    algorithm, oracle, ...) is refused unless ``overwrite``, which starts afresh.
+    """
     if proxy is not None and (metrics or objective is not None or report is not None):
         raise ValueError("a proxy search uses no table: leave out metrics, objective and report")
     if proxy is None and (not metrics or objective is None):
         raise ValueError("search with metrics files and an objective column, or with a proxy: one of the two")
-    if proxy is not None:
-        oracle: Oracle = ProxyOracle(get_space(space), proxy)
-    else:
-        oracle = TableOracle.from_files(get_space(space), metrics, objective, report)
-    searcher = make_searcher(algorithm, prior=prior, vgae=vgae, device=device)
-    result = searcher.search(oracle, budget, seed=seed, progress=progress)
-    result.save(out)
+    out = check_output_folder(out)
+    identity = {
+        "algorithm": algorithm,
+        "space": space,
+        "seed": seed,
+        "objective": objective,
+        "report": report,
+        "proxy": proxy,
+        "metrics": [Path(m).name for m in metrics or ()],
+        "prior": None if prior is None else str(prior),
+        "vgae": None if vgae is None else str(vgae),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        recorded = _recorded_history(out, identity, budget, overwrite)
+        if proxy is not None:
+            oracle: Oracle = ProxyOracle(get_space(space), proxy)
+        else:
+            oracle = TableOracle.from_files(get_space(space), metrics, objective, report)
+        searcher = make_searcher(algorithm, prior=prior, vgae=vgae, device=device)
+        atomic_write_json(out / SEARCH_INFO, identity)
+        with _history_log(out / "history.jsonl", recorded) as record:
+            result = searcher.search(oracle, budget, seed=seed, progress=progress, recorder=record, replay=recorded)
+        result.save(out)
     return result
+
+
+def _recorded_history(out: Path, identity: dict[str, Any], budget: int, overwrite: bool) -> list[dict[str, Any]]:
+    """The queries an earlier run of this same search left in ``out`` (to resume), after the checks; with
+    ``overwrite``, the earlier run's files are removed and nothing is resumed."""
+    present = [name for name in _RUN_FILES if (out / name).exists()]
+    if overwrite or not present:
+        for name in present:
+            (out / name).unlink()
+        return []
+    info_path = out / SEARCH_INFO
+    earlier = None
+    if info_path.is_file():
+        try:
+            earlier = json.loads(info_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            earlier = None
+    if earlier != identity:
+        differs = (
+            [k for k in identity if (earlier or {}).get(k) != identity[k]] if isinstance(earlier, dict) else []
+        )
+        what = f" (it differs in {', '.join(differs)})" if differs else ""
+        raise FileExistsError(
+            f"{out} holds another search's results{what}; choose another --out, or pass --overwrite to replace "
+            "them"
+        )
+    history = _read_history(out / "history.jsonl")
+    if len(history) > budget:
+        raise ValueError(
+            f"{out} already holds {len(history):,} queries of this search; a budget of {budget:,} would drop "
+            "some: give a budget of at least that, or --overwrite"
+        )
+    return history
+
+
+def _read_history(path: Path) -> list[dict[str, Any]]:
+    """The complete records of a history file; a last line cut short by an interruption is dropped."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):  # no newline after it: the write was interrupted
+                break
+            raise ValueError(f"{path}:{number}: not a history record; pass --overwrite to start afresh") from None
+        if not (
+            isinstance(record, dict)
+            and record.get("step") == len(records) + 1
+            and isinstance(record.get("id"), str)
+            and isinstance(record.get("objective"), (int, float))
+        ):
+            raise ValueError(f"{path}:{number}: not record {len(records) + 1} of a search history; pass --overwrite")
+        records.append(record)
+    return records
+
+
+@contextmanager
+def _history_log(path: Path, recorded: list[dict[str, Any]]) -> Iterator[Callable[[dict[str, Any]], None]]:
+    """A function appending one record to ``path`` as a flushed line; the file starts as the recorded records."""
+    atomic_write_jsonl(path, recorded)
+    with path.open("a", encoding="utf-8") as handle:
+
+        def record(row: dict[str, Any]) -> None:
+            handle.write(json.dumps(row) + "\n")
+            handle.flush()
+
+        yield record
 
 
 def default_proxy_cache(space: str) -> Path:

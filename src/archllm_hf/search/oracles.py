@@ -66,6 +66,10 @@ class Oracle(ABC):
         """Forget every query (a search starts with this)."""
         self._answers = {}
 
+    def remember(self, evaluation: Evaluation) -> None:
+        """Take an answer recorded by an earlier run as given (resuming a search); it counts as a query."""
+        self._answers[evaluation.id] = evaluation
+
     def candidates(self) -> list[Any] | None:
         """Every cell the oracle can answer, in a fixed order; None when it can answer any cell of the space."""
         return None

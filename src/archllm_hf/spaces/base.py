@@ -18,6 +18,7 @@ Results that may be invalid (:meth:`SearchSpace.validate`, ``decode_graph(s)``, 
 
 from __future__ import annotations
 
+import json
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -218,6 +219,18 @@ class SearchSpace(ABC, Generic[CellT]):
         return self.validate(cell)
 
     # --- enumeration and sampling ----------------------------------------------------------------
+    def decode_native(self, value: Any) -> DecodedCell[CellT]:
+        """Like :meth:`decode_text` for a cell as a sample record holds it: its text, or its JSON-ready native form
+        (:meth:`to_native`, e.g. NB101's ``{"matrix", "ops"}``), which is read as its JSON text. Never raises."""
+        if value is None:
+            return self.invalid("no cell")
+        if not isinstance(value, str):
+            try:
+                value = json.dumps(value)
+            except (TypeError, ValueError) as err:
+                return self.invalid(f"cell is neither text nor a JSON value: {err}")
+        return self.decode_text(value)
+
     def enumerate(self, progress: bool = False) -> Iterator[CellT]:
         """Every distinct cell of the space, one per canonical id (finite spaces only)."""
         raise NotImplementedError(f"{self.name} is too large to enumerate; use sample()")

