@@ -65,7 +65,7 @@ def main() -> None:
     if result is None:
         print("no predictor has all its fits yet")
         return
-    if result["not_measured"] and not args.gather:
+    if not args.gather and (result["not_measured"] or set(args.predictors) != set(PREDICTORS)):
         print("these fits are done; once every predictor's are, run with --gather to write the JSON")
         return
     stem = f"predictor-{args.space}{'-quick' if args.quick else ''}"

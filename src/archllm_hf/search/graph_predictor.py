@@ -26,9 +26,9 @@ from torch import nn
 from ..data.proxies import DEFAULT_PROXIES, ProxyFeatures, ProxyScaler, proxy_table
 from ..models.arch_predictor import ArchPredictorConfig, ArchPredictorModel
 from ..presets import PredictorTrainingConfig, preset
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace
 from ..utils import atomic_files
-from .predictors import PREDICTOR_INFO_NAME, Predictor, fit_module
+from .predictors import PREDICTOR_INFO_NAME, Predictor, fit_module, saved_space_and_features
 
 
 def graph_tensors(space: SearchSpace, cells: Sequence[Any]) -> list[torch.Tensor]:
@@ -248,10 +248,7 @@ class GraphPredictor(Predictor):
         if space is not None and info["space"] != space:
             raise ValueError(f"{path} holds a predictor of {info['space']!r}, not of {space!r}")
         members = [ArchPredictorModel.from_pretrained(Path(path) / f"member-{k}") for k in range(info["members"])]
-        search_space = get_space(info["space"], **info.get("space_kwargs", {}))
-        features = None
-        if info.get("scaler"):
-            features = ProxyFeatures(search_space, ProxyScaler.from_dict(info["scaler"]), {}, proxy_cache)
+        search_space, features = saved_space_and_features(info, proxy_cache)
         predictor = cls(search_space, members[0].config, features, None, ensemble=len(members), name=info["name"])
         predictor.members = [m.eval() for m in members]
         predictor.label_mean, predictor.label_std = info["label_mean"], info["label_std"]

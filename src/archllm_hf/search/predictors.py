@@ -580,6 +580,20 @@ def _save_module(module: nn.Module, info: dict[str, Any], out_dir: str | Path) -
     return Path(out_dir)
 
 
+def saved_space_and_features(
+    info: dict[str, Any], proxy_cache: str | Path | None
+) -> tuple[SearchSpace, ProxyFeatures | None]:
+    """The space a saved predictor's ``archllm_predictor.json`` names, and its proxy features (None if it reads
+    none), measuring new cells' proxies into ``proxy_cache``."""
+    from ..data.proxies import ProxyScaler
+    from ..spaces import get_space
+
+    space = get_space(info["space"], **info.get("space_kwargs", {}))
+    if not info.get("scaler"):
+        return space, None
+    return space, ProxyFeatures(space, ProxyScaler.from_dict(info["scaler"]), {}, proxy_cache)
+
+
 def load_predictor(
     path: str | Path,
     space: str | None = None,
@@ -591,9 +605,6 @@ def load_predictor(
     ``revision``, ``token``, ``cache_dir``). ``space`` checks it predicts cells of that space; ``proxy_cache`` is
     where the proxies of cells it has not seen are cached (predictors that read proxies measure them)."""
     from safetensors.torch import load_file
-
-    from ..data.proxies import ProxyScaler
-    from ..spaces import get_space
 
     folder = predictor_folder(path, **hub_kwargs)
     try:
@@ -609,10 +620,7 @@ def load_predictor(
         return GraphPredictor.from_pretrained(folder, proxy_cache=proxy_cache)
     if kind.startswith("code"):
         return ArchPredictor.from_pretrained(folder, device=device)
-    search_space = get_space(info["space"], **info.get("space_kwargs", {}))
-    features = None
-    if info.get("scaler"):
-        features = ProxyFeatures(search_space, ProxyScaler.from_dict(info["scaler"]), {}, proxy_cache)
+    search_space, features = saved_space_and_features(info, proxy_cache)
     if kind in ("gin", "gin_proxies"):
         predictor: Predictor = GINPredictor(search_space, info["hidden_size"], info["num_layers"], features=features)
     elif kind == "proxy_mlp":
@@ -636,5 +644,6 @@ __all__ = [
     "fit_module",
     "load_predictor",
     "own_randomness",
+    "saved_space_and_features",
     "pairwise_ranking_loss",
 ]
