@@ -281,7 +281,8 @@ def predictor_table() -> list[str]:
             lines += [
                 *([""] if lines else []),
                 f"**{settings.get('space', 'nb201').upper()}, {DATASET_NAMES.get(dataset, dataset)}** "
-                f"({'quick, ' if settings['quick'] else ''}{settings['seeds']} seeds; {settings['test_set']}), "
+                f"({'quick, ' if settings['quick'] else ''}{settings['seeds']} seeds unless a cell says fewer; "
+                f"{settings['test_set']}), "
                 "Kendall τ (mean ± std) / Spearman ρ by training cells:",
                 "",
                 "| predictor | " + " | ".join(f"{n:,}" for n in sizes) + " | fit s |",
@@ -291,6 +292,7 @@ def predictor_table() -> list[str]:
                 row = [
                     f"{by_size[str(n)]['kendall_tau']['mean']:.3f} ± {by_size[str(n)]['kendall_tau']['std']:.3f} / "
                     f"{by_size[str(n)]['spearman_rho']['mean']:.3f}"
+                    + (f" ({by_size[str(n)]['seeds']} seeds)" if by_size[str(n)].get("seeds", settings["seeds"]) < settings["seeds"] else "")
                     if str(n) in by_size
                     else "–"
                     for n in sizes

@@ -63,7 +63,7 @@ def test_proxies_of_the_reference_cells():
     assert proxy_of(space, space.parse(POOL_SKIP), "params") == 73_306
     with pytest.raises(ValueError, match="unknown proxy"):
         proxy_of(space, space.parse(POOL_SKIP), "accuracy")
-    assert set(PROXIES) == {"params", "flops", "synflow"}
+    assert set(PROXIES) == {"params", "flops", "synflow", "naswot", "jacov", "grad_norm", "snip"}
 
 
 def test_a_proxy_oracle_searches_without_a_table():
@@ -106,11 +106,16 @@ def test_cli_search_with_a_proxy_and_build_net(tmp_path, capsys):
 def test_dataset_proxy_columns(tmp_path, capsys):
     from archllm_hf.data import build_cells_dataset, load_cells_repo
 
-    cells = build_cells_dataset("nb201", num_samples=12, progress=False, proxies=["params"])
+    from archllm_hf.presets import preset
+
+    cache = tmp_path / "proxies.jsonl"
+    cells = build_cells_dataset("nb201", num_samples=12, progress=False, proxies=["params"], proxy_cache=cache)
     space = get_space("nb201")
     assert len(cells["train"]) > 0
+    slim = preset("nb201").proxy_network  # the proxy columns are measured on the space's slim proxy network
     for row in cells["train"]:
-        assert row["proxy_params"] == num_parameters(space.to_module(space.parse(row["arch_str"])))
+        assert row["proxy_params"] == num_parameters(space.to_module(space.parse(row["arch_str"]), **slim))
+    assert len(cache.read_text().splitlines()) == 1 + 12  # the settings, then one line a cell
     with pytest.raises(ValueError, match="unknown proxies"):
         build_cells_dataset("nb201", num_samples=4, progress=False, proxies=["accuracy"])
     args = [

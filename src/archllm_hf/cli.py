@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import CellNotInTableError
-from .presets import PREDICTOR_KINDS
+from .presets import PREDICTOR_KINDS, PROXY_NAMES
 from .spaces import SPACE_NAMES
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
@@ -58,6 +58,7 @@ def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> N
         metrics=args.metrics,
         progress=not args.quiet,
         proxies=args.proxies or (),
+        proxy_cache=args.proxy_cache,
     )
     info = {
         "command": build_command(list(argv)),
@@ -459,9 +460,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--proxies",
         nargs="+",
-        choices=("params", "flops", "synflow"),
+        choices=PROXY_NAMES,
         default=None,
-        help="add data-free proxies of each cell's network as columns proxy_<name> (builds every network)",
+        help="add label-free proxies of each cell's network as columns proxy_<name> (measured on the space's slim "
+        "proxy network; builds every cell's network)",
+    )
+    build.add_argument(
+        "--proxy-cache",
+        default=None,
+        metavar="FILE",
+        help="JSON-lines file keeping every measured cell's proxies (an interrupted build resumes from it)",
     )
     build.add_argument("--seed", type=int, default=0, help="sampler seed (default 0)")
     build.add_argument(

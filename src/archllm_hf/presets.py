@@ -14,6 +14,9 @@ DEFAULT_TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5)
 """Temperatures of the sweeps in the main job's report and the generation benchmark."""
 """Prompt before the code numbers when a pretrained causal LM is fine-tuned on them (the Arch-LLM path)."""
 
+PROXY_NAMES = ("params", "flops", "synflow", "naswot", "jacov", "grad_norm", "snip")
+"""The label-free proxies (``archllm_hf.networks.proxies``), in the order of the proxy columns and the predictor's
+pretraining targets."""
 PREDICTOR_KINDS = ("graph", "graph_scratch", "gin", "gin_proxies", "proxy_mlp", "code", "code_scratch")
 """What ``archllm train-predictor --predictor`` builds; ``graph`` (ours, proxy-pretrained) is the default."""
 
@@ -194,6 +197,7 @@ __all__ = [
     "DEFAULT_PROMPT",
     "DEFAULT_TEMPERATURES",
     "PREDICTOR_KINDS",
+    "PROXY_NAMES",
     "PredictorTrainingConfig",
     "PRESETS",
     "PriorTrainingConfig",

@@ -83,19 +83,19 @@ def space_cells(
 
 
 def _with_proxies(
-    space: SearchSpace, cells: list, metrics: Metrics, proxies: Sequence[str], progress: bool
+    space: SearchSpace,
+    cells: list,
+    metrics: Metrics,
+    proxies: Sequence[str],
+    progress: bool,
+    cache: str | Path | None = None,
 ) -> Metrics:
-    from ..networks.proxies import PROXIES, seeded_network
+    from .proxies import proxy_table
 
-    unknown = sorted(set(proxies) - set(PROXIES))
-    if unknown:
-        raise ValueError(f"unknown proxies {unknown}; choose from {', '.join(PROXIES)}")
-    merged = {cell_id: dict(values) for cell_id, values in metrics.items()}
-    for cell in tqdm(cells, desc=f"proxies of {space.name} cells", unit="cell", disable=not progress):
-        network = seeded_network(space, cell)  # the same initial weights as every other proxy measurement
-        row = merged.setdefault(space.canonical_id(cell), {})
-        for proxy in proxies:
-            row[f"proxy_{proxy}"] = PROXIES[proxy](network)
+    values = proxy_table(space, cells, proxies, cache=cache, progress=progress)
+    merged = {cell_id: dict(row) for cell_id, row in metrics.items()}
+    for cell_id, row in values.items():
+        merged.setdefault(cell_id, {}).update({f"proxy_{name}": value for name, value in row.items()})
     return merged
 
 
@@ -106,6 +106,7 @@ def build_cells_dataset(
     metrics: str | Path | Sequence[str | Path] | Metrics | None = None,
     progress: bool = True,
     proxies: Sequence[str] = (),
+    proxy_cache: str | Path | None = None,
 ) -> datasets.DatasetDict:
     """Cells of ``space`` as a ``DatasetDict`` with ``train`` / ``validation`` / ``test`` splits.
 
@@ -117,9 +118,11 @@ def build_cells_dataset(
         metrics: one or more metrics files (see :mod:`archllm_hf.data.metrics`) or an already loaded
             ``{canonical_id: {column: value}}``; columns are joined by canonical id, missing values are null.
         progress: show progress bars.
-        proxies: data-free proxies (``params``, ``flops``, ``synflow``; :mod:`archllm_hf.networks.proxies`) of each
-            cell's network, added as the columns ``proxy_<name>``. Each builds every cell's network: about 0.02,
-            0.07 and 0.1 s a cell for NB201 on one CPU core.
+        proxies: label-free proxies (:data:`archllm_hf.networks.proxies.PROXIES`) of each cell's network, measured
+            on the space's slim ``proxy_network`` preset (:mod:`archllm_hf.data.proxies`) and added as the columns
+            ``proxy_<name>``. All seven together take about 0.13 s a NB201 cell on one CPU core.
+        proxy_cache: a JSON-lines file that keeps every measured cell, so that an interrupted build resumes and a
+            later one (or the graph predictor) reuses the values.
 
     Returns:
         A ``DatasetDict`` whose split of every row is decided by its canonical id (:func:`split_for_id`).
@@ -132,7 +135,7 @@ def build_cells_dataset(
     cells = space_cells(space, num_samples=num_samples, seed=seed, progress=progress)
     joined = metrics  # the benchmark metrics, whose match by id is checked below
     if proxies:
-        metrics = _with_proxies(space, cells, dict(metrics or {}), proxies, progress)
+        metrics = _with_proxies(space, cells, dict(metrics or {}), proxies, progress, proxy_cache)
     metric_columns = sorted({column for values in (metrics or {}).values() for column in values})
     extra_features = {name: datasets.Value(dtype) for name, dtype in space.extra_columns().items()}
 

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..presets import preset
+from ..presets import PROXY_NAMES, preset
 from ..spaces import SearchSpace
 
-DEFAULT_PROXIES = ("params", "flops", "synflow", "naswot", "jacov", "grad_norm", "snip")
+DEFAULT_PROXIES = PROXY_NAMES
 """The proxies of a space's proxy columns and of the predictor's pretraining, in this order."""
 
 

@@ -242,17 +242,25 @@ class PredictorBenchmark:
         for dataset in self.datasets:
             for name in self.predictors:
                 for size in self.sizes:
-                    paths = [self._run_path(dataset, name, size, seed) for seed in range(self.seeds)]
-                    if not all(path.is_file() for path in paths):
-                        missing.append(f"{dataset}/{name}/{size}")
+                    runs = []
+                    for seed in range(self.seeds):  # the seeds 0, 1, ... measured so far
+                        path = self._run_path(dataset, name, size, seed)
+                        if not path.is_file():
+                            break
+                        runs.append(json.loads(path.read_text()))
+                    if len(runs) < self.seeds:
+                        missing.append(f"{dataset}/{name}/{size}: {len(runs)} of {self.seeds} seeds")
+                    if not runs:
                         continue
-                    runs = [json.loads(path.read_text()) for path in paths]
                     results.setdefault(dataset, {}).setdefault(name, {})[str(size)] = {
-                        key: {
-                            "mean": round(float(np.mean([r[key] for r in runs])), 4),
-                            "std": round(float(np.std([r[key] for r in runs])), 4),
-                        }
-                        for key in ("kendall_tau", "spearman_rho", "fit_seconds")
+                        "seeds": len(runs),
+                        **{
+                            key: {
+                                "mean": round(float(np.mean([r[key] for r in runs])), 4),
+                                "std": round(float(np.std([r[key] for r in runs])), 4),
+                            }
+                            for key in ("kendall_tau", "spearman_rho", "fit_seconds")
+                        },
                     }
         if not results:
             return None

@@ -140,7 +140,8 @@ def build_graph_predictor(
         folder = Path(pretrained_dir) if pretrained_dir is not None else None
         if folder is not None and (folder / "config.json").is_file():
             model = ArchPredictorModel.from_pretrained(folder)
-            if model.config.to_dict() != model_config.to_dict():
+            fields = ("space", "num_nodes", "num_ops", "hidden_size", "num_layers", "proxy_names", "use_proxy_features")
+            if any(getattr(model.config, f) != getattr(model_config, f) for f in fields):
                 raise ValueError(f"{folder} holds a pretrained predictor of another configuration")
         else:
             model = pretrain_graph_predictor(space, cells, proxies, model_config, scaler)
