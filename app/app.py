@@ -39,14 +39,18 @@ _HUB = Path(__file__).resolve().parent.parent / "hub"
 
 
 def default_priors() -> dict[str, str]:
-    """The released checkpoint of each space: the repo's copy in ``hub/`` when there is one (a clone), else
-    its Hub repo id (the Space)."""
-    return {
-        name: str(_HUB / f"archvq-{name}")
-        if (_HUB / f"archvq-{name}").is_dir()
-        else f"archllm-hf/archvq-{name}"
-        for name in SPACES
-    }
+    """The released checkpoint of each space: the repo's copy in ``hub/`` when there is one (a clone; shown
+    relative to the working directory when under it), else its Hub repo id (the Space)."""
+    priors = {}
+    for name in SPACES:
+        folder = _HUB / f"archvq-{name}"
+        if not folder.is_dir():
+            priors[name] = f"archllm-hf/archvq-{name}"
+        elif folder.is_relative_to(Path.cwd()):
+            priors[name] = str(folder.relative_to(Path.cwd()))
+        else:
+            priors[name] = str(folder)
+    return priors
 
 
 _CURVE_COLUMNS = ["query", "best", "searcher"]
