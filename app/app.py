@@ -138,7 +138,8 @@ def generate(
             rows.append(
                 [i, cell_text, sample["id"] or "", sample["valid"], parameters, sample["reason"] or ""]
             )
-        progress(0.7, desc="scoring")
+        sampled = preset(space.name).num_cells  # a sampled training set is drawn on the space's first batch
+        progress(0.7, desc="scoring" if sampled is None else f"scoring (the first time: {sampled:,} training cells)")
         valid_ids = [s["id"] for s in samples if s["valid"]]
         scores = score_samples(samples, train_ids=_training_ids(space, valid_ids))
         progress(0.8, desc="drawing")
