@@ -133,13 +133,14 @@ def generate(
                 parameters = int(num_parameters(space.to_module(cell)))
                 cells.append(cell)
                 titles.append(f"#{i}")
-            cell = sample["cell"]
-            cell_text = "" if cell is None else cell if isinstance(cell, str) else json.dumps(cell)
+            native = sample["cell"]
+            cell_text = "" if native is None else native if isinstance(native, str) else json.dumps(native)
             rows.append(
                 [i, cell_text, sample["id"] or "", sample["valid"], parameters, sample["reason"] or ""]
             )
         sampled = preset(space.name).num_cells  # a sampled training set is drawn on the space's first batch
-        progress(0.7, desc="scoring" if sampled is None else f"scoring (the first time: {sampled:,} training cells)")
+        first_time = f"scoring (the first time: {sampled:,} training cells)" if sampled else "scoring"
+        progress(0.7, desc=first_time)
         valid_ids = [s["id"] for s in samples if s["valid"]]
         scores = score_samples(samples, train_ids=_training_ids(space, valid_ids))
         progress(0.8, desc="drawing")
