@@ -164,10 +164,12 @@ TINY_PREDICTOR: dict[str, Any] = {"epochs": 1.0, "min_steps": 20, "batch_size": 
 """``PredictorTrainingConfig`` fields of a fit that takes a fraction of a second."""
 
 
-def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256) -> Any:
-    """A run folder ``root`` of ``space``: an untrained tiny VQ-VAE in ``root/vqvae`` and a prior over its codes in
+def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256, vqvae_steps: int = 0) -> Any:
+    """A run folder ``root`` of ``space``: a tiny VQ-VAE in ``root/vqvae`` and a prior over its codes in
     ``root/prior``, trained for one epoch on ``num_cells`` cells (sampled, for the spaces too large to enumerate
-    quickly); returns ``root``."""
+    quickly); returns ``root``. The VQ-VAE is untrained (its decodes are mostly invalid cells) unless
+    ``vqvae_steps`` > 0: then it is trained for at most that many steps to reconstruct 64 cells
+    (:func:`train_until_reconstructed`), after which a good share of its decodes are valid cells."""
     from pathlib import Path
 
     import datasets
@@ -180,7 +182,10 @@ def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256) -> Any:
 
     root = Path(root)
     torch.manual_seed(0)
-    save_vqvae(ArchVQVAEModel(tiny_vqvae_config(space, num_encoder_layers=1)).eval(), root / "vqvae")
+    vqvae = ArchVQVAEModel(tiny_vqvae_config(space, num_encoder_layers=1))
+    if vqvae_steps > 0:
+        train_until_reconstructed(vqvae, graph_batch(space, 64), max_steps=vqvae_steps)
+    save_vqvae(vqvae.eval(), root / "vqvae")
     full = build_cells_dataset(space, num_samples=None if space == "nb201" else 2 * num_cells, progress=False)
     cells = datasets.DatasetDict(
         {name: split.select(range(min(len(split), num_cells))) for name, split in full.items()}
@@ -195,9 +200,9 @@ def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256) -> Any:
     return root
 
 
-def tiny_nb201_prior(root: Any, num_cells: int = 256) -> Any:
+def tiny_nb201_prior(root: Any, num_cells: int = 256, vqvae_steps: int = 0) -> Any:
     """The prior folder of :func:`tiny_run` for NB201."""
-    return tiny_run(root, "nb201", num_cells) / "prior"
+    return tiny_run(root, "nb201", num_cells, vqvae_steps) / "prior"
 
 
 def tiny_causal_lm(path: Any) -> None:
