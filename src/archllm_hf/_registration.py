@@ -6,13 +6,13 @@ folders with the package's own classes. Registering again (a second call, a relo
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoConfig, AutoModel, AutoTokenizer
 from transformers.pipelines import PIPELINE_REGISTRY
 
 from .models.arch2vec import Arch2VecConfig, Arch2VecModel
 from .models.arch_predictor import ArchPredictorConfig, ArchPredictorModel
 from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
-from .pipelines import ArchitectureGenerationPipeline
+from .pipelines.architecture_generation import ArchitectureGenerationPipeline, QuietAutoModelForCausalLM
 
 PIPELINE_TASK = "architecture-generation"
 
@@ -34,7 +34,7 @@ def register_pipeline() -> None:
     PIPELINE_REGISTRY.register_pipeline(
         PIPELINE_TASK,
         pipeline_class=ArchitectureGenerationPipeline,
-        pt_model=AutoModelForCausalLM,
+        pt_model=QuietAutoModelForCausalLM,  # AutoModelForCausalLM, without the load report on the console
         type="text",
     )
 
