@@ -208,6 +208,16 @@ def enumeration_line() -> list[str]:
     ]
 
 
+def startup_table() -> list[str]:
+    r = _load("cli-startup.json")
+    if r is None:
+        return []
+    rows = ["| command | median wall time | vs `import transformers` |", "|---|---:|---:|"]
+    for name, seconds in r["median_s"].items():
+        rows.append(f"| `{name}` | {seconds:.2f} s | {r['ratio_to_import_transformers'][name]:.2f}x |")
+    return rows
+
+
 SEARCH_NAMES = {
     "random": "random search",
     "evolution": "regularized evolution",
@@ -402,6 +412,12 @@ def render() -> str:
             proxy_table(),
         ),
         *enumeration_line(),
+        "",
+        *_section(
+            "**Start-up** (`python benchmarks/cli_startup.py`, `cli-startup.json`): median of 5 fresh processes of each "
+            "command, in the same run:",
+            startup_table(),
+        ),
         END,
     ]
     return "\n".join(lines)
