@@ -25,6 +25,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
@@ -107,7 +108,11 @@ def _busy(finishing: str | None) -> bool:
 
 
 def _run_due(finishing: str | None = None) -> None:
-    """Run every pending registration whose trigger is imported, unless an import it could collide with is running."""
+    """Run every pending registration whose trigger is imported, unless an import it could collide with is running.
+
+    The lock only guards the choice of what to run, never the imports the registrations do (another thread importing
+    a watched module would otherwise wait on it while holding its module lock). A registration that fails goes back
+    to the pending list, with a warning, rather than breaking the import of transformers that triggered it."""
     global _running
     with _lock:
         if _running or not _pending:
@@ -116,12 +121,24 @@ def _run_due(finishing: str | None = None) -> None:
         if not due or _busy(finishing):
             return
         _running = True
-        try:
-            for item in due:
-                _pending.remove(item)
-            for item in due:
+        for item in due:
+            _pending.remove(item)
+    try:
+        for item in due:
+            try:
                 item.register()
-        finally:
+            except Exception as err:  # noqa: BLE001 - reported, and retried on the next watched import
+                with _lock:
+                    _pending.append(item)
+                warnings.warn(
+                    f"archllm_hf could not register its {item.name} classes with transformers "
+                    f"({type(err).__name__}: {err}); call archllm_hf._registration.register_auto_classes() and "
+                    "register_pipeline() to see the traceback",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+    finally:
+        with _lock:
             _running = False
             if not _pending:
                 _uninstall_finder()
