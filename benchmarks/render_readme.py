@@ -208,6 +208,16 @@ def enumeration_line() -> list[str]:
     ]
 
 
+def startup_caption() -> str:
+    r = _load("cli-startup.json") or {}
+    load = r.get("load_average_1min", {})
+    return (
+        f"**Start-up** (`python benchmarks/cli_startup.py`, `cli-startup.json`): median of {r.get('repeats')} fresh "
+        f"processes of each command, in the same run, on {_device(r.get('provenance', {}))} (niceness "
+        f"{r.get('niceness')}, 1-minute load average {load.get('before')} before; the figures compare with each other):"
+    )
+
+
 def startup_table() -> list[str]:
     r = _load("cli-startup.json")
     if r is None:
@@ -413,11 +423,7 @@ def render() -> str:
         ),
         *enumeration_line(),
         "",
-        *_section(
-            "**Start-up** (`python benchmarks/cli_startup.py`, `cli-startup.json`): median of 5 fresh processes of each "
-            "command, in the same run:",
-            startup_table(),
-        ),
+        *_section(startup_caption(), startup_table()),
         END,
     ]
     return "\n".join(lines)
