@@ -213,8 +213,9 @@ def startup_caption() -> str:
     load = r.get("load_average_1min", {})
     return (
         f"**Start-up** (`python benchmarks/cli_startup.py`, `cli-startup.json`): median of {r.get('repeats')} fresh "
-        f"processes of each command, in the same run, on {_device(r.get('provenance', {}))} (niceness "
-        f"{r.get('niceness')}, 1-minute load average {load.get('before')} before; the figures compare with each other):"
+        f"processes of each command, in the same run, on {_device(r.get('provenance', {}))} at niceness "
+        f"{r.get('niceness')} and a 1-minute load average of {load.get('before')} (the three compare with each other, "
+        "not with other machines):"
     )
 
 
