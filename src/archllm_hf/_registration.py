@@ -86,6 +86,8 @@ class _Pending:
 _lock = threading.RLock()
 _pending: list[_Pending] = []
 _running = False
+_executing: dict[str, int] = {}
+"""Watched modules whose code is running now (imported through the finder, import not finished), with counts."""
 
 
 def _fully_imported(name: str) -> bool:
@@ -99,7 +101,9 @@ def _fully_imported(name: str) -> bool:
 def _busy(finishing: str | None) -> bool:
     """Whether a module of torch, transformers or this package (other than ``finishing`` and the package itself, whose
     submodules may be imported while it initialises) is being imported."""
-    for name, module in list(sys.modules.items()):
+    if _executing:  # the quick answer, for the many modules that finish inside a longer import
+        return True
+    for name, module in list(sys.modules.items()):  # those that began before the finder was installed
         if name in (finishing, "archllm_hf") or name.split(".")[0] not in _WATCHED_PREFIXES:
             continue
         if getattr(getattr(module, "__spec__", None), "_initializing", False):
@@ -154,8 +158,18 @@ class _Loader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module: ModuleType) -> None:
-        self._loader.exec_module(module)
-        _run_due(finishing=module.__name__)
+        name = module.__name__
+        with _lock:
+            _executing[name] = _executing.get(name, 0) + 1
+        try:
+            self._loader.exec_module(module)
+        finally:
+            with _lock:
+                if _executing[name] == 1:
+                    del _executing[name]
+                else:
+                    _executing[name] -= 1
+        _run_due(finishing=name)
 
     def __getattr__(self, name: str):  # get_resource_reader, get_source, is_package, ...
         return getattr(self._loader, name)
