@@ -225,10 +225,13 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
     cells = []
+    drawn_records: list[dict] = []  # kept only with --draw
     with atomic_writer(args.out) as handle:  # records go to disk as they come; the file appears when complete
         for record in generator.iter_generate(args.num, progress=not args.quiet, **_sampling_kwargs(args)):
             handle.write(json.dumps(record) + "\n")
             cells.append(record["cell"])
+            if args.draw:
+                drawn_records.append(record)
     elapsed = time.perf_counter() - start
     scores = score_cells(cells, generator.space)
     rate = f"{len(cells) / elapsed:,.0f}" if elapsed > 0 else "-"
@@ -239,7 +242,7 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.draw:
         from .visualization import draw_samples
 
-        drawn = draw_samples(generator.space, samples, args.draw)
+        drawn = draw_samples(generator.space, drawn_records, args.draw)
         sheet = drawn["contact_sheet"]
         print(
             f"drew {len(drawn['svgs']):,} valid samples to {args.draw} (one SVG each"
