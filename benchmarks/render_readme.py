@@ -208,6 +208,27 @@ def enumeration_line() -> list[str]:
     ]
 
 
+def startup_caption() -> str:
+    r = _load("cli-startup.json") or {}
+    load = r.get("load_average_1min", {})
+    return (
+        f"**Start-up** (`python benchmarks/cli_startup.py`, `cli-startup.json`): median of {r.get('repeats')} fresh "
+        f"processes of each command, in the same run, on {_device(r.get('provenance', {}))} at niceness "
+        f"{r.get('niceness')} and a 1-minute load average of {load.get('before')} (the three compare with each other, "
+        "not with other machines):"
+    )
+
+
+def startup_table() -> list[str]:
+    r = _load("cli-startup.json")
+    if r is None:
+        return []
+    rows = ["| command | median wall time | vs `import transformers` |", "|---|---:|---:|"]
+    for name, seconds in r["median_s"].items():
+        rows.append(f"| `{name}` | {seconds:.2f} s | {r['ratio_to_import_transformers'][name]:.2f}x |")
+    return rows
+
+
 SEARCH_NAMES = {
     "random": "random search",
     "evolution": "regularized evolution",
@@ -404,6 +425,8 @@ def render() -> str:
             proxy_table(),
         ),
         *enumeration_line(),
+        "",
+        *_section(startup_caption(), startup_table()),
         END,
     ]
     return "\n".join(lines)

@@ -1,7 +1,7 @@
 """Score generated cells with the `evaluate` metric: validity, uniqueness, and novelty against a training split.
 
     python examples/score_with_evaluate.py --prior hub/archvq-nb201 --num 1000
-    python examples/score_with_evaluate.py --prior archllm-hf/archvq-nb201 --dataset archllm-hf/nas-bench-cells
+    python examples/score_with_evaluate.py --prior ORG/NAME --dataset ORG/CELLS   # repos pushed with `archllm release`
 
 Novelty needs the training cells: the train split of the cells dataset repo (a Hub id or a local folder written by
 `archllm data build`); without --dataset the split is rebuilt locally, as training built it.

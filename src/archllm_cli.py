@@ -1,7 +1,8 @@
 """The ``archllm`` console script's entry point, outside the package on purpose.
 
-Importing :mod:`archllm_hf` imports torch and transformers (seconds). A Ctrl-C in that time would end in a traceback
-if the script's entry point lived inside the package; here it ends in one line and exit status 130.
+``archllm --help`` imports only the package's light modules (no torch, no transformers), but a command imports torch
+and transformers when it runs (seconds). A Ctrl-C during an import here ends in one line and exit status 130, never a
+traceback, since the script's entry point does not live inside the package being imported.
 """
 
 from __future__ import annotations

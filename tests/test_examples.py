@@ -29,6 +29,12 @@ def test_every_example_is_tested_here_or_through_the_local_hub():
     assert all(f'"{script.name}"' in tested for script in EXAMPLES.glob("*.py"))  # a run, not a mention
 
 
+def test_generate_from_hub_defaults_to_the_committed_release():
+    rows = [json.loads(line) for line in run_example("generate_from_hub.py", "--num", "3")]
+    assert len(rows) == 3 and all(set(row) == {"valid", "id", "cell", "codes"} for row in rows)
+    assert all(row["cell"].startswith("|") for row in rows)  # NB201 arch strings: hub/archvq-nb201
+
+
 def test_score_with_evaluate(tmp_path):
     from archllm_hf.data import build_cells_dataset, write_dataset_config
 

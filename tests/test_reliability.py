@@ -182,12 +182,13 @@ def test_cli_clear_errors(tmp_path, capsys):
 
 
 def test_ctrl_c_while_importing_is_one_line(tmp_path):
-    """A KeyboardInterrupt raised while the package imports (simulated by an import hook) is no traceback."""
+    """A KeyboardInterrupt raised while the package imports (simulated by an import hook) is no traceback.
+    (``archllm --help`` no longer imports transformers, so the hook interrupts the import of the command line.)"""
     script = (
         "import sys\n"
         "class Interrupt:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'transformers':\n"
+        "        if name == 'archllm_hf.cli':\n"
         "            raise KeyboardInterrupt\n"
         "sys.meta_path.insert(0, Interrupt())\n"
         "import archllm_cli\n"

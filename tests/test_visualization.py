@@ -337,7 +337,9 @@ def _known_samples(generator, num_samples, **kwargs):
 def test_cli_generate_draws_every_valid_sample_and_a_contact_sheet(run_dir, tmp_path, monkeypatch, capsys):
     from archllm_hf.generation import ArchitectureGenerator
 
-    monkeypatch.setattr(ArchitectureGenerator, "generate", _known_samples)
+    monkeypatch.setattr(  # the command streams its records through iter_generate
+        ArchitectureGenerator, "iter_generate", lambda self, num, **kwargs: iter(_known_samples(self, num))
+    )
     out, draw = tmp_path / "samples.jsonl", tmp_path / "drawings"
     argv = [
         "generate",

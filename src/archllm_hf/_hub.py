@@ -31,7 +31,7 @@ from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer, PreTrai
 from .models.arch2vec import Arch2VecModel
 from .models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEModel, ArchVQVAEProcessor
 from .spaces import SearchSpace, space_of
-from .utils import atomic_files, is_main_process, wait_for_everyone
+from .utils import atomic_files, is_main_process, quiet_loading, wait_for_everyone
 
 PRIOR_INFO_NAME = "archllm_prior.json"
 PREDICTOR_INFO_NAME = "archllm_predictor.json"
@@ -204,7 +204,8 @@ def load_vqvae(
 ) -> tuple[ArchVQVAEModel, ArchVQVAEProcessor]:
     """The VQ-VAE of a folder or Hub repo (``hub_kwargs``: ``subfolder``, ``revision``, ...) and its processor,
     whose search space is rebuilt from the model config and checked against it."""
-    model = AutoModel.from_pretrained(str(path), **hub_kwargs)
+    with quiet_loading():
+        model = AutoModel.from_pretrained(str(path), **hub_kwargs)
     if not isinstance(model, ArchVQVAEModel):
         raise ValueError(f"{path} holds a {type(model).__name__}, not an ArchVQVAE model")
     space = space_of(model.config)
@@ -288,7 +289,8 @@ def load_prior(
 ) -> tuple[PreTrainedModel, Any, PriorInfo]:
     """A prior folder or Hub repo: ``(causal LM in eval mode, its tokenizer, its PriorInfo)``."""
     info = read_prior_info(path, **hub_kwargs)
-    model = AutoModelForCausalLM.from_pretrained(str(path), **hub_kwargs)
+    with quiet_loading():
+        model = AutoModelForCausalLM.from_pretrained(str(path), **hub_kwargs)
     tokenizer = AutoTokenizer.from_pretrained(str(path), **hub_kwargs)
     if device is not None:
         model.to(device)
@@ -316,7 +318,8 @@ def save_vgae(model: Arch2VecModel, out_dir: str | Path, summary: dict[str, Any]
 
 def load_vgae(path: str | Path, device: str | torch.device | None = None, **hub_kwargs: Any) -> Arch2VecModel:
     check_folder_or_repo_id(path, "VGAE")
-    model = AutoModel.from_pretrained(str(path), **hub_kwargs)
+    with quiet_loading():
+        model = AutoModel.from_pretrained(str(path), **hub_kwargs)
     if not isinstance(model, Arch2VecModel):
         raise ValueError(f"{path} holds a {type(model).__name__}, not an arch2vec VGAE")
     if device is not None:

@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import __version__
 from .errors import CellNotInTableError
 from .presets import PREDICTOR_KINDS, PROXY_NAMES
 from .spaces import SPACE_NAMES
@@ -225,10 +226,13 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
     cells = []
+    drawn_records: list[dict] = []  # kept only with --draw
     with atomic_writer(args.out) as handle:  # records go to disk as they come; the file appears when complete
         for record in generator.iter_generate(args.num, progress=not args.quiet, **_sampling_kwargs(args)):
             handle.write(json.dumps(record) + "\n")
             cells.append(record["cell"])
+            if args.draw:
+                drawn_records.append(record)
     elapsed = time.perf_counter() - start
     scores = score_cells(cells, generator.space)
     rate = f"{len(cells) / elapsed:,.0f}" if elapsed > 0 else "-"
@@ -239,7 +243,7 @@ def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.draw:
         from .visualization import draw_samples
 
-        drawn = draw_samples(generator.space, samples, args.draw)
+        drawn = draw_samples(generator.space, drawn_records, args.draw)
         sheet = drawn["contact_sheet"]
         print(
             f"drew {len(drawn['svgs']):,} valid samples to {args.draw} (one SVG each"
@@ -404,8 +408,12 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="default: the prior's generation_config (a released checkpoint's recommended setting), else 1.0",
     )
-    parser.add_argument("--top-k", type=int, default=None)
-    parser.add_argument("--top-p", type=float, default=None)
+    parser.add_argument(
+        "--top-k", type=int, default=None, help="sample among the k likeliest tokens (default: all tokens)"
+    )
+    parser.add_argument(
+        "--top-p", type=float, default=None, help="nucleus sampling: the smallest set of mass p (default: off)"
+    )
     parser.add_argument(
         "--constrained",
         action=argparse.BooleanOptionalAction,
@@ -419,7 +427,7 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         help="no cell (and no invalid code string) twice: draws repeating an earlier sample are discarded "
         "(default: as the prior's generation_config says)",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="log at INFO level, with every progress bar of the HF libraries",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = commands.add_parser("data", help="build the NAS-Bench cells dataset repo")
@@ -479,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=_cmd_data_build)
 
     vq = commands.add_parser("train-vqvae", help="train the VQ-VAE of a search space (Trainer API)")
-    vq.add_argument("--space", choices=SPACE_NAMES, required=True)
+    vq.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space of the cells")
     vq.add_argument(
         "--out", required=True, help="output folder (AutoModel/AutoTokenizer.from_pretrained load it)"
     )
@@ -487,15 +496,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", default=None, help="dataset repo folder from `archllm data build` (default: build)"
     )
     vq.add_argument("--num-samples", type=int, default=None, help="cells to sample when building (DARTS)")
-    vq.add_argument("--epochs", type=float, default=None)
-    vq.add_argument("--batch-size", type=int, default=None)
-    vq.add_argument("--learning-rate", type=float, default=None)
-    vq.add_argument("--hidden-size", type=int, default=None)
-    vq.add_argument("--codebook-size", type=int, default=None)
-    vq.add_argument("--code-dim", type=int, default=None)
-    vq.add_argument("--encoder-layers", type=int, default=None)
-    vq.add_argument("--decoder-layers", type=int, default=None)
-    vq.add_argument("--seed", type=int, default=0)
+    vq.add_argument("--epochs", type=float, default=None, help="training epochs (default: the space's preset)")
+    vq.add_argument("--batch-size", type=int, default=None, help="cells per batch (default: the space's preset)")
+    vq.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the preset)")
+    vq.add_argument("--hidden-size", type=int, default=None, help="width of the graph encoder (default: the preset)")
+    vq.add_argument("--codebook-size", type=int, default=None, help="number of codes (default: the preset)")
+    vq.add_argument("--code-dim", type=int, default=None, help="dimension of a code vector (default: the preset)")
+    vq.add_argument("--encoder-layers", type=int, default=None, help="encoder layers (default: the preset)")
+    vq.add_argument("--decoder-layers", type=int, default=None, help="decoder layers (default: the preset)")
+    vq.add_argument("--seed", type=int, default=0, help="seed of the weights and the data order (default 0)")
     vq.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
     vq.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
     vq.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -503,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     prior = commands.add_parser("train-prior", help="train the language-model prior over VQ-VAE codes")
     prior.add_argument("--vqvae", required=True, help="folder written by train-vqvae")
-    prior.add_argument("--out", required=True)
+    prior.add_argument("--out", required=True, help="output folder (AutoModelForCausalLM loads it)")
     prior.add_argument(
         "--base-model",
         default=None,
@@ -514,43 +523,49 @@ def build_parser() -> argparse.ArgumentParser:
         "--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)"
     )
     prior.add_argument("--dataset", default=None, help="dataset repo folder (default: rebuild)")
-    prior.add_argument("--epochs", type=float, default=None)
-    prior.add_argument("--batch-size", type=int, default=None)
-    prior.add_argument("--learning-rate", type=float, default=None)
-    prior.add_argument("--hidden-size", type=int, default=None)
-    prior.add_argument("--layers", type=int, default=None)
-    prior.add_argument("--seed", type=int, default=None)
-    prior.add_argument("--device", default=None)
-    prior.add_argument("--no-resume", action="store_true")
-    prior.add_argument("-q", "--quiet", action="store_true")
+    prior.add_argument("--epochs", type=float, default=None, help="training epochs (default: the space's preset)")
+    prior.add_argument("--batch-size", type=int, default=None, help="sequences per batch (default: the preset)")
+    prior.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the preset)")
+    prior.add_argument(
+        "--hidden-size", type=int, default=None, help="width of a from-scratch prior (default: the preset)"
+    )
+    prior.add_argument(
+        "--layers", type=int, default=None, help="layers of a from-scratch prior (default: the preset)"
+    )
+    prior.add_argument(
+        "--seed", type=int, default=None, help="seed of the weights and the data order (default: the preset)"
+    )
+    prior.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
+    prior.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
+    prior.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     prior.set_defaults(handler=_cmd_train_prior)
 
     gen = commands.add_parser("generate", help="sample cells from a prior and decode them through the VQ-VAE")
-    gen.add_argument("--prior", required=True)
+    gen.add_argument("--prior", required=True, help="prior folder (train-prior --out) or Hub repo id")
     gen.add_argument("--vqvae", default=None, help="default: the VQ-VAE recorded in the prior")
-    gen.add_argument("--num", type=int, required=True)
+    gen.add_argument("--num", type=int, required=True, help="number of samples to write")
     gen.add_argument("--out", required=True, help="JSONL file, one sample per line")
-    gen.add_argument("--device", default=None)
+    gen.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:0, mps (default cpu)")
     gen.add_argument(
         "--draw",
         default=None,
         metavar="DIR",
         help="also draw the valid samples into DIR: sample_<i>.svg each, and contact_sheet.png of the first 64",
     )
-    gen.add_argument("-q", "--quiet", action="store_true")
+    gen.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     _add_sampling_options(gen)
     gen.set_defaults(handler=_cmd_generate)
 
     ev = commands.add_parser("evaluate", help="score generated cells: validity, uniqueness, novelty")
     ev.add_argument("file", help="JSONL from `archllm generate`")
-    ev.add_argument("--space", choices=SPACE_NAMES, required=True)
+    ev.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space of the cells")
     ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
     ev.set_defaults(handler=_cmd_evaluate)
 
     search = commands.add_parser(
         "search", help="search a space for the best cell with a table oracle or a data-free proxy"
     )
-    search.add_argument("--space", choices=SPACE_NAMES, required=True)
+    search.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space to search")
     search.add_argument(
         "--metrics",
         action="append",
@@ -566,13 +581,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="instead of a table: maximise this data-free proxy of each cell's network",
     )
     search.add_argument("--report", default=None, metavar="COLUMN", help="a column reported for each query")
-    search.add_argument("--algorithm", choices=ALGORITHMS, required=True)
+    search.add_argument("--algorithm", choices=ALGORITHMS, required=True, help="the searcher")
     search.add_argument(
         "--prior", default=None, help="prior folder or repo id (generative; conditional_llm: a text prior)"
     )
     search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
     search.add_argument("--budget", type=int, required=True, help="distinct queries")
-    search.add_argument("--seed", type=int, default=0)
+    search.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
     search.add_argument(
         "--out",
         required=True,
@@ -581,8 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--overwrite", action="store_true", help="replace another search's results in --out (else refused)"
     )
-    search.add_argument("--device", default=None)
-    search.add_argument("-q", "--quiet", action="store_true")
+    search.add_argument("--device", default=None, help="torch device of the models: cpu, cuda, ...")
+    search.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     search.set_defaults(handler=_cmd_search)
 
     pred = commands.add_parser(
@@ -620,15 +635,15 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--space", choices=SPACE_NAMES, default=None, help="refuse a predictor of another space")
     predict.add_argument("--out", default=None, help="JSON-lines output (default: standard output)")
     predict.add_argument("--proxy-cache", default=None, help="cache of the proxies of new cells")
-    predict.add_argument("--device", default=None)
+    predict.add_argument("--device", default=None, help="torch device of the code kinds: cpu, cuda, ...")
     predict.set_defaults(handler=_cmd_predict)
 
     net = commands.add_parser("build-net", help="build the benchmark's network of a cell; print its summary")
-    net.add_argument("--space", choices=SPACE_NAMES, required=True)
+    net.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space of the cell")
     net.add_argument(
         "--cell", required=True, help="the cell's text (NB201 arch string, NB101 JSON, DARTS genotype)"
     )
-    net.add_argument("--num-classes", type=int, default=10)
+    net.add_argument("--num-classes", type=int, default=10, help="outputs of the classifier (default 10)")
     net.add_argument("--input-size", type=int, default=32, help="image side for the FLOPs count")
     net.add_argument("--draw", default=None, metavar="FILE", help="also draw the cell to FILE (.svg or .png)")
     net.set_defaults(handler=_cmd_build_net)
@@ -666,18 +681,18 @@ def build_parser() -> argparse.ArgumentParser:
     release.set_defaults(handler=_cmd_release)
 
     run = commands.add_parser("run", help="the whole pipeline: data, VQ-VAE, prior, generation, report")
-    run.add_argument("--space", choices=SPACE_NAMES, default="nb201")
+    run.add_argument("--space", choices=SPACE_NAMES, default="nb201", help="the search space (default nb201)")
     run.add_argument("--out", default=None, help="output folder (default runs/SPACE)")
-    run.add_argument("--num-samples", type=int, default=10_000)
-    run.add_argument("--device", default=None)
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--num-samples", type=int, default=10_000, help="cells to generate and score (default 10000)")
+    run.add_argument("--device", default=None, help="torch device: cpu, cuda, ... (default: the Trainer's choice when training)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the whole job (default 0)")
     run.add_argument(
         "--without-replacement",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="sample distinct code strings (default: on for nb201, whose 15,625 cells 10,000 iid draws repeat)",
     )
-    run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     run.set_defaults(handler=_cmd_run)
     return parser
 

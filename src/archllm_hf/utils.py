@@ -232,6 +232,48 @@ def wait_for_everyone() -> None:
         dist.barrier()
 
 
+_LOAD_REPORT_LOGGERS = ("transformers.modeling_utils", "transformers.utils.loading_report")
+"""The loggers transformers writes a model's load report to ("MISSING ... newly initialized", unexpected keys)."""
+
+
+def _errors_only(record: Any) -> bool:
+    return record.levelno >= 40  # logging.ERROR: errors still show
+
+
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """Load the package's own models without transformers' console report: no "Loading weights" bar and no load
+    report (``MISSING`` / ``UNEXPECTED`` keys, "newly initialized"). Scoped to the ``with`` block: a filter on the
+    report's loggers and transformers' tqdm hook, both taken off afterwards; nothing is silenced when the user has
+    asked transformers for INFO logs (``transformers.logging.set_verbosity_info()``).
+
+    The loggers' levels are left alone: transformers 5 runs an extra check, with warnings of its own, when the
+    ``transformers.modeling_utils`` logger has a level of WARNING or above (``verify_tp_plan``).
+    """
+    import logging
+
+    from transformers.utils import logging as hf_logging
+
+    if hf_logging.get_verbosity() <= logging.INFO:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in _LOAD_REPORT_LOGGERS]
+    previous_hook = None
+
+    def no_bar(factory: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        kwargs = {**kwargs, "disable": True}
+        return previous_hook(factory, args, kwargs) if previous_hook is not None else factory(*args, **kwargs)
+
+    for logger in loggers:
+        logger.addFilter(_errors_only)
+    previous_hook = hf_logging.set_tqdm_hook(no_bar)
+    try:
+        yield
+    finally:
+        hf_logging.set_tqdm_hook(previous_hook)
+        for logger in loggers:
+            logger.removeFilter(_errors_only)
+
 __all__ = [
     "atomic_directory",
     "atomic_files",
@@ -246,6 +288,7 @@ __all__ = [
     "folder_lock",
     "remove_stale_temporaries",
     "is_main_process",
+    "quiet_loading",
     "set_seed",
     "wait_for_everyone",
 ]

@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from transformers import Pipeline
+from transformers import AutoModelForCausalLM, Pipeline
+
+from ..utils import quiet_loading
 
 _SAMPLING_KEYS = (
     "num_samples",
@@ -26,6 +28,16 @@ _SAMPLING_KEYS = (
     "without_replacement",
     "seed",
 )
+
+
+class QuietAutoModelForCausalLM(AutoModelForCausalLM):
+    """``AutoModelForCausalLM`` that loads without transformers' console report (:func:`~archllm_hf.utils.quiet_loading`):
+    the class ``pipeline("architecture-generation", model=...)`` loads the prior with (the task's ``pt_model``)."""
+
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> Any:
+        with quiet_loading():
+            return super().from_pretrained(*args, **kwargs)
 
 
 class ArchitectureGenerationPipeline(Pipeline):
@@ -98,4 +110,4 @@ class ArchitectureGenerationPipeline(Pipeline):
         return samples
 
 
-__all__ = ["ArchitectureGenerationPipeline"]
+__all__ = ["ArchitectureGenerationPipeline", "QuietAutoModelForCausalLM"]

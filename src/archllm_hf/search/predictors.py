@@ -45,7 +45,7 @@ from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
 from ..training.common import training_arguments
-from ..utils import atomic_files, set_seed
+from ..utils import atomic_files, quiet_loading, set_seed
 
 
 
@@ -212,7 +212,8 @@ class ArchPredictor(Predictor):
         tokenizer = AutoTokenizer.from_pretrained(str(prior), **hub_kwargs)
         head = {"num_labels": 1, "problem_type": "regression"}
         if pretrained:
-            model = AutoModelForSequenceClassification.from_pretrained(str(prior), **head, **hub_kwargs)
+            with quiet_loading():  # the regression head is new by design: no "MISSING score.weight" report
+                model = AutoModelForSequenceClassification.from_pretrained(str(prior), **head, **hub_kwargs)
         else:
             set_seed((config or preset(processor.space.name).predictor).seed)
             model = AutoModelForSequenceClassification.from_config(
