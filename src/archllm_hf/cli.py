@@ -576,7 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--objective", default=None, metavar="COLUMN", help="the metric column to maximise")
     search.add_argument(
         "--proxy",
-        choices=("params", "flops", "synflow"),
+        choices=PROXY_NAMES,
         default=None,
         help="instead of a table: maximise this data-free proxy of each cell's network",
     )
