@@ -303,16 +303,19 @@ def plot_prediction(result: dict[str, Any], path: Path) -> Path:
 
     datasets = list(result["results"])
     fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.5), squeeze=False)
+    plotted = [n for n in PREDICTORS if not (n.startswith("proxy_") and n != "proxy_mlp")]
+    colours = {name: f"C{i % 10}" for i, name in enumerate(plotted)}  # one colour a predictor in every panel
     for ax, dataset in zip(axes.flat, datasets):
         for name, by_size in result["results"][dataset].items():
             sizes = [int(s) for s in by_size]
-            if name.startswith("proxy_") and name != "proxy_mlp":
+            if name not in colours:
                 continue
             ax.errorbar(
                 sizes,
                 [by_size[str(s)]["kendall_tau"]["mean"] for s in sizes],
                 yerr=[by_size[str(s)]["kendall_tau"]["std"] for s in sizes],
                 label=name,
+                color=colours[name],
                 marker="o",
                 capsize=2,
                 linewidth=2.5 if name == "graph" else 1.2,
@@ -322,7 +325,8 @@ def plot_prediction(result: dict[str, Any], path: Path) -> Path:
         ax.set_xlabel("training cells")
         ax.set_ylabel("Kendall τ on the test cells")
         ax.grid(alpha=0.3)
-    axes.flat[0].legend(fontsize=7)
+    for ax in axes.flat:
+        ax.legend(fontsize=6)
     fig.tight_layout()
     return atomic_save_figure(fig, path)
 
