@@ -168,6 +168,24 @@ def test_remote_code_without_the_package_matches_the_package(repo, tmp_path):
             assert space.validate(space.parse(sample["cell"])).valid
 
 
+def test_remote_code_runs_another_repos_vqvae_only_with_consent(repo, tmp_path):
+    import shutil
+
+    elsewhere = tmp_path / "repo"
+    shutil.copytree(repo, elsewhere)
+    info_file = elsewhere / "archllm_prior.json"
+    info = json.loads(info_file.read_text())
+    info_file.write_text(json.dumps({**info, "vqvae": "someone-else/their-vqvae"}))
+    env = {"HF_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    script = BLOCK_PACKAGE + "\nfrom transformers import pipeline\npipeline(model=sys.argv[1], trust_remote_code=True)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(elsewhere)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode != 0
+    assert "names the VQ-VAE of another repo, 'someone-else/their-vqvae'" in done.stderr
+    assert "trust_vqvae_repo=True" in done.stderr
+
+
 @pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
 def test_committed_checkpoint_generates_valid_cells_without_the_package(space, tmp_path):
     repo = REPO_ROOT / "hub" / f"archvq-{space}"
@@ -269,3 +287,12 @@ def test_release_refuses_a_folder_of_user_files_and_leaves_no_temporary_folder(r
     (tmp_path / "file").write_text("x")
     assert cli(["release", "--run", str(run), "--out", "file", "--force"]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_committed_repos_carry_the_packages_remote_code(space):
+    from archllm_hf.release.repo import remote_code_files
+
+    repo = REPO_ROOT / "hub" / f"archvq-{space}"
+    stale = [name for name, text in remote_code_files().items() if (repo / name).read_text() != text]
+    assert not stale, f"regenerate the remote code of {repo} (release.repo._copy_remote_code): {stale} differ"

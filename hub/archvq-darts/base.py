@@ -18,15 +18,20 @@ Results that may be invalid (:meth:`SearchSpace.validate`, ``decode_graph(s)``, 
 
 from __future__ import annotations
 
+import json
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
 from .errors import InvalidCellError
+
+NETWORK_BUILDERS: dict[str, Callable[..., Any]] = {}
+"""``space name → builder(cell, num_classes=..., **config)`` of :meth:`SearchSpace.to_module`, filled by
+``archllm_hf.networks`` (spaces know cells, not networks)."""
 
 PAD = "<pad>"
 
@@ -214,6 +219,18 @@ class SearchSpace(ABC, Generic[CellT]):
         return self.validate(cell)
 
     # --- enumeration and sampling ----------------------------------------------------------------
+    def decode_native(self, value: Any) -> DecodedCell[CellT]:
+        """Like :meth:`decode_text` for a cell as a sample record holds it: its text, or its JSON-ready native form
+        (:meth:`to_native`, e.g. NB101's ``{"matrix", "ops"}``), which is read as its JSON text. Never raises."""
+        if value is None:
+            return self.invalid("no cell")
+        if not isinstance(value, str):
+            try:
+                value = json.dumps(value)
+            except (TypeError, ValueError) as err:
+                return self.invalid(f"cell is neither text nor a JSON value: {err}")
+        return self.decode_text(value)
+
     def enumerate(self, progress: bool = False) -> Iterator[CellT]:
         """Every distinct cell of the space, one per canonical id (finite spaces only)."""
         raise NotImplementedError(f"{self.name} is too large to enumerate; use sample()")
@@ -313,6 +330,29 @@ class SearchSpace(ABC, Generic[CellT]):
     def to_native(self, cell: CellT) -> Any:
         """JSON-ready native form of the cell (default: :meth:`format`)."""
         return self.format(cell)
+
+    def from_native(self, native: Any) -> CellT:
+        """Cell of a :meth:`to_native` value (e.g. a sample record's ``cell``); inverse of :meth:`to_native`
+        (default: :meth:`parse`). Raises :class:`InvalidCellError` for a value that is no cell's native form."""
+        if not isinstance(native, str):
+            raise InvalidCellError(f"{self.name} native cell form is a string, got {type(native).__name__}")
+        return self.parse(native)
+
+    def to_module(self, cell: CellT, num_classes: int = 10, **config: Any) -> Any:
+        """The network this space's benchmark trained, built for ``cell``: a ``torch.nn.Module`` mapping images
+        ``[batch, 3, H, W]`` to logits ``[batch, num_classes]`` (``archllm_hf.networks``; ``config``: the builder's
+        sizes). Raises :class:`InvalidCellError` for a cell the space rejects."""
+        builder = NETWORK_BUILDERS.get(self.name)
+        if builder is None:
+            raise NotImplementedError(
+                f"no network builder for {self.name!r}; import archllm_hf.networks first"
+            )
+        result = self.validate(cell)
+        if not result.valid:
+            raise InvalidCellError(
+                f"cannot build the network of an invalid {self.name} cell: {result.reason}"
+            )
+        return builder(result.cell, num_classes=num_classes, **config)
 
     def sample_record(self, decoded: DecodedCell[CellT], text: str | None = None) -> dict[str, Any]:
         """One generated sample as a JSON-ready dict: ``cell`` (native form), ``id`` (canonical id),

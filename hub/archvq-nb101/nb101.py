@@ -760,6 +760,12 @@ class NB101Space(SearchSpace[NB101Cell]):
         """``{"matrix": [[...]], "ops": [...]}``, the nasbench ``ModelSpec`` arguments."""
         return {"matrix": [list(row) for row in cell.matrix], "ops": list(cell.ops)}
 
+    def from_native(self, native: Any) -> NB101Cell:
+        """Cell of ``{"matrix": [[...]], "ops": [...]}`` (:meth:`to_native`)."""
+        if not isinstance(native, dict) or set(native) != {"matrix", "ops"}:
+            raise InvalidCellError(f"NB101 native cell form is {{'matrix': ..., 'ops': ...}}, got {native!r}")
+        return NB101Cell(native["matrix"], native["ops"])
+
     def from_record(self, record: dict[str, Any]) -> NB101Cell:
         """Cell of a dataset row: its ``adjacency`` and ``operations`` are the (pruned) nasbench spec."""
         return NB101Cell(record["adjacency"], record["operations"])

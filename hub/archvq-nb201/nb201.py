@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import csv
 import itertools
+import math
 import os
 import random
 from collections.abc import Iterator, Sequence
@@ -81,7 +82,12 @@ class NB201Cell:
 
 
 def _parse_error(text: str, problem: str) -> InvalidCellError:
-    return InvalidCellError(f"invalid NB201 arch string {text!r}: {problem}")
+    """The error for a malformed arch string; a long string (and a long part of it) is shortened."""
+    return InvalidCellError(f"invalid NB201 arch string {_clip(repr(text))}: {_clip(problem, 200)}")
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
 
 
 def parse_arch_str(text: str) -> NB201Cell:
@@ -159,6 +165,18 @@ def is_connected(cell: NB201Cell) -> bool:
     for dst in range(1, NUM_CELL_NODES):
         reached[dst] = any(op != "none" and reached[src] for op, src in _incoming(cell, dst))
     return reached[_OUTPUT_CELL_NODE]
+
+
+def dead_nodes(cell: NB201Cell) -> tuple[int, ...]:
+    """Cell nodes (0..3, ascending) off every input→output path through non-``none`` edges: those the input
+    cannot reach or that cannot reach the output. A disconnected cell has all four (nothing reaches the output)."""
+    reached = [True] + [False] * (NUM_CELL_NODES - 1)
+    for dst in range(1, NUM_CELL_NODES):
+        reached[dst] = any(op != "none" and reached[src] for op, src in _incoming(cell, dst))
+    reaches = [False] * (NUM_CELL_NODES - 1) + [True]
+    for src in range(NUM_CELL_NODES - 2, -1, -1):
+        reaches[src] = any(op != "none" and reaches[d] for (s, d), op in zip(EDGES, cell.ops) if s == src)
+    return tuple(node for node in range(NUM_CELL_NODES) if not (reached[node] and reaches[node]))
 
 
 def _graph_template() -> np.ndarray:
@@ -253,6 +271,10 @@ class NB201Space(SearchSpace[NB201Cell]):
     def is_connected(self, cell: NB201Cell) -> bool:
         """Whether the output is reachable from the input through non-``none`` edges (341 cells are not)."""
         return is_connected(self._require_cell(cell))
+
+    def dead_nodes(self, cell: NB201Cell) -> tuple[int, ...]:
+        """Cell nodes off every input→output path through non-``none`` edges (see :func:`dead_nodes`)."""
+        return dead_nodes(self._require_cell(cell))
 
     # --- graph encoding --------------------------------------------------------------------------
     def adjacency_mask(self) -> np.ndarray:
@@ -362,7 +384,7 @@ def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, 
     if columns are missing, a value is not a number, or an arch string repeats, and
     :class:`InvalidCellError` for a malformed arch string (each naming the row).
     """
-    with open(csv_path, newline="", encoding="utf-8") as handle:
+    with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
         reader = csv.DictReader(handle)
         missing = [c for c in (ARCH_COLUMN, *METRIC_COLUMNS) if c not in (reader.fieldnames or ())]
         if missing:
@@ -384,9 +406,12 @@ def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, 
                 try:
                     values[name] = float(row[column])
                 except (TypeError, ValueError):
+                    values[name] = math.nan
+                if not math.isfinite(values[name]):
                     raise ValueError(
-                        f"{csv_path}, line {row_number}: column {column} is not a number: {row[column]!r}"
-                    ) from None
+                        f"{csv_path}, line {row_number}: column {column} is not a finite number: "
+                        f"{_clip(repr(row[column]))}"
+                    )
             metrics[key] = values
     return metrics
 
@@ -395,9 +420,11 @@ __all__ = [
     "EDGES",
     "METRIC_COLUMNS",
     "NODE_VOCAB",
+    "NUM_CELL_NODES",
     "OPS",
     "NB201Cell",
     "NB201Space",
+    "dead_nodes",
     "format_arch_str",
     "is_connected",
     "load_nb201_metrics",

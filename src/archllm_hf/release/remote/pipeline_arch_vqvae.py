@@ -44,6 +44,9 @@ _CALL_KEYS = (
 class ArchVQVAEGenerationPipeline(Pipeline):
     """Samples code sequences from the repo's prior and decodes them into cells through its VQ-VAE.
 
+    ``trust_vqvae_repo=True`` (a ``pipeline(...)`` keyword) consents to running the code of a VQ-VAE that the prior's
+    ``archllm_prior.json`` names in another repo; a VQ-VAE in the repo itself needs no more than ``trust_remote_code``.
+
     Call parameters: ``num_samples`` (default 1), ``batch_size`` (samples per ``generate`` call, default 2000),
     ``temperature``, ``constrained`` (only code tokens at code positions, then eos) and ``without_replacement`` (no
     cell twice), each defaulting to the repo's ``generation_config.json``, and ``seed``. Returns one dict per
@@ -56,7 +59,7 @@ class ArchVQVAEGenerationPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: Any, trust_vqvae_repo: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         source = str(self.model.name_or_path)
         info = json.loads(Path(cached_file(source, PRIOR_INFO_NAME)).read_text())
@@ -65,6 +68,12 @@ class ArchVQVAEGenerationPipeline(Pipeline):
                 f"{source}: this pipeline samples code priors, not {info.get('format')!r} priors"
             )
         where, kwargs = _vqvae_location(source, info["vqvae"])
+        if where != source and not trust_vqvae_repo:
+            # trusting this repo's code is no consent to run another repo's
+            raise ValueError(
+                f"{source}/{PRIOR_INFO_NAME} names the VQ-VAE of another repo, {where!r}, whose code would run with "
+                "trust_remote_code=True; read that repo's code, then pass trust_vqvae_repo=True to pipeline(...)"
+            )
         self.vqvae = AutoModel.from_pretrained(where, trust_remote_code=True, **kwargs).to(self.device).eval()
         code_tokenizer = AutoTokenizer.from_pretrained(where, trust_remote_code=True, **kwargs)
         self.processor = ArchVQVAEProcessor(space_of(self.vqvae.config), code_tokenizer, self.vqvae.config)
