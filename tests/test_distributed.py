@@ -25,7 +25,7 @@ from archllm_hf.spaces import SearchSpace, get_space
 
 WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
 WORLD_SIZE = 2
-SPAWN_TIMEOUT_S = 120.0
+SPAWN_TIMEOUT_S = 300.0
 LAUNCH_TIMEOUT_S = 300.0
 # rank 0 and rank 1 get batches of different sizes (6 and 4 cells), and different cells, at each step
 BATCH_SIZES = (6, 4)
