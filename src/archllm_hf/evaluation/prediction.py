@@ -136,8 +136,12 @@ def build_predictors(
         folder = work / f"graph-pretrained{'' if proxy_input else '-no-proxy-input'}"
         return build_graph_predictor(space, proxy_cache, pretrained, proxy_input, folder, progress=progress)
 
-    def features() -> Any:
-        return graph(False, True).features
+    shared: dict[str, Any] = {}
+
+    def features() -> Any:  # the space's proxy features, read and scaled once for every predictor that reads them
+        if "features" not in shared:
+            shared["features"] = graph(False, True).features
+        return shared["features"]
 
     factories = {
         "graph": lambda: graph(True, True),

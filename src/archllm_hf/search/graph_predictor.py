@@ -125,7 +125,8 @@ def build_graph_predictor(
     settings = preset(space.name)
     names = list(DEFAULT_PROXIES)
     cells, proxies = space_proxies(space, proxy_cache, names, progress)
-    scaler = ProxyScaler.fit(dict(zip((space.canonical_id(c) for c in cells), proxies)), names)
+    values = dict(zip((space.canonical_id(c) for c in cells), proxies))
+    scaler = ProxyScaler.fit(values, names)
     model_config = ArchPredictorConfig(
         space=space.name,
         space_kwargs=space.space_kwargs,
@@ -148,7 +149,7 @@ def build_graph_predictor(
             if folder is not None:
                 with atomic_files(folder) as tmp:
                     model.save_pretrained(tmp)
-    features = ProxyFeatures(space, scaler, dict(zip((space.canonical_id(c) for c in cells), proxies)), proxy_cache)
+    features = ProxyFeatures(space, scaler, values, proxy_cache)
     if config is None:
         config = copy.copy(settings.graph_predictor)
         if not pretrained:
