@@ -81,9 +81,23 @@ def page(browser: Any, app_url: str) -> Iterator[Any]:
 
 
 def _set_number(page: Any, elem_id: str, value: int) -> None:
+    """Type ``value`` into a number box, again if the page put its own value back (a tab that has just been
+    opened may still be mounting its components when the first keystrokes arrive)."""
     box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
+    for _ in range(10):
+        box.fill(str(value))
+        box.press("Enter")
+        page.wait_for_timeout(300)
+        if box.input_value() == str(value):
+            return
+    raise AssertionError(f"#{elem_id} keeps {box.input_value()!r}, not {value}")
+
+
+def _wait_for_status(page: Any, text: str) -> None:
+    """Wait until the search status says ``text``; a failure shows what it said instead."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("#status")).to_contain_text(text, timeout=TIMEOUT_MS)
 
 
 def test_generate_shows_the_cells_their_table_and_the_scores(page: Any, tmp_path: Path) -> None:
@@ -117,7 +131,7 @@ def test_a_ten_query_search_draws_the_curves_and_offers_the_history(page: Any, t
     page.get_by_role("tab", name="Search (NB201)").click()
     _set_number(page, "budget", 10)
     page.locator("#search").click()
-    page.locator("#status").get_by_text("done").wait_for()
+    _wait_for_status(page, "done")
     link = page.locator("#history a").first
     link.wait_for()
     with page.expect_download() as download:
@@ -144,13 +158,13 @@ def test_bad_input_shows_a_message_not_a_traceback(page: Any, tmp_path: Path) ->
     page.get_by_role("tab", name="Search (NB201)").click()
     _set_number(page, "budget", 0)
     page.locator("#search").click()
-    page.locator("#status").get_by_text("the budget must be").wait_for()
+    _wait_for_status(page, "the budget must be")
 
     not_a_table = tmp_path / "notes.csv"
     not_a_table.write_text("a,b\n1,2\n")
     page.locator("#metrics input[type=file]").set_input_files(str(not_a_table))
     _set_number(page, "budget", 10)
     page.locator("#search").click()
-    page.locator("#status").get_by_text("is not a NAS-Bench-201 metrics table").wait_for()
+    _wait_for_status(page, "is not a NAS-Bench-201 metrics table")
     assert "Traceback" not in page.content()
     page.screenshot(path=str(tmp_path / "errors.png"), full_page=True)
