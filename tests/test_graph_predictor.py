@@ -76,9 +76,12 @@ def test_grad_norm_and_snip_follow_their_definitions():
 
 def test_measure_proxies_shares_passes_and_leaves_the_network_alone():
     space = get_space("nb201")
-    network = space.to_module(space.parse(
-        "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
-    ), cells_per_stage=1)
+    network = space.to_module(
+        space.parse(
+            "|nor_conv_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|none~0|avg_pool_3x3~1|nor_conv_3x3~2|"
+        ),
+        cells_per_stage=1,
+    )
     state = {k: v.clone() for k, v in network.state_dict().items()}
     together = measure_proxies(network, NAMES)
     assert list(together) == NAMES
@@ -104,7 +107,9 @@ def measured(tmp_path_factory):
     cells = cells[:40]
     cache = tmp_path_factory.mktemp("proxies") / "nb201.jsonl"
     values = proxy_table(space, cells, cache=cache)
-    labels = np.array([sum(op.startswith("nor_conv") for op in c.ops) - 2 * c.ops.count("none") for c in cells])
+    labels = np.array(
+        [sum(op.startswith("nor_conv") for op in c.ops) - 2 * c.ops.count("none") for c in cells]
+    )
     return space, cells, values, cache, labels.astype(float)
 
 
@@ -134,12 +139,19 @@ def test_the_proxy_cache_resumes_and_refuses_other_settings(measured, monkeypatc
 def test_the_scaler_ranks_ties_and_values_that_are_not_finite():
     values = {str(i): {"a": float(i % 4), "b": 10.0**i} for i in range(40)}
     scaler = ProxyScaler.fit(values, ["a", "b"])
-    rows = [{"a": 0, "b": 1}, {"a": 3, "b": 1e39}, {"a": 1.5, "b": float("-inf")}, {"a": 9, "b": float("nan")}]
+    rows = [
+        {"a": 0, "b": 1},
+        {"a": 3, "b": 1e39},
+        {"a": 1.5, "b": float("-inf")},
+        {"a": 9, "b": float("nan")},
+    ]
     features = scaler.transform(rows)
     assert features.dtype == np.float32 and features.min() >= -1 and features.max() <= 1
     assert features[0, 1] == -1 and features[1, 1] == 1 and features[2, 1] == -1 and features[3, 1] == -1
     assert -1 < features[0, 0] < features[2, 0] < features[1, 0] < 1  # a tie takes the middle of its ranks
-    assert np.array_equal(ProxyScaler.from_dict(json.loads(json.dumps(scaler.to_dict()))).transform(rows), features)
+    assert np.array_equal(
+        ProxyScaler.from_dict(json.loads(json.dumps(scaler.to_dict()))).transform(rows), features
+    )
     with pytest.raises(KeyError, match="lack b"):
         scaler.transform([{"a": 1.0}])
 
@@ -215,7 +227,9 @@ def test_the_graph_network_learns_a_function_of_the_ops():
     cells = list(space.enumerate())
     random.Random(0).shuffle(cells)
     cells = cells[:400]
-    labels = np.array([sum(op.startswith("nor_conv") for op in c.ops) - 2 * c.ops.count("none") for c in cells])
+    labels = np.array(
+        [sum(op.startswith("nor_conv") for op in c.ops) - 2 * c.ops.count("none") for c in cells]
+    )
     config = tiny_config(space, proxy_input=False)
     fit = PredictorTrainingConfig(epochs=30, min_steps=100, batch_size=32, learning_rate=3e-3)
     predictor = GraphPredictor(space, config, None, None, config=fit, ensemble=1)
@@ -247,8 +261,20 @@ def test_cli_predict_writes_one_line_per_cell(measured, tmp_path, capsys):
     lines = [space.format(cells[30]), "", json.dumps({"cell": space.format(cells[31]), "valid": True})]
     (tmp_path / "cells.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "predictions.jsonl"
-    assert cli_main(["predict", "--predictor", str(tmp_path / "gin"), "--cells", str(tmp_path / "cells.txt"),
-                     "--out", str(out)]) == 0
+    assert (
+        cli_main(
+            [
+                "predict",
+                "--predictor",
+                str(tmp_path / "gin"),
+                "--cells",
+                str(tmp_path / "cells.txt"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == [space.canonical_id(cells[30]), space.canonical_id(cells[31])]
     assert np.allclose([r["prediction"] for r in rows], predictor.predict(cells[30:32]))
@@ -272,7 +298,9 @@ def test_cli_trains_ours_by_default(measured, shared_data, tmp_path, monkeypatch
     nats = (shared_data / "nb201/nats_tss_test_acc_200ep.csv").read_text().splitlines()
     wanted = {space.format(c) for c in cells}
     table = tmp_path / "table.csv"  # the measured cells' rows alone, so that testing needs no new proxies
-    table.write_text("\n".join([nats[0], *(line for line in nats[1:] if any(w in line for w in wanted))]) + "\n")
+    table.write_text(
+        "\n".join([nats[0], *(line for line in nats[1:] if any(w in line for w in wanted))]) + "\n"
+    )
     out = tmp_path / "ours"
     args = ["train-predictor", "--space", "nb201", "--metrics", str(table)]
     args += ["--label", "cifar10_test_acc_200ep", "--num-cells", "30", "--out", str(out)]
@@ -306,3 +334,37 @@ def test_a_fit_leaves_the_callers_random_state_alone(measured, kind):
     seeded()
     predictor.fit(cells[:30], labels[:30])
     assert draws() == expected
+
+
+def test_ours_reads_live_graphs_when_its_config_says_so(measured, tmp_path):
+    space, cells, values, cache, labels = measured
+    features = ProxyFeatures(space, ProxyScaler.fit(values, NAMES), values, cache)
+    live = ArchPredictorConfig(**{**tiny_config(space).to_dict(), "live_graph": True})
+    full_graphs, live_graphs = space.to_graphs(cells)[0], space.to_graphs(cells, live_only=True)[0]
+    assert (full_graphs != live_graphs).any()  # some of the 40 cells have a 'none' edge
+    for config, expected in ((tiny_config(space), full_graphs), (live, live_graphs)):
+        predictor = GraphPredictor(space, config, features, None, config=TINY, ensemble=1)
+        assert np.array_equal(predictor._inputs(cells)[0].numpy(), expected)
+    predictor = GraphPredictor(space, live, features, None, config=TINY, ensemble=1).fit(
+        cells[:30], labels[:30]
+    )
+    predictor.save_pretrained(tmp_path / "live")
+    loaded = load_predictor(tmp_path / "live", proxy_cache=cache)
+    assert loaded.model_config.live_graph
+    assert np.allclose(loaded.predict(cells[30:]), predictor.predict(cells[30:]), atol=1e-5)
+
+
+def test_a_pretrained_folder_of_other_inputs_is_refused(measured, tmp_path, monkeypatch):
+    space, cells, values, cache, _ = measured
+    from archllm_hf.search import graph_predictor
+
+    rows = [values[space.canonical_id(c)] for c in cells]
+    monkeypatch.setattr(graph_predictor, "space_proxies", lambda *a, **k: (cells, rows))
+    sizes = graph_predictor.preset("nb201").graph_predictor_model
+    monkeypatch.setitem(sizes, "hidden_size", 8)
+    folder = tmp_path / "pretrained"
+    monkeypatch.setitem(sizes, "live_graph", False)
+    graph_predictor.build_graph_predictor(space, cache, pretrained_dir=folder)
+    monkeypatch.setitem(sizes, "live_graph", True)
+    with pytest.raises(ValueError, match="another configuration"):
+        graph_predictor.build_graph_predictor(space, cache, pretrained_dir=folder)

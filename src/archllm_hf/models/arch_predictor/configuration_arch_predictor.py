@@ -25,6 +25,9 @@ class ArchPredictorConfig(PreTrainedConfig):
             predicted by the pretraining head; empty for a graph-only model.
         use_proxy_features (`bool`, defaults to `True`): feed the proxies in as input features (else they are
             pretraining targets only).
+        live_graph (`bool`, defaults to `False`): the graphs it reads keep only the edges a signal runs along
+            (``SearchSpace.to_graphs(cells, live_only=True)``: no edge into or out of an op that outputs zeros, such
+            as NB201's ``none``, nor of a node off every input-to-output path).
         dropout (`float`, defaults to 0.0): dropout before the heads.
         initializer_range (`float`, defaults to 0.02): standard deviation of the linear layers' initial weights.
     """
@@ -39,6 +42,7 @@ class ArchPredictorConfig(PreTrainedConfig):
     num_layers: int = 3
     proxy_names: list[str] | None = None
     use_proxy_features: bool = True
+    live_graph: bool = False
     dropout: float | int = 0.0
     initializer_range: float = 0.02
 
