@@ -87,6 +87,8 @@ def test_measure_proxies_shares_passes_and_leaves_the_network_alone():
     assert list(together) == NAMES
     assert together == pytest.approx({name: PROXIES[name](network) for name in NAMES}, rel=1e-9)
     assert all(torch.equal(state[k], v) for k, v in network.state_dict().items()) and network.training
+    with torch.no_grad():  # e.g. a predictor's predict() measuring a cell it has not seen
+        assert measure_proxies(network, NAMES) == pytest.approx(together, rel=1e-9)
     with pytest.raises(ValueError, match="unknown proxies accuracy"):
         measure_proxies(network, ["params", "accuracy"])
 

@@ -55,6 +55,7 @@ def flops(module: nn.Module, input_size: int = 32) -> float:
         module.train(was_training)
 
 
+@torch.enable_grad()  # gradients are the proxy, whatever the caller's grad mode
 def synflow(module: nn.Module, input_size: int = 32) -> float:
     """The SynFlow score of ``module`` (see the module docstring); the module is not changed."""
     probe = copy.deepcopy(module).double().eval()
@@ -97,6 +98,7 @@ def _weights(module: nn.Module) -> list[torch.Tensor]:
     ]
 
 
+@torch.enable_grad()  # gradients are the proxies, whatever the caller's grad mode
 def _random_input_proxies(
     module: nn.Module, names: set[str], input_size: int, batch_size: int, seed: int
 ) -> dict[str, float]:
