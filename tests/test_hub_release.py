@@ -6,6 +6,7 @@ generate``, ``load_dataset``) and without it (``trust_remote_code=True``)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,9 @@ SPACES = ("nb101", "nb201", "darts")
 ORG = "test-org"
 DATASET_ID = f"{ORG}/nas-bench-cells"
 NUM = 12
+BLOCK_PACKAGE = (
+    "import sys\nsys.modules['archllm_hf'] = None  # an environment where the package cannot be imported\n"
+)
 
 WITH_PACKAGE = """
 import json, sys
@@ -195,3 +199,24 @@ def test_archllm_generate_takes_a_repo_id(hub, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 7 and len({r["id"] for r in rows if r["valid"]}) == sum(r["valid"] for r in rows)
+
+
+@pytest.mark.parametrize("with_the_package", [True, False])
+def test_the_cards_usage_snippets_run_as_written(hub, mirrors, tmp_path, with_the_package):
+    """The card's two ``python`` blocks, run by repo id through the local Hub: the package's pipeline, and plain
+    transformers with the repo's remote code (in a process where the package cannot be imported)."""
+    card = (local(mirrors, "nb201") / "README.md").read_text()
+    package_block, remote_block = re.findall(r"```python\n(.*?)```", card, flags=re.DOTALL)
+    assert f'model="{ORG}/archvq-nb201"' in package_block and "trust_remote_code=True" in remote_block
+    script = package_block if with_the_package else BLOCK_PACKAGE + remote_block + "print(len(samples))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        env=hub_env(hub.endpoint, tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]  # the package block prints a cell and whether it is valid
+    assert last.endswith((" True", " False")) if with_the_package else last == "8"

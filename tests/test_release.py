@@ -86,8 +86,13 @@ def test_card_metadata_without_evaluation(repo):
     assert {"architecture-generation", "neural-architecture-search", "vq-vae", "nas-bench-201"} <= set(
         meta["tags"]
     )
-    assert "model-index" not in meta and "pipeline_tag" not in meta
+    assert "model-index" not in meta and meta["pipeline_tag"] == "graph-ml"
     assert "Not evaluated yet" in (repo / "README.md").read_text()
+    text = (repo / "README.md").read_text()  # linked papers (the Hub links arXiv pages) and their BibTeX
+    for arxiv_id in ("2503.22063", "2006.06936", "2001.00326"):
+        assert f"[arXiv:{arxiv_id}](https://arxiv.org/abs/{arxiv_id})" in text and f"{{{arxiv_id}}}" in text
+    assert "```bibtex\n@misc{archllm2025," in text and "@inproceedings{dong2020nasbench201," in text
+    assert "1902.09635" not in text  # only this repo's space is cited
 
 
 def test_card_model_index_equals_the_evaluation(run, tmp_path):
@@ -103,9 +108,10 @@ def test_card_model_index_equals_the_evaluation(run, tmp_path):
     measured = {(r.task_type, r.metric_type): r.metric_value for r in card.data.eval_results}
     expected = {(r.task_type, r.metric_type): r.metric_value for r in model_index(evaluation, "nb201", "x/y")}
     assert measured == expected and len(measured) == 5
-    assert (
-        measured[("architecture-generation", "validity")] == evaluation["recommended"]["scores"]["validity"]
-    )
+    # percentages, rounded as the card's tables quote them
+    validity = evaluation["recommended"]["scores"]["validity"]
+    assert measured[("architecture-generation", "validity")] == round(100 * validity, 2)
+    assert f"{validity:.2%}" == f"{measured[('architecture-generation', 'validity')]:.2f}%"
     assert json.loads((out / "evaluation.json").read_text()) == evaluation
     text = (out / "README.md").read_text()
     assert f"{evaluation['raw_iid']['scores']['validity']:.2%}" in text
