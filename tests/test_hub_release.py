@@ -23,6 +23,7 @@ from archllm_hf.generation import ArchitectureGenerator
 SPACES = ("nb101", "nb201", "darts")
 ORG = "test-org"
 DATASET_ID = f"{ORG}/nas-bench-cells"
+PINNED_ID = f"{ORG}/archvq-pinned"
 NUM = 12
 BLOCK_PACKAGE = (
     "import sys\nsys.modules['archllm_hf'] = None  # an environment where the package cannot be imported\n"
@@ -89,6 +90,7 @@ def mirrors(tmp_path_factory) -> Path:
         git_commit_folder(repo)
         cells = build_cells_dataset(space, num_samples=80, progress=False)
         write_dataset_config(cells, root / "data", space)
+    make_pinned_repo(local(mirrors, "nb201"), mirrors / "models" / PINNED_ID)
     dataset_repo = mirrors / "datasets" / DATASET_ID
     assert (
         cli(["release", "--dataset", str(root / "data"), "--out", str(dataset_repo), "--repo-id", DATASET_ID])
@@ -96,6 +98,35 @@ def mirrors(tmp_path_factory) -> Path:
     )
     git_commit_folder(dataset_repo)
     return mirrors
+
+
+def make_pinned_repo(release: Path, repo: Path) -> None:
+    """``repo``: a git repo whose first commit (tagged ``v1``) is ``release`` and whose second, on ``main``, moves
+    the VQ-VAE to another subfolder, halves the prior's weights and makes both remote-code entry points raise: a
+    load pinned to ``v1`` that read any file of ``main`` would fail or differ."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(release, repo)
+    git_commit_folder(repo)
+    subprocess.run(["git", "-C", str(repo), "tag", "v1"], check=True)
+    (repo / "vqvae").rename(repo / "vqvae-v2")
+    info = json.loads((repo / "archllm_prior.json").read_text())
+    (repo / "archllm_prior.json").write_text(json.dumps({**info, "vqvae": "vqvae-v2"}))
+    weights = load_file(repo / "model.safetensors")
+    save_file({k: v * 0.5 for k, v in weights.items()}, repo / "model.safetensors", metadata={"format": "pt"})
+    for name in ("pipeline_arch_vqvae.py", "modeling_arch_vqvae.py"):
+        path = repo / name
+        path.write_text(path.read_text() + '\nraise ImportError("the code of main, not of v1")\n')
+    git_commit_folder(repo)
+
+
+def commit_of(repo: Path, revision: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", revision], check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -220,3 +251,58 @@ def test_the_cards_usage_snippets_run_as_written(hub, mirrors, tmp_path, with_th
     assert done.returncode == 0, done.stderr[-3000:]
     last = done.stdout.strip().splitlines()[-1]  # the package block prints a cell and whether it is valid
     assert last.endswith((" True", " False")) if with_the_package else last == "8"
+
+
+PINNED_WITH_PACKAGE = """
+import json, sys
+import archllm_hf
+from transformers import pipeline
+from archllm_hf.generation import ArchitectureGenerator
+
+repo, revision, num = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pinned = ArchitectureGenerator.from_pretrained(repo, revision=revision)
+latest = ArchitectureGenerator.from_pretrained(repo)
+print(json.dumps({
+    "generator": pinned.generate(num, seed=0),
+    "pipeline": pipeline("architecture-generation", model=repo, revision=revision)(num_samples=num, seed=0),
+    "weights": [float(sum(p.detach().double().sum() for p in g.prior.parameters())) for g in (pinned, latest)],
+}))
+"""
+
+PINNED_WITHOUT_PACKAGE = """
+import sys
+sys.modules["archllm_hf"] = None  # an environment where the package cannot be imported
+import json
+from transformers import pipeline
+
+repo, revision, num = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print(json.dumps({"pipeline": pipeline(model=repo, revision=revision, trust_remote_code=True)(num_samples=num, seed=0)}))
+"""
+
+
+@pytest.mark.parametrize("revision", ["v1", "commit"])
+@pytest.mark.parametrize("with_the_package", [True, False])
+def test_a_pinned_revision_reaches_every_file_of_the_load(hub, mirrors, tmp_path, revision, with_the_package):
+    """Issue 24.2: ``revision=`` (a tag, or a commit) pins the prior, ``archllm_prior.json``, the VQ-VAE and the remote
+    code to that commit, with and without the package; the newer ``main`` would fail (its remote code raises, its
+    VQ-VAE is elsewhere) or differ (its prior's weights are halved)."""
+    repo = mirrors / "models" / PINNED_ID
+    if revision == "commit":
+        revision = commit_of(repo, "v1")
+    script = PINNED_WITH_PACKAGE if with_the_package else PINNED_WITHOUT_PACKAGE
+    done = subprocess.run(
+        [sys.executable, "-c", script, PINNED_ID, revision, str(NUM)],
+        check=False,
+        env=hub_env(hub.endpoint, tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = ArchitectureGenerator.from_pretrained(local(mirrors, "nb201")).generate(NUM, seed=0)  # = v1
+    assert got["pipeline"] == expected
+    if with_the_package:
+        assert got["generator"] == expected
+        pinned, latest = got["weights"]
+        assert latest == pytest.approx(pinned / 2, rel=1e-9) and pinned != pytest.approx(0.0)
