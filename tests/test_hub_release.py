@@ -135,16 +135,23 @@ def hub(mirrors) -> Iterator[LocalHub]:
         yield hub
 
 
-def run_child(script: str, hub: LocalHub, home: Path) -> dict:
+def run_script(script: str, hub: LocalHub, home: Path, *args: str) -> str:
+    """Run ``python -c script *args`` against the local Hub with ``home`` as its HF_HOME; its stdout (it must succeed)."""
     done = subprocess.run(
-        [sys.executable, "-c", script, ORG, str(NUM)],
+        [sys.executable, "-c", script, *args],
+        check=False,
         env=hub_env(hub.endpoint, home),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def run_child(script: str, hub: LocalHub, home: Path, *args: str) -> dict:
+    """:func:`run_script` (with ``ORG NUM`` when no ``args``), whose last line of output is JSON."""
+    return json.loads(run_script(script, hub, home, *(args or (ORG, str(NUM)))).strip().splitlines()[-1])
 
 
 def local(mirrors: Path, space: str) -> Path:
@@ -240,16 +247,9 @@ def test_the_cards_usage_snippets_run_as_written(hub, mirrors, tmp_path, with_th
     package_block, remote_block = re.findall(r"```python\n(.*?)```", card, flags=re.DOTALL)
     assert f'model="{ORG}/archvq-nb201"' in package_block and "trust_remote_code=True" in remote_block
     script = package_block if with_the_package else BLOCK_PACKAGE + remote_block + "print(len(samples))\n"
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        check=False,
-        env=hub_env(hub.endpoint, tmp_path / "home"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    last = done.stdout.strip().splitlines()[-1]  # the package block prints a cell and whether it is valid
+    last = (
+        run_script(script, hub, tmp_path / "home").strip().splitlines()[-1]
+    )  # the package block prints a cell and whether it is valid
     assert last.endswith((" True", " False")) if with_the_package else last == "8"
 
 
@@ -290,16 +290,7 @@ def test_a_pinned_revision_reaches_every_file_of_the_load(hub, mirrors, tmp_path
     if revision == "commit":
         revision = commit_of(repo, "v1")
     script = PINNED_WITH_PACKAGE if with_the_package else PINNED_WITHOUT_PACKAGE
-    done = subprocess.run(
-        [sys.executable, "-c", script, PINNED_ID, revision, str(NUM)],
-        check=False,
-        env=hub_env(hub.endpoint, tmp_path / "home"),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    got = json.loads(done.stdout.strip().splitlines()[-1])
+    got = run_child(script, hub, tmp_path / "home", PINNED_ID, revision, str(NUM))
     expected = ArchitectureGenerator.from_pretrained(local(mirrors, "nb201")).generate(NUM, seed=0)  # = v1
     assert got["pipeline"] == expected
     if with_the_package:
