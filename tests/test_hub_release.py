@@ -6,6 +6,7 @@ generate``, ``load_dataset``) and without it (``trust_remote_code=True``)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,11 @@ from archllm_hf.generation import ArchitectureGenerator
 SPACES = ("nb101", "nb201", "darts")
 ORG = "test-org"
 DATASET_ID = f"{ORG}/nas-bench-cells"
+PINNED_ID = f"{ORG}/archvq-pinned"
 NUM = 12
+BLOCK_PACKAGE = (
+    "import sys\nsys.modules['archllm_hf'] = None  # an environment where the package cannot be imported\n"
+)
 
 WITH_PACKAGE = """
 import json, sys
@@ -85,6 +90,7 @@ def mirrors(tmp_path_factory) -> Path:
         git_commit_folder(repo)
         cells = build_cells_dataset(space, num_samples=80, progress=False)
         write_dataset_config(cells, root / "data", space)
+    make_pinned_repo(local(mirrors, "nb201"), mirrors / "models" / PINNED_ID)
     dataset_repo = mirrors / "datasets" / DATASET_ID
     assert (
         cli(["release", "--dataset", str(root / "data"), "--out", str(dataset_repo), "--repo-id", DATASET_ID])
@@ -94,22 +100,58 @@ def mirrors(tmp_path_factory) -> Path:
     return mirrors
 
 
+def make_pinned_repo(release: Path, repo: Path) -> None:
+    """``repo``: a git repo whose first commit (tagged ``v1``) is ``release`` and whose second, on ``main``, moves
+    the VQ-VAE to another subfolder, halves the prior's weights and makes both remote-code entry points raise: a
+    load pinned to ``v1`` that read any file of ``main`` would fail or differ."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(release, repo)
+    git_commit_folder(repo)
+    subprocess.run(["git", "-C", str(repo), "tag", "v1"], check=True)
+    (repo / "vqvae").rename(repo / "vqvae-v2")
+    info = json.loads((repo / "archllm_prior.json").read_text())
+    (repo / "archllm_prior.json").write_text(json.dumps({**info, "vqvae": "vqvae-v2"}))
+    weights = load_file(repo / "model.safetensors")
+    save_file({k: v * 0.5 for k, v in weights.items()}, repo / "model.safetensors", metadata={"format": "pt"})
+    for name in ("pipeline_arch_vqvae.py", "modeling_arch_vqvae.py"):
+        path = repo / name
+        path.write_text(path.read_text() + '\nraise ImportError("the code of main, not of v1")\n')
+    git_commit_folder(repo)
+
+
+def commit_of(repo: Path, revision: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", revision], check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
 @pytest.fixture(scope="module")
 def hub(mirrors) -> Iterator[LocalHub]:
     with LocalHub(mirrors) as hub:
         yield hub
 
 
-def run_child(script: str, hub: LocalHub, home: Path) -> dict:
+def run_script(script: str, hub: LocalHub, home: Path, *args: str) -> str:
+    """Run ``python -c script *args`` against the local Hub with ``home`` as its HF_HOME; its stdout (it must succeed)."""
     done = subprocess.run(
-        [sys.executable, "-c", script, ORG, str(NUM)],
+        [sys.executable, "-c", script, *args],
+        check=False,
         env=hub_env(hub.endpoint, home),
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def run_child(script: str, hub: LocalHub, home: Path, *args: str) -> dict:
+    """:func:`run_script` (with ``ORG NUM`` when no ``args``), whose last line of output is JSON."""
+    return json.loads(run_script(script, hub, home, *(args or (ORG, str(NUM)))).strip().splitlines()[-1])
 
 
 def local(mirrors: Path, space: str) -> Path:
@@ -195,3 +237,63 @@ def test_archllm_generate_takes_a_repo_id(hub, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 7 and len({r["id"] for r in rows if r["valid"]}) == sum(r["valid"] for r in rows)
+
+
+@pytest.mark.parametrize("with_the_package", [True, False])
+def test_the_cards_usage_snippets_run_as_written(hub, mirrors, tmp_path, with_the_package):
+    """The card's two ``python`` blocks, run by repo id through the local Hub: the package's pipeline, and plain
+    transformers with the repo's remote code (in a process where the package cannot be imported)."""
+    card = (local(mirrors, "nb201") / "README.md").read_text()
+    package_block, remote_block = re.findall(r"```python\n(.*?)```", card, flags=re.DOTALL)
+    assert f'model="{ORG}/archvq-nb201"' in package_block and "trust_remote_code=True" in remote_block
+    script = package_block if with_the_package else BLOCK_PACKAGE + remote_block + "print(len(samples))\n"
+    last = (
+        run_script(script, hub, tmp_path / "home").strip().splitlines()[-1]
+    )  # the package block prints a cell and whether it is valid
+    assert last.endswith((" True", " False")) if with_the_package else last == "8"
+
+
+PINNED_WITH_PACKAGE = """
+import json, sys
+import archllm_hf
+from transformers import pipeline
+from archllm_hf.generation import ArchitectureGenerator
+
+repo, revision, num = sys.argv[1], sys.argv[2], int(sys.argv[3])
+pinned = ArchitectureGenerator.from_pretrained(repo, revision=revision)
+latest = ArchitectureGenerator.from_pretrained(repo)
+print(json.dumps({
+    "generator": pinned.generate(num, seed=0),
+    "pipeline": pipeline("architecture-generation", model=repo, revision=revision)(num_samples=num, seed=0),
+    "weights": [float(sum(p.detach().double().sum() for p in g.prior.parameters())) for g in (pinned, latest)],
+}))
+"""
+
+PINNED_WITHOUT_PACKAGE = """
+import sys
+sys.modules["archllm_hf"] = None  # an environment where the package cannot be imported
+import json
+from transformers import pipeline
+
+repo, revision, num = sys.argv[1], sys.argv[2], int(sys.argv[3])
+print(json.dumps({"pipeline": pipeline(model=repo, revision=revision, trust_remote_code=True)(num_samples=num, seed=0)}))
+"""
+
+
+@pytest.mark.parametrize("revision", ["v1", "commit"])
+@pytest.mark.parametrize("with_the_package", [True, False])
+def test_a_pinned_revision_reaches_every_file_of_the_load(hub, mirrors, tmp_path, revision, with_the_package):
+    """Issue 24.2: ``revision=`` (a tag, or a commit) pins the prior, ``archllm_prior.json``, the VQ-VAE and the remote
+    code to that commit, with and without the package; the newer ``main`` would fail (its remote code raises, its
+    VQ-VAE is elsewhere) or differ (its prior's weights are halved)."""
+    repo = mirrors / "models" / PINNED_ID
+    if revision == "commit":
+        revision = commit_of(repo, "v1")
+    script = PINNED_WITH_PACKAGE if with_the_package else PINNED_WITHOUT_PACKAGE
+    got = run_child(script, hub, tmp_path / "home", PINNED_ID, revision, str(NUM))
+    expected = ArchitectureGenerator.from_pretrained(local(mirrors, "nb201")).generate(NUM, seed=0)  # = v1
+    assert got["pipeline"] == expected
+    if with_the_package:
+        assert got["generator"] == expected
+        pinned, latest = got["weights"]
+        assert latest == pytest.approx(pinned / 2, rel=1e-9) and pinned != pytest.approx(0.0)

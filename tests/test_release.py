@@ -50,6 +50,9 @@ def test_release_folder_holds_weights_configs_code_and_card(repo, run):
     assert {"model.safetensors", "vqvae/model.safetensors", "config.json", "vqvae/config.json"} <= files
     assert {"tokenizer.json", "vqvae/tokenizer.json", "generation_config.json", "archllm_prior.json"} <= files
     assert {"README.md", "pipeline_arch_vqvae.py", "modeling_arch_vqvae.py", "spaces.py", "nb201.py"} <= files
+    assert not {"nb101.py", "darts.py"} & files and not [
+        f for f in files if f.startswith("vqvae/") and f.endswith(".py")
+    ]
     assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl")) or "checkpoint" in f]
     for path in repo.rglob("*"):  # no local path leaks into the repo
         if path.suffix in (".json", ".md"):
@@ -83,8 +86,13 @@ def test_card_metadata_without_evaluation(repo):
     assert {"architecture-generation", "neural-architecture-search", "vq-vae", "nas-bench-201"} <= set(
         meta["tags"]
     )
-    assert "model-index" not in meta and "pipeline_tag" not in meta
+    assert "model-index" not in meta and meta["pipeline_tag"] == "graph-ml"
     assert "Not evaluated yet" in (repo / "README.md").read_text()
+    text = (repo / "README.md").read_text()  # linked papers (the Hub links arXiv pages) and their BibTeX
+    for arxiv_id in ("2503.22063", "2006.06936", "2001.00326"):
+        assert f"[arXiv:{arxiv_id}](https://arxiv.org/abs/{arxiv_id})" in text and f"{{{arxiv_id}}}" in text
+    assert "```bibtex\n@misc{archllm2025," in text and "@inproceedings{dong2020nasbench201," in text
+    assert "1902.09635" not in text  # only this repo's space is cited
 
 
 def test_card_model_index_equals_the_evaluation(run, tmp_path):
@@ -100,9 +108,10 @@ def test_card_model_index_equals_the_evaluation(run, tmp_path):
     measured = {(r.task_type, r.metric_type): r.metric_value for r in card.data.eval_results}
     expected = {(r.task_type, r.metric_type): r.metric_value for r in model_index(evaluation, "nb201", "x/y")}
     assert measured == expected and len(measured) == 5
-    assert (
-        measured[("architecture-generation", "validity")] == evaluation["recommended"]["scores"]["validity"]
-    )
+    # percentages, rounded as the card's tables quote them
+    validity = evaluation["recommended"]["scores"]["validity"]
+    assert measured[("architecture-generation", "validity")] == round(100 * validity, 2)
+    assert f"{validity:.2%}" == f"{measured[('architecture-generation', 'validity')]:.2f}%"
     assert json.loads((out / "evaluation.json").read_text()) == evaluation
     text = (out / "README.md").read_text()
     assert f"{evaluation['raw_iid']['scores']['validity']:.2%}" in text
@@ -177,7 +186,10 @@ def test_remote_code_runs_another_repos_vqvae_only_with_consent(repo, tmp_path):
     info = json.loads(info_file.read_text())
     info_file.write_text(json.dumps({**info, "vqvae": "someone-else/their-vqvae"}))
     env = {"HF_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
-    script = BLOCK_PACKAGE + "\nfrom transformers import pipeline\npipeline(model=sys.argv[1], trust_remote_code=True)\n"
+    script = (
+        BLOCK_PACKAGE
+        + "\nfrom transformers import pipeline\npipeline(model=sys.argv[1], trust_remote_code=True)\n"
+    )
     done = subprocess.run(
         [sys.executable, "-c", script, str(elsewhere)], capture_output=True, text=True, env=env, timeout=300
     )
@@ -191,15 +203,23 @@ def test_committed_checkpoint_generates_valid_cells_without_the_package(space, t
     repo = REPO_ROOT / "hub" / f"archvq-{space}"
     out = run_remote(repo, 100, tmp_path / "home")
     assert sum(s["valid"] for s in out["samples"]) >= 99
+    # the repo's own code draws what the package draws (and the package what was recorded: see below)
+    assert out["samples"] == ArchitectureGenerator.from_pretrained(repo).generate(100, seed=0)
 
 
-def test_remote_code_is_flat_and_complete():
-    files = remote_code_files()
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_remote_code_is_flat_complete_and_one_space(space):
+    from archllm_hf.release.remote_code import SHIPPED_CORE
+
+    files = remote_code_files(space)
+    assert set(files) == {*SHIPPED_CORE, f"{space}.py", "spaces.py"}
     for name, text in files.items():
         assert not re.search(r"^\s*from \.\.", text, flags=re.MULTILINE), name
         for module in re.findall(r"^\s*from \.(\w+) import", text, flags=re.MULTILINE):
             assert f"{module}.py" in files, f"{name} imports .{module}, which the repo lacks"
         assert "archllm_hf" not in re.findall(r"^\s*(?:from|import) (\w+)", text, flags=re.MULTILINE), name
+    with pytest.raises(ValueError, match="no remote code for search space 'nb301'"):
+        remote_code_files("nb301")
 
 
 def test_release_refuses_a_text_prior(run, tmp_path):
@@ -262,7 +282,9 @@ def test_committed_cards_quote_their_benchmark_json(space, tmp_path):
     assert (copy / "README.md").read_text() == (repo / "README.md").read_text()
 
 
-def test_release_refuses_a_folder_of_user_files_and_leaves_no_temporary_folder(run, tmp_path, monkeypatch, capsys):
+def test_release_refuses_a_folder_of_user_files_and_leaves_no_temporary_folder(
+    run, tmp_path, monkeypatch, capsys
+):
     """Issue 23.1: a non-empty folder that is not a release is refused (its files kept) unless --force; ``--out .``
     is refused clearly; no ``.*.tmp`` folder is left behind."""
     user = tmp_path / "v"
@@ -291,8 +313,62 @@ def test_release_refuses_a_folder_of_user_files_and_leaves_no_temporary_folder(r
 
 @pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
 def test_committed_repos_carry_the_packages_remote_code(space):
-    from archllm_hf.release.repo import remote_code_files
+    """Every code file of a committed repo is what the package generates now (transformers' ``check_copies``, for
+    our copies): no stale file, no extra ``.py`` file, and no ``.py`` under ``vqvae/`` (transformers reads a
+    subfolder's remote code from the root)."""
+    repo = REPO_ROOT / "hub" / f"archvq-{space}"
+    expected = remote_code_files(space)
+    shipped = {str(p.relative_to(repo)) for p in repo.rglob("*.py")}
+    fix = f"regenerate {repo} with `archllm release` (see release.remote_code)"
+    assert shipped == set(expected), (
+        f"{fix}: extra {sorted(shipped - set(expected))}, missing {sorted(set(expected) - shipped)}"
+    )
+    stale = [name for name, text in expected.items() if (repo / name).read_text() != text]
+    assert not stale, f"{fix}: {stale} differ"
+    for config in ("config.json", "tokenizer_config.json"):
+        auto_map = json.loads((repo / "vqvae" / config).read_text())["auto_map"]
+        for reference in auto_map.values():
+            for name in [reference] if isinstance(reference, str) else [r for r in reference if r]:
+                assert f"{name.split('.')[0]}.py" in expected, name
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_committed_repo_equals_a_fresh_release_of_its_checkpoint(space, tmp_path):
+    """Released again from its own checkpoint (the repo as a run's prior), a committed repo comes back file for file:
+    weights, configs, card, remote code (the saving transformers version aside)."""
+    import shutil
 
     repo = REPO_ROOT / "hub" / f"archvq-{space}"
-    stale = [name for name, text in remote_code_files().items() if (repo / name).read_text() != text]
-    assert not stale, f"regenerate the remote code of {repo} (release.repo._copy_remote_code): {stale} differ"
+    shutil.copytree(repo, tmp_path / "run" / "prior")
+    dataset = ModelCard.load(repo / "README.md").data.datasets[0]
+    out = release_run(
+        tmp_path / "run",
+        tmp_path / "out",
+        repo_id=f"archllm-hf/archvq-{space}",
+        evaluation=repo / "evaluation.json",
+        dataset_repo_id=dataset,
+    )
+
+    def files(folder):
+        return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+    assert files(out) == files(repo)
+    for name in sorted(files(repo)):
+        if name.endswith(".json"):
+            fresh, committed = (json.loads((f / name).read_text()) for f in (out, repo))
+            for data in (fresh, committed):
+                data.pop("transformers_version", None)
+            assert fresh == committed, name
+        else:
+            assert (out / name).read_bytes() == (repo / name).read_bytes(), name
+
+
+COMMITTED_SAMPLES = json.loads((Path(__file__).parent / "committed_samples.json").read_text())
+
+
+@pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
+def test_committed_checkpoint_gives_the_samples_recorded_before_its_code_was_cut(space):
+    recorded = COMMITTED_SAMPLES["samples"][space]
+    generator = ArchitectureGenerator.from_pretrained(REPO_ROOT / "hub" / f"archvq-{space}")
+    samples = generator.generate(COMMITTED_SAMPLES["num_samples"], seed=COMMITTED_SAMPLES["seed"])
+    assert [[s["codes"], s["id"], s["valid"]] for s in samples] == recorded

@@ -35,6 +35,11 @@ NETWORK_BUILDERS: dict[str, Callable[..., Any]] = {}
 
 PAD = "<pad>"
 
+SPACE_CLASSES: dict[str, type[SearchSpace]] = {}
+"""``space name → SearchSpace subclass``: every concrete space registers itself here when its module is imported
+(the first class of a name wins), so :func:`get_space` knows exactly the spaces that were imported; a released
+repo's remote code imports only its own."""
+
 CellT = TypeVar("CellT", bound=Hashable)
 
 
@@ -90,6 +95,11 @@ class SearchSpace(ABC, Generic[CellT]):
     """Number of node slots in the graph encoding."""
     node_vocab: tuple[str, ...]
     """Node labels of the graph encoding; ``node_vocab[0] == "<pad>"``."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            SPACE_CLASSES.setdefault(cls.name, cls)
 
     @property
     def space_kwargs(self) -> dict[str, Any]:
@@ -473,11 +483,28 @@ def as_int_matrix(matrix: Sequence[Sequence[int]] | np.ndarray, what: str = "mat
     return arr.astype(np.int64)
 
 
+def get_space(name: str, **kwargs: Any) -> SearchSpace:
+    """The search space called ``name`` (``nb101``, ``nb201`` or ``darts``); kwargs go to its constructor."""
+    try:
+        cls = SPACE_CLASSES[name]
+    except KeyError:
+        raise ValueError(f"unknown search space {name!r}; choose one of {', '.join(SPACE_CLASSES)}") from None
+    return cls(**kwargs)
+
+
+def space_of(config: Any) -> SearchSpace:
+    """The search space a model config (or a prior's description) names in its ``space`` and ``space_kwargs``."""
+    return get_space(config.space, **dict(getattr(config, "space_kwargs", None) or {}))
+
+
 __all__ = [
     "PAD",
+    "SPACE_CLASSES",
     "CellT",
     "DecodedCell",
     "GraphEncoding",
     "SearchSpace",
     "as_int_matrix",
+    "get_space",
+    "space_of",
 ]

@@ -163,8 +163,46 @@ def resolve(reference_: str, from_folder: str | Path, subfolder: str = "") -> tu
     return str(from_folder), ({"subfolder": inside} if inside != "." else {})
 
 
+def pin_revision(path: str | Path, **hub_kwargs: Any) -> dict[str, Any]:
+    """``hub_kwargs`` with ``revision`` resolved, once, to the commit it names now (``HfApi.resolve_revision``), so
+    that every file of one load (the prior, ``archllm_prior.json``, the VQ-VAE, its remote code) comes from that
+    commit even if the repo moves on meanwhile. A local folder is left as it is. Offline, the commit recorded in the
+    cache is used; if the revision cannot be resolved at all, it is left as given, and the loads that follow report
+    why (as transformers does).
+    """
+    revision = hub_kwargs.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        raise TypeError(
+            f"revision must be a branch, tag or commit name (a str), got {type(revision).__name__}"
+        )
+    if Path(str(path)).is_dir() or _is_commit(revision):
+        return hub_kwargs
+    from huggingface_hub import HfApi, is_offline_mode
+
+    try:
+        resolved = HfApi().resolve_revision(
+            str(path),
+            revision=revision,
+            token=hub_kwargs.get("token"),
+            cache_dir=hub_kwargs.get("cache_dir"),
+            local_files_only=bool(hub_kwargs.get("local_files_only")) or is_offline_mode(),
+        )
+    except Exception:  # noqa: BLE001 - not found, no access, offline and no cached ref: the loads below say which
+        return hub_kwargs
+    return {**hub_kwargs, "revision": resolved.resolved}
+
+
+def _is_commit(revision: Any) -> bool:
+    return (
+        isinstance(revision, str) and len(revision) == 40 and all(c in "0123456789abcdef" for c in revision)
+    )
+
+
 def predictor_folder(
-    path: str | Path, revision: str | None = None, token: str | bool | None = None, cache_dir: str | None = None
+    path: str | Path,
+    revision: str | None = None,
+    token: str | bool | None = None,
+    cache_dir: str | None = None,
 ) -> Path:
     """The local folder of a predictor: ``path`` itself, or a download of the Hub repo ``ORG/NAME`` it names."""
     local = Path(str(path))
@@ -329,13 +367,14 @@ def load_vgae(path: str | Path, device: str | torch.device | None = None, **hub_
 
 __all__ = [
     "PRIOR_INFO_NAME",
-    "check_folder_or_repo_id",
     "SUMMARY_NAME",
     "PriorInfo",
+    "check_folder_or_repo_id",
     "is_saved",
     "load_prior",
     "load_vgae",
     "load_vqvae",
+    "pin_revision",
     "prior_vqvae",
     "read_prior_info",
     "read_summary",

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, PreTrainedModel
 
-from .._hub import PriorInfo, load_prior, load_vqvae, prior_vqvae
+from .._hub import PriorInfo, load_prior, load_vqvae, pin_revision, prior_vqvae
 from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor, CodeGrammarLogitsProcessor
 from ..spaces import DecodedCell, SearchSpace
 from .sampler import Draw, Sampler
@@ -116,8 +116,13 @@ class ArchitectureGenerator(Sampler):
         device: str | torch.device | None = None,
         **hub_kwargs: Any,
     ) -> ArchitectureGenerator:
-        """Load a prior folder (or Hub repo; ``hub_kwargs``: ``subfolder``, ``revision``, ...) and its VQ-VAE
-        (``vqvae`` defaults to the one the prior names)."""
+        """Load a prior folder (or Hub repo; ``hub_kwargs``: ``subfolder``, ``revision``, ``token``, ...) and its
+        VQ-VAE (``vqvae`` defaults to the one the prior names).
+
+        A ``revision`` is resolved once to a commit, and every file of the repo (the prior, ``archllm_prior.json``,
+        the VQ-VAE in its subfolder) is read at that commit with the same ``token``.
+        """
+        hub_kwargs = pin_revision(prior, **hub_kwargs)
         model, tokenizer, info = load_prior(prior, device=device, **hub_kwargs)
         _check_writes_codes(info)
         return cls(model, tokenizer, *load_prior_vqvae(prior, info, vqvae, device, **hub_kwargs), info)
@@ -278,11 +283,18 @@ def load_prior_vqvae(
     **hub_kwargs: Any,
 ) -> tuple[ArchVQVAEModel, ArchVQVAEProcessor]:
     """The VQ-VAE (and processor) of the prior at ``prior``: ``vqvae`` when given, else the one its info names,
-    found relative to the prior's own folder or repo."""
-    if vqvae is not None:
-        return load_vqvae(vqvae, device=device)
+    found relative to the prior's own folder or repo.
+
+    A VQ-VAE in the prior's repo is read with all of ``hub_kwargs`` (the prior's ``revision`` included); one
+    elsewhere (``vqvae``, or another repo the info names) with its ``token``, ``cache_dir`` and
+    ``local_files_only`` only: the prior's revision means nothing in another repo."""
     subfolder = hub_kwargs.pop("subfolder", "")
+    elsewhere = {k: v for k, v in hub_kwargs.items() if k != "revision"}
+    if vqvae is not None:
+        return load_vqvae(vqvae, device=device, **(elsewhere if not Path(str(vqvae)).is_dir() else {}))
     path, kwargs = prior_vqvae(prior, info, subfolder)
+    if path != str(prior):
+        return load_vqvae(path, device=device, **elsewhere)
     return load_vqvae(path, device=device, **{**hub_kwargs, **kwargs})
 
 

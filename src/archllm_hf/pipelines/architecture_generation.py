@@ -18,6 +18,10 @@ from transformers import AutoModelForCausalLM, Pipeline
 
 from ..utils import quiet_loading
 
+HUB_KEYS = ("revision", "token", "cache_dir", "local_files_only")
+"""The ``from_pretrained`` keywords that say which version of a Hub repo to read, and how: the pipeline reads the
+prior's ``archllm_prior.json`` and VQ-VAE with the same ones as the prior."""
+
 _SAMPLING_KEYS = (
     "num_samples",
     "sampling_batch_size",
@@ -37,7 +41,15 @@ class QuietAutoModelForCausalLM(AutoModelForCausalLM):
     @classmethod
     def from_pretrained(cls, *args: Any, **kwargs: Any) -> Any:
         with quiet_loading():
-            return super().from_pretrained(*args, **kwargs)
+            model = super().from_pretrained(*args, **kwargs)
+        # what the pipeline reads next from the same repo (archllm_prior.json, the VQ-VAE) is read as the prior was:
+        # at the commit ``pipeline(...)`` resolved its ``revision`` to, with its ``token``
+        revision = kwargs.get("revision")
+        model._archllm_hub_kwargs = {
+            **{k: kwargs[k] for k in HUB_KEYS if kwargs.get(k) is not None},
+            **({"revision": getattr(revision, "resolved", revision)} if revision is not None else {}),
+        }
+        return model
 
 
 class ArchitectureGenerationPipeline(Pipeline):
@@ -66,13 +78,14 @@ class ArchitectureGenerationPipeline(Pipeline):
 
     def __init__(self, *args: Any, vqvae: str | Path | None = None, prior_info: Any = None, **kwargs: Any):
         # imported here: registering the task on ``import archllm_hf`` must not load the upper floors
-        from .._hub import read_prior_info
+        from .._hub import pin_revision, read_prior_info
         from ..generation.generator import ArchitectureGenerator, load_prior_vqvae
 
         super().__init__(*args, **kwargs)
         prior_path = str(self.model.name_or_path)
-        info = prior_info if prior_info is not None else read_prior_info(prior_path)
-        model, processor = load_prior_vqvae(prior_path, info, vqvae, device=self.device)
+        hub_kwargs = pin_revision(prior_path, **getattr(self.model, "_archllm_hub_kwargs", {}))
+        info = prior_info if prior_info is not None else read_prior_info(prior_path, **hub_kwargs)
+        model, processor = load_prior_vqvae(prior_path, info, vqvae, device=self.device, **hub_kwargs)
         self.generator = ArchitectureGenerator(self.model, self.tokenizer, model, processor, info)
 
     def __call__(self, inputs: Any = None, **kwargs: Any) -> list[dict[str, Any]]:

@@ -2,7 +2,8 @@
 
 Every number in the card is read from a file: ``evaluation.json`` (the checkpoint's measured quality, written by
 ``benchmarks/release.py`` through :func:`archllm_hf.evaluation.release.evaluate_release`) and the training summaries.
-``model-index`` holds the scores at the recommended settings and the held-out reconstruction, exactly as measured.
+``model-index`` holds the scores at the recommended settings and the held-out reconstruction as percentages, rounded
+as the card's tables quote them (:data:`DECIMALS`), so the Hub shows the same figures as the card's text.
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ EVALUATION_NAME = "evaluation.json"
 SPACE_TAGS = {"nb101": "nas-bench-101", "nb201": "nas-bench-201", "darts": "darts"}
 GENERATION_METRICS = ("validity", "uniqueness", "novelty", "valid_unique_rate")
 RECONSTRUCTION_METRIC = "exact_match"
+PIPELINE_TAG = "graph-ml"
+"""The Hub task the cards file the repos under (the prior alone is a ``LlamaForCausalLM``, which the Hub would file
+under text generation; what the repo generates is cells, i.e. graphs)."""
+DECIMALS = {"generation": 2, "reconstruction": 4}
+"""Decimals of the percentages in ``model-index``: those of the card's tables (generation) and text (reconstruction,
+which is often above 99.99 %)."""
 
 
 def render_model_card(folder: str | Path, repo_id: str, dataset_repo_id: str | None = None) -> Path:
@@ -36,6 +43,7 @@ def render_model_card(folder: str | Path, repo_id: str, dataset_repo_id: str | N
     card_data = ModelCardData(
         license="apache-2.0",
         library_name="transformers",
+        pipeline_tag=PIPELINE_TAG,
         tags=[
             "architecture-generation",
             "neural-architecture-search",
@@ -72,7 +80,7 @@ def render_model_card(folder: str | Path, repo_id: str, dataset_repo_id: str | N
 
 def model_index(evaluation: dict[str, Any], space: str, dataset_repo_id: str) -> list[EvalResult]:
     """``model-index`` entries: the generation scores at the recommended settings and the held-out whole-cell
-    reconstruction, each the exact value of ``evaluation``."""
+    reconstruction, each the value of ``evaluation`` as a percentage rounded to :data:`DECIMALS`."""
     common = {
         "dataset_type": dataset_repo_id,
         "dataset_name": f"{SPACE_TITLES[space]} cells",
@@ -85,8 +93,8 @@ def model_index(evaluation: dict[str, Any], space: str, dataset_repo_id: str) ->
             task_name="Architecture generation",
             dataset_split="train",
             metric_type=name,
-            metric_name=f"{name} ({evaluation['recommended']['num_samples']:,} samples, recommended settings)",
-            metric_value=scores[name],
+            metric_name=f"{name}, % ({evaluation['recommended']['num_samples']:,} samples, recommended settings)",
+            metric_value=_percent(scores[name], DECIMALS["generation"]),
             **common,
         )
         for name in GENERATION_METRICS
@@ -97,12 +105,20 @@ def model_index(evaluation: dict[str, Any], space: str, dataset_repo_id: str) ->
             task_name="Whole-cell reconstruction",
             dataset_split="test",
             metric_type=RECONSTRUCTION_METRIC,
-            metric_name="whole-cell reconstruction (held-out test split)",
-            metric_value=evaluation["reconstruction"][RECONSTRUCTION_METRIC],
+            metric_name="whole-cell reconstruction, % (held-out test split)",
+            metric_value=_percent(
+                evaluation["reconstruction"][RECONSTRUCTION_METRIC], DECIMALS["reconstruction"]
+            ),
             **common,
         )
     )
     return results
+
+
+def _percent(fraction: float, decimals: int) -> float:
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"a score must be a fraction in [0, 1], got {fraction!r}")
+    return round(100.0 * fraction, decimals)
 
 
 def _score_rows(evaluation: dict[str, Any]) -> list[dict[str, str]]:
@@ -117,4 +133,4 @@ def _read(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-__all__ = ["EVALUATION_NAME", "model_index", "render_model_card"]
+__all__ = ["DECIMALS", "EVALUATION_NAME", "PIPELINE_TAG", "model_index", "render_model_card"]

@@ -10,11 +10,11 @@
     OUT/archllm_prior.json          how to prompt the prior; its VQ-VAE is the subfolder ``vqvae``
     OUT/training_summary.json       how the prior was trained
     OUT/evaluation.json             the checkpoint's measured quality (when given; the card quotes it)
-    OUT/*.py                        remote code: the pipeline, the VQ-VAE's processor, the search spaces
-    OUT/vqvae/                      the VQ-VAE: config.json (``auto_map``), model.safetensors, code tokenizer,
-                                    reconstruction.json, training_summary.json, and a copy of its code, so that
-                                    the subfolder also loads on its own (from the repo, transformers reads the
-                                    root's copy)
+    OUT/*.py                        remote code (:mod:`.remote_code`): the pipeline, the VQ-VAE's modules, the
+                                    search-space interface, the repo's one space, the errors module
+    OUT/vqvae/                      the VQ-VAE: config.json (``auto_map`` naming the root's modules),
+                                    model.safetensors, code tokenizer, reconstruction.json, training_summary.json;
+                                    no code (transformers reads a subfolder's remote code from the repo root)
 
 With the package, ``pipeline("architecture-generation", model=OUT)``, ``ArchitectureGenerator.from_pretrained(OUT)``
 and ``AutoModel.from_pretrained(OUT, subfolder="vqvae")`` load it; without it, the same with
@@ -25,24 +25,21 @@ Weights are safetensors only; nothing in the folder names a local path.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
 from transformers import AutoModelForCausalLM
 
-from .. import spaces as spaces_package
 from .._hub import PRIOR_INFO_NAME, SUMMARY_NAME, PriorInfo, load_vqvae, prior_vqvae, read_prior_info
-from ..models import arch_vqvae as vqvae_package
 from ..models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import preset
 from ..utils import atomic_directory
 from .card import EVALUATION_NAME, render_model_card
+from .remote_code import REMOTE_PIPELINE_FILE, remote_code_files
 
 REMOTE_PIPELINE_TASK = "archvq-generation"
 """The task name of the repo's remote pipeline in ``config.json``'s ``custom_pipelines``. It differs from the
@@ -50,15 +47,7 @@ package's ``architecture-generation`` on purpose: transformers prefers a repo's 
 one and then demands ``trust_remote_code=True``, so a shared name would break ``pipeline("architecture-generation",
 model=REPO_ID)`` for package users. Without the package, ``pipeline(model=REPO_ID, trust_remote_code=True)`` infers
 this task (the repo's only custom pipeline)."""
-REMOTE_PIPELINE_FILE = "pipeline_arch_vqvae.py"
 VQVAE_SUBFOLDER = "vqvae"
-_SPACE_FILES = {
-    "__init__.py": "spaces.py",
-    "base.py": "base.py",
-    "nb101.py": "nb101.py",
-    "nb201.py": "nb201.py",
-    "darts.py": "darts.py",
-}
 _LOCAL_KEYS = ("resumed_from",)  # summary keys that may hold a local path
 RELEASE_PATTERNS = ["*.py", "*.json", "*.md", "*.safetensors", "vqvae/*"]
 """What a release writes; a push deletes the repo's other files matching them (``.gitattributes`` is kept)."""
@@ -118,7 +107,7 @@ def release_run(
             vqvae.save_pretrained(tmp / VQVAE_SUBFOLDER)
             tokenizer.save_pretrained(tmp / VQVAE_SUBFOLDER)
         _add_custom_pipeline(tmp / "config.json")
-        _copy_remote_code(tmp)
+        _write_remote_code(tmp, info.space)
         released = PriorInfo(**{**info.to_dict(), "vqvae": VQVAE_SUBFOLDER})
         (tmp / PRIOR_INFO_NAME).write_text(json.dumps(released.to_dict(), indent=2) + "\n")
         _copy_summary(prior_dir / SUMMARY_NAME, tmp / SUMMARY_NAME)
@@ -134,9 +123,7 @@ def release_run(
     return Path(out_dir)
 
 
-def release_dataset(
-    dataset_dir: str | Path, out_dir: str | Path, repo_id: str, force: bool = False
-) -> Path:
+def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str, force: bool = False) -> Path:
     """Copy a cells dataset folder (``archllm data build``'s output) to ``out_dir`` as a dataset repo whose card
     names ``repo_id``. Benchmark metric columns are refused: their tables' licences do not all allow shipping them
     (the NATS table has none), so metrics stay a join on the user's side."""
@@ -204,33 +191,6 @@ def push_release(
     return str(info)
 
 
-def remote_code_files() -> dict[str, str]:
-    """Files copied to a release repo's root for the remote pipeline: ``{name in the repo: source text}``.
-
-    The VQ-VAE's code is here too, not only under ``vqvae/``: transformers resolves the ``auto_map`` of a
-    subfolder's config against the repo's root. The search spaces are flattened beside the pipeline (transformers loads remote code from one folder): their
-    one import of the package's ground floor, ``from ..errors import``, becomes ``from .errors import``.
-    """
-    files = {
-        REMOTE_PIPELINE_FILE: resources.files(__package__)
-        .joinpath("remote", REMOTE_PIPELINE_FILE)
-        .read_text(),
-    }
-    model_folder = Path(vqvae_package.__file__).parent
-    for name in (
-        "configuration_arch_vqvae.py",
-        "modeling_arch_vqvae.py",
-        "processing_arch_vqvae.py",
-        "tokenization_arch_vqvae.py",
-    ):
-        files[name] = (model_folder / name).read_text()
-    space_folder = Path(spaces_package.__file__).parent
-    for source, target in _SPACE_FILES.items():
-        files[target] = _flattened(space_folder / source)
-    files["errors.py"] = (space_folder.parent / "errors.py").read_text()
-    return files
-
-
 # --- helpers ---------------------------------------------------------------------------------------------------------
 def _check_apart(source: Path, out: Path) -> None:
     """The release replaces ``out`` as a whole: it must be neither ``source`` nor inside it, nor hold it."""
@@ -278,7 +238,9 @@ def _is_release(folder: Path, kind: str, entries: list[str]) -> bool:
     if kind == "model":
         allowed = (".gitattributes", VQVAE_SUBFOLDER)
         return all(
-            name in allowed or (folder / name).is_file() and name.endswith((".py", ".json", ".md", ".safetensors"))
+            name in allowed
+            or (folder / name).is_file()
+            and name.endswith((".py", ".json", ".md", ".safetensors"))
             for name in entries
         )
     from ..data.repo import BUILD_INFO
@@ -287,18 +249,12 @@ def _is_release(folder: Path, kind: str, entries: list[str]) -> bool:
     return bool(configs) and all(name in (".gitattributes", "README.md", *configs) for name in entries)
 
 
-def _flattened(path: Path) -> str:
-    text = path.read_text().replace("from ..errors import", "from .errors import")
-    left = re.findall(r"^\s*from \.\.\S*", text, flags=re.MULTILINE)
-    if left:
-        raise RuntimeError(
-            f"{path} imports {left} from outside its folder; it cannot ship as flat remote code"
-        )
-    return text
-
-
-def _copy_remote_code(folder: Path) -> None:
-    for name, text in remote_code_files().items():
+def _write_remote_code(folder: Path, space: str) -> None:
+    """Replace the code ``save_pretrained`` copied (into the root and ``vqvae/``) by the repo's remote code, at the
+    root only."""
+    for stale in [*folder.glob("*.py"), *(folder / VQVAE_SUBFOLDER).glob("*.py")]:
+        stale.unlink()
+    for name, text in remote_code_files(space).items():
         (folder / name).write_text(text)
 
 

@@ -1,9 +1,9 @@
 """The ``architecture-generation`` pipeline of a released archllm-hf model repo, for Python environments without
 the package.
 
-``archllm release`` ships this file at the root of the repo, beside flat copies of the VQ-VAE's code
-(``configuration_``, ``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and of the search spaces (``spaces.py`` and
-the modules it imports), and names it in ``config.json`` under ``custom_pipelines``. It runs only there:
+``archllm release`` ships this file at the root of the repo, beside the VQ-VAE's modules (``configuration_``,
+``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and the repo's search space (``spaces.py``, ``base.py``,
+the space's module, ``errors.py``), and names it in ``config.json`` under ``custom_pipelines``. It runs only there:
 
     >>> from transformers import pipeline
     >>> generate = pipeline(model="archllm-hf/archvq-nb201", trust_remote_code=True)
@@ -11,7 +11,9 @@ the modules it imports), and names it in ``config.json`` under ``custom_pipeline
     [{'cell': '|nor_conv_3x3~0|+...', 'id': ..., 'isomorphism_id': ..., 'valid': True, 'reason': None,
       'codes': '3 9 ...'}, ...]
 
-The VQ-VAE is read from the repo's default branch (a ``revision`` given to ``pipeline`` reaches the prior only).
+``archllm_prior.json`` and the VQ-VAE (weights and code) are read at the commit the prior was loaded from, so a
+``revision`` given to ``pipeline`` reaches every file. A ``token`` given to ``pipeline`` is not passed on to the
+pipeline by transformers: the VQ-VAE is read with the default token (``HF_TOKEN`` or ``hf auth login``).
 With the package installed, ``pipeline("architecture-generation", model=REPO_ID)`` runs the package's own pipeline
 (the same records, plus top-k / top-p and a faster sampler).
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +65,13 @@ class ArchVQVAEGenerationPipeline(Pipeline):
     def __init__(self, *args: Any, trust_vqvae_repo: bool = False, **kwargs: Any):
         super().__init__(*args, **kwargs)
         source = str(self.model.name_or_path)
-        info = json.loads(Path(cached_file(source, PRIOR_INFO_NAME)).read_text())
+        commit = _loaded_commit(source)
+        info = json.loads(Path(cached_file(source, PRIOR_INFO_NAME, revision=commit)).read_text())
         if info.get("format") != "codes":
             raise ValueError(
                 f"{source}: this pipeline samples code priors, not {info.get('format')!r} priors"
             )
-        where, kwargs = _vqvae_location(source, info["vqvae"])
+        where, kwargs = _vqvae_location(source, info["vqvae"], commit)
         if where != source and not trust_vqvae_repo:
             # trusting this repo's code is no consent to run another repo's
             raise ValueError(
@@ -148,10 +152,24 @@ class ArchVQVAEGenerationPipeline(Pipeline):
         )
 
 
-def _vqvae_location(source: str, reference: str) -> tuple[str, dict[str, str]]:
-    """Where the prior's VQ-VAE is: a subfolder of the same repo or folder, or another repo's id."""
+def _loaded_commit(source: str) -> str | None:
+    """The commit of ``source`` (a Hub repo) that ``pipeline`` loaded the prior and this code from: transformers runs
+    a Hub repo's code from a folder named by that commit (``transformers_modules/<org>/<name>/<commit>/``), having
+    resolved ``pipeline``'s ``revision`` once for all of them. None for a local folder."""
+    if Path(source).is_dir():
+        return None
+    folder = Path(__file__).resolve().parent.name
+    return folder if re.fullmatch(r"[0-9a-f]{40}", folder) else None
+
+
+def _vqvae_location(source: str, reference: str, commit: str | None) -> tuple[str, dict[str, str]]:
+    """Where the prior's VQ-VAE is: a subfolder of the same repo or folder (at the prior's commit), or another
+    repo's id (at its default branch)."""
     if reference.startswith(".") or "/" not in reference:
-        return source, {"subfolder": posixpath.normpath(reference)}
+        return source, {
+            "subfolder": posixpath.normpath(reference),
+            **({"revision": commit} if commit else {}),
+        }
     return reference, {}
 
 
