@@ -95,6 +95,8 @@ class SearchSpace(ABC, Generic[CellT]):
     """Number of node slots in the graph encoding."""
     node_vocab: tuple[str, ...]
     """Node labels of the graph encoding; ``node_vocab[0] == "<pad>"``."""
+    zero_ops: ClassVar[tuple[str, ...]] = ()
+    """Node labels whose op outputs zeros whatever its input (NB201's ``none``): no signal passes such a node."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -325,9 +327,14 @@ class SearchSpace(ABC, Generic[CellT]):
         record.update(self.extra_record(cell))
         return record
 
-    def to_graphs(self, cells: Sequence[CellT]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def to_graphs(
+        self, cells: Sequence[CellT], live_only: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Stacked graph encodings of ``cells``: ``adjacency [B, N, N]`` int8, ``ops [B, N]`` int64 and ``mask
-        [B, N]`` bool. Raises :class:`InvalidCellError` for a cell the space cannot encode."""
+        [B, N]`` bool. Raises :class:`InvalidCellError` for a cell the space cannot encode.
+
+        ``live_only`` keeps only the edges a signal from the cell's inputs to its outputs runs along
+        (:meth:`live_adjacency`); nodes, labels and mask are unchanged."""
         n = self.num_nodes
         adjacency = np.zeros((len(cells), n, n), dtype=np.int8)
         ops = np.zeros((len(cells), n), dtype=np.int64)
@@ -335,7 +342,27 @@ class SearchSpace(ABC, Generic[CellT]):
         for row, cell in enumerate(cells):
             graph = self.to_graph(cell)
             adjacency[row], ops[row], mask[row] = graph.adjacency, graph.ops, graph.mask
+        if live_only:
+            adjacency = self.live_adjacency(adjacency, ops, mask)
         return adjacency, ops, mask
+
+    def live_adjacency(self, adjacency: np.ndarray, ops: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``adjacency [B, N, N]`` without the edges no signal runs along: those into or out of a node whose op is
+        one of :attr:`zero_ops`, then those of every node no longer on a path from one of the graph's inputs
+        (nodes without predecessors) to one of its outputs (nodes without successors). NB201's cell with ``none``
+        on every edge into the output keeps no edge at all."""
+        edges = adjacency.astype(bool) & mask[:, :, None] & mask[:, None, :]
+        inputs = mask & ~edges.any(axis=1)
+        outputs = mask & ~edges.any(axis=2)
+        zero_ids = [self.node_vocab.index(op) for op in self.zero_ops]
+        passing = mask & ~np.isin(ops, zero_ids)
+        edges &= passing[:, :, None] & passing[:, None, :]
+        reached, reaching = inputs.copy(), outputs.copy()
+        for _ in range(self.num_nodes):
+            reached = reached | np.einsum("bij,bi->bj", edges, reached)
+            reaching = reaching | np.einsum("bij,bj->bi", edges, reaching)
+        live = reached & reaching
+        return (edges & live[:, :, None] & live[:, None, :]).astype(adjacency.dtype)
 
     def to_native(self, cell: CellT) -> Any:
         """JSON-ready native form of the cell (default: :meth:`format`)."""

@@ -228,6 +228,7 @@ class NB201Space(SearchSpace[NB201Cell]):
     isomorphism_column = "unique_str"
     num_nodes = len(EDGES) + 2
     node_vocab = NODE_VOCAB
+    zero_ops = ("none",)
 
     _TEMPLATE = _graph_template()
     _INPUT_ID = NODE_VOCAB.index("input")
@@ -384,7 +385,9 @@ def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, 
     if columns are missing, a value is not a number, or an arch string repeats, and
     :class:`InvalidCellError` for a malformed arch string (each naming the row).
     """
-    with open(csv_path, newline="", encoding="utf-8-sig") as handle:  # a byte-order mark is not part of a name
+    with open(
+        csv_path, newline="", encoding="utf-8-sig"
+    ) as handle:  # a byte-order mark is not part of a name
         reader = csv.DictReader(handle)
         missing = [c for c in (ARCH_COLUMN, *METRIC_COLUMNS) if c not in (reader.fieldnames or ())]
         if missing:
