@@ -295,6 +295,21 @@ def test_figures_stay_out_of_pyplot_and_png_and_images_come_out():
     assert len(sheet.axes) == 2 and "#1" in {t.get_text() for t in sheet.texts}
 
 
+def test_png_bytes_are_repeatable_and_carry_the_given_text(tmp_path):
+    from PIL import Image
+
+    from archllm_hf.visualization import figure_png, save_figure
+
+    cell = NB201.parse(NB201_CELLS["all ops"])
+    first, second = (figure_png(draw_cell(NB201, cell), dpi=50, metadata={"Description": "x"}) for _ in "ab")
+    assert first == second and b"Software" not in first and b"matplotlib" not in first
+    with Image.open(io.BytesIO(first)) as image:
+        assert image.text == {"Description": "x"}
+    with pytest.raises(ValueError, match="PNG drawings only"):
+        save_figure(draw_cell(NB201, cell), tmp_path / "cell.svg", metadata={"Description": "x"})
+    assert not list(tmp_path.iterdir())
+
+
 def test_save_cell_drawing_picks_the_format_by_suffix(tmp_path):
     cell = NB201.parse(NB201_CELLS["all ops"])
     svg = save_cell_drawing(NB201, cell, tmp_path / "a" / "cell.svg")

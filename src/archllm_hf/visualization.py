@@ -941,10 +941,11 @@ def figure_svg(figure: Any) -> str:
     return buffer.getvalue()
 
 
-def figure_png(figure: Any, dpi: float = 150) -> bytes:
-    """PNG bytes of ``figure``."""
+def figure_png(figure: Any, dpi: float = 150, metadata: dict[str, str] | None = None) -> bytes:
+    """PNG bytes of ``figure``: no ``Software`` entry (no matplotlib version) and no date, so the same figure gives
+    the same bytes; ``metadata`` adds PNG text entries (``{"Description": ...}``)."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None, **(metadata or {})})
     return buffer.getvalue()
 
 
@@ -971,14 +972,19 @@ def cell_to_image(space: SearchSpace | str, cell: Any, title: str | None = None,
 _WRITERS = {".svg", ".png"}
 
 
-def save_figure(figure: Any, path: str | os.PathLike[str], dpi: float = 150) -> Path:
-    """Write ``figure`` atomically as SVG or PNG, chosen by the suffix of ``path``."""
+def save_figure(
+    figure: Any, path: str | os.PathLike[str], dpi: float = 150, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write ``figure`` atomically as SVG or PNG, chosen by the suffix of ``path``; ``metadata``: PNG text entries
+    (PNG only)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".svg":
+        if metadata:
+            raise ValueError("metadata is written into PNG drawings only")
         return atomic_write_text(path, figure_svg(figure))
     if suffix == ".png":
-        return atomic_write_bytes(path, figure_png(figure, dpi))
+        return atomic_write_bytes(path, figure_png(figure, dpi, metadata))
     raise ValueError(f"cannot tell the drawing format of {str(path)!r}: name it *.svg or *.png")
 
 
