@@ -10,6 +10,8 @@
     OUT/archllm_prior.json          how to prompt the prior; its VQ-VAE is the subfolder ``vqvae``
     OUT/training_summary.json       how the prior was trained
     OUT/evaluation.json             the checkpoint's measured quality (when given; the card quotes it)
+    OUT/samples.png                 a contact sheet of 8 cells the released checkpoint generates (seed 0, recommended
+                                    settings; the card shows it)
     OUT/*.py                        remote code (:mod:`.remote_code`): the pipeline, the VQ-VAE's modules, the
                                     search-space interface, the repo's one space, the errors module
     OUT/vqvae/                      the VQ-VAE: config.json (``auto_map`` naming the root's modules),
@@ -38,7 +40,7 @@ from .._hub import PRIOR_INFO_NAME, SUMMARY_NAME, PriorInfo, load_vqvae, prior_v
 from ..models.arch_vqvae import ArchCodeTokenizer, ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import preset
 from ..utils import atomic_directory
-from .card import EVALUATION_NAME, render_model_card
+from .card import EVALUATION_NAME, SAMPLES_KEY, SAMPLES_NAME, render_model_card
 from .remote_code import REMOTE_PIPELINE_FILE, remote_code_files
 
 REMOTE_PIPELINE_TASK = "archvq-generation"
@@ -49,8 +51,15 @@ model=REPO_ID)`` for package users. Without the package, ``pipeline(model=REPO_I
 this task (the repo's only custom pipeline)."""
 VQVAE_SUBFOLDER = "vqvae"
 _LOCAL_KEYS = ("resumed_from",)  # summary keys that may hold a local path
-RELEASE_PATTERNS = ["*.py", "*.json", "*.md", "*.safetensors", "vqvae/*"]
+RELEASE_PATTERNS = ["*.py", "*.json", "*.md", "*.safetensors", "*.png", "vqvae/*"]
 """What a release writes; a push deletes the repo's other files matching them (``.gitattributes`` is kept)."""
+SHEET_CELLS = 8
+SHEET_SEED = 0
+SHEET_MAX_SAMPLES = 64
+"""The samples sheet draws the first :data:`SHEET_CELLS` valid cells of ``generate(n, seed=SHEET_SEED)``, ``n`` the
+first of 8, 16, 32, ... that gives as many (at most this; a checkpoint with fewer valid cells in this many samples
+gets a sheet of those it has, and none without any)."""
+_SHEET_DPI = 100
 
 
 def release_run(
@@ -119,8 +128,53 @@ def release_run(
             )
         if evaluation is not None:
             (tmp / EVALUATION_NAME).write_text(json.dumps(evaluation, indent=2) + "\n")
+        write_samples_sheet(tmp)
         render_model_card(tmp, repo_id=repo_id, dataset_repo_id=dataset_repo_id)
     return Path(out_dir)
+
+
+def write_samples_sheet(folder: str | Path) -> Path | None:
+    """Draw cells the release folder's checkpoint generates into ``folder/samples.png`` (a contact sheet titled by
+    the samples' positions; see :data:`SHEET_MAX_SAMPLES`), generated on the CPU at the recommended settings with a
+    fixed seed (the global torch random state is left as it was), so a checkpoint always gives the same bytes. The
+    PNG's text entry :data:`~.card.SAMPLES_KEY` records how; the card's caption is read from it. Returns the path,
+    or None when no sample is valid (no sheet is written)."""
+    import torch
+
+    from ..generation import ArchitectureGenerator
+    from ..visualization import contact_sheet, save_figure
+
+    folder = Path(folder)
+    generator = ArchitectureGenerator.from_pretrained(folder, device="cpu")
+    space = generator.space
+    num_samples = SHEET_CELLS
+    with torch.random.fork_rng(devices=[]):
+        while True:
+            samples = generator.generate(num_samples, seed=SHEET_SEED)
+            shown = [i for i, sample in enumerate(samples) if sample["valid"]][:SHEET_CELLS]
+            if len(shown) == SHEET_CELLS or num_samples >= SHEET_MAX_SAMPLES:
+                break
+            num_samples = min(2 * num_samples, SHEET_MAX_SAMPLES)
+    if not shown:
+        return None
+    figure = contact_sheet(
+        space,
+        [space.from_native(samples[i]["cell"]) for i in shown],
+        titles=[f"#{i}" for i in shown],
+        columns=2 if space.name == "darts" else 4,
+    )
+    made = {
+        "seed": SHEET_SEED,
+        "num_samples": num_samples,
+        "shown": shown,
+        **generator.recommended_sampling(),
+    }
+    return save_figure(
+        figure,
+        folder / SAMPLES_NAME,
+        dpi=_SHEET_DPI,
+        metadata={SAMPLES_KEY: json.dumps(made, sort_keys=True)},
+    )
 
 
 def release_dataset(dataset_dir: str | Path, out_dir: str | Path, repo_id: str, force: bool = False) -> Path:
@@ -240,7 +294,7 @@ def _is_release(folder: Path, kind: str, entries: list[str]) -> bool:
         return all(
             name in allowed
             or (folder / name).is_file()
-            and name.endswith((".py", ".json", ".md", ".safetensors"))
+            and name.endswith((".py", ".json", ".md", ".safetensors", ".png"))
             for name in entries
         )
     from ..data.repo import BUILD_INFO
@@ -311,4 +365,5 @@ __all__ = [
     "release_dataset",
     "release_run",
     "remote_code_files",
+    "write_samples_sheet",
 ]
