@@ -40,6 +40,7 @@ def main() -> None:
     parser.add_argument("--proxy-cache", type=Path, default=None, help="default: WORK/SPACE/proxies.jsonl")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--datasets", nargs="+", default=None, help="default: all of the space's")
+    parser.add_argument("--sizes", nargs="+", type=int, default=None, help="training sizes (default: the space's)")
     parser.add_argument("--predictors", nargs="+", choices=list(PREDICTORS), default=list(PREDICTORS))
     parser.add_argument("--gather", action="store_true", help="fit nothing; write the JSON from the fits in --work")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: run processes side by side)")
@@ -56,6 +57,7 @@ def main() -> None:
         vgae=args.vgae,
         seeds=args.seeds,
         datasets=args.datasets,
+        sizes=args.sizes,
         predictors=args.predictors,
         quick=args.quick,
         device=args.device,
@@ -65,7 +67,7 @@ def main() -> None:
     if result is None:
         print("no predictor has all its fits yet")
         return
-    if not args.gather and (result["not_measured"] or set(args.predictors) != set(PREDICTORS)):
+    if not args.gather and (result["not_measured"] or set(args.predictors) != set(PREDICTORS) or args.sizes):
         print("these fits are done; once every predictor's are, run with --gather to write the JSON")
         return
     stem = f"predictor-{args.space}{'-quick' if args.quick else ''}"
