@@ -30,29 +30,20 @@ from transformers import (
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
 from ..utils import set_seed
-from .common import cosine_schedule, load_cells, train_resuming, training_arguments
+from .common import PaddingCollator, cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import split_cells
 from .llm import load_base_model
 
 
-class CausalLMCollator:
+class CausalLMCollator(PaddingCollator):
     """Pads ``input_ids`` and builds ``labels`` that ignore padding and the prompt (``prompt_length`` tokens)."""
 
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        longest = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
+        input_ids, attention_mask = self.pad(examples)
         labels = torch.full_like(input_ids, -100)
         for row, example in enumerate(examples):
-            ids = torch.as_tensor(example["input_ids"], dtype=torch.long)
-            input_ids[row, : len(ids)] = ids
-            attention_mask[row, : len(ids)] = 1
-            labels[row, int(example.get("prompt_length", 0)) : len(ids)] = ids[
-                int(example.get("prompt_length", 0)) :
-            ]
+            start, end = int(example.get("prompt_length", 0)), len(example["input_ids"])
+            labels[row, start:end] = input_ids[row, start:end]
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
