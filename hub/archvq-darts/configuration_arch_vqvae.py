@@ -10,12 +10,7 @@ from typing import Any, ClassVar
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-_ARCHITECTURE_FIELDS = (
-    "space",
-    "space_kwargs",
-    "num_nodes",
-    "node_vocab",
-    "adjacency_mask",
+_SIZE_FIELDS = (
     "hidden_size",
     "num_encoder_layers",
     "num_decoder_layers",
@@ -23,6 +18,16 @@ _ARCHITECTURE_FIELDS = (
     "code_dim",
     "codebook_size",
     "codes_per_node",
+)
+"""Layer counts and widths; each must be positive."""
+
+_ARCHITECTURE_FIELDS = (
+    "space",
+    "space_kwargs",
+    "num_nodes",
+    "node_vocab",
+    "adjacency_mask",
+    *_SIZE_FIELDS,
     "num_graph_codes",
     "commitment_cost",
     "ema_decay",
@@ -142,15 +147,7 @@ class ArchVQVAEConfig(PreTrainedConfig):
 
     def validate_sizes(self) -> None:
         """Layer counts and widths are positive and consistent."""
-        for name in (
-            "hidden_size",
-            "num_encoder_layers",
-            "num_decoder_layers",
-            "num_attention_heads",
-            "code_dim",
-            "codebook_size",
-            "codes_per_node",
-        ):
+        for name in _SIZE_FIELDS:
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         if self.num_graph_codes < 0:

@@ -107,14 +107,7 @@ def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
         model={**defaults.model, **model_overrides},
     )
     summary = train_vqvae(
-        args.space,
-        args.out,
-        dataset=args.dataset,
-        config=config,
-        device=args.device,
-        resume=not args.no_resume,
-        progress=not args.quiet,
-        num_samples=args.num_samples,
+        args.space, args.out, config=config, num_samples=args.num_samples, **_training_kwargs(args)
     )
     test = summary["test"]
     print(
@@ -153,15 +146,7 @@ def _cmd_train_prior(args: argparse.Namespace, argv: Sequence[str]) -> int:
         gguf_file=args.gguf_file,
         lora=args.lora,
     )
-    summary = train_prior(
-        args.vqvae,
-        args.out,
-        dataset=args.dataset,
-        config=config,
-        device=args.device,
-        resume=not args.no_resume,
-        progress=not args.quiet,
-    )
+    summary = train_prior(args.vqvae, args.out, config=config, **_training_kwargs(args))
     print(
         f"saved prior ({summary['num_parameters']:,} parameters) to {args.out}; trained "
         f"{summary['train_seconds']:.1f} s on {summary['device']}, eval loss {summary['eval_loss']:.4f}"
@@ -203,6 +188,16 @@ def _check_out_folder(out: str) -> None:
     from .utils import check_output_folder
 
     check_output_folder(out)
+
+
+def _training_kwargs(args: argparse.Namespace) -> dict:
+    """What the train-* commands pass to their training function from the options of :func:`_add_training_options`."""
+    return {
+        "dataset": args.dataset,
+        "device": args.device,
+        "resume": not args.no_resume,
+        "progress": not args.quiet,
+    }
 
 
 def _sampling_kwargs(args: argparse.Namespace) -> dict:
@@ -360,7 +355,9 @@ def _cmd_predict(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     if args.out is not None:
         check_output_file(args.out)
-    rows = predict_cells(args.predictor, args.cells, space=args.space, proxy_cache=args.proxy_cache, device=args.device)
+    rows = predict_cells(
+        args.predictor, args.cells, space=args.space, proxy_cache=args.proxy_cache, device=args.device
+    )
     text = "".join(json.dumps(row) + "\n" for row in rows)
     if args.out is None:
         sys.stdout.write(text)
@@ -398,6 +395,24 @@ def _cmd_release(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def _add_schedule_options(parser: argparse.ArgumentParser, batch_size_help: str) -> None:
+    """--epochs, --batch-size and --learning-rate of the train-* commands (each defaults to the space's preset)."""
+    parser.add_argument(
+        "--epochs", type=float, default=None, help="training epochs (default: the space's preset)"
+    )
+    parser.add_argument("--batch-size", type=int, default=None, help=batch_size_help)
+    parser.add_argument(
+        "--learning-rate", type=float, default=None, help="peak learning rate (default: the preset)"
+    )
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    """--device, --no-resume and --quiet of the train-* commands (read back by :func:`_training_kwargs`)."""
+    parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
+    parser.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+
+
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=2000, help="samples per generate() call (default 2000)"
@@ -412,7 +427,10 @@ def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
         "--top-k", type=int, default=None, help="sample among the k likeliest tokens (default: all tokens)"
     )
     parser.add_argument(
-        "--top-p", type=float, default=None, help="nucleus sampling: the smallest set of mass p (default: off)"
+        "--top-p",
+        type=float,
+        default=None,
+        help="nucleus sampling: the smallest set of mass p (default: off)",
     )
     parser.add_argument(
         "--constrained",
@@ -496,18 +514,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--dataset", default=None, help="dataset repo folder from `archllm data build` (default: build)"
     )
     vq.add_argument("--num-samples", type=int, default=None, help="cells to sample when building (DARTS)")
-    vq.add_argument("--epochs", type=float, default=None, help="training epochs (default: the space's preset)")
-    vq.add_argument("--batch-size", type=int, default=None, help="cells per batch (default: the space's preset)")
-    vq.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the preset)")
-    vq.add_argument("--hidden-size", type=int, default=None, help="width of the graph encoder (default: the preset)")
+    _add_schedule_options(vq, batch_size_help="cells per batch (default: the space's preset)")
+    vq.add_argument(
+        "--hidden-size", type=int, default=None, help="width of the graph encoder (default: the preset)"
+    )
     vq.add_argument("--codebook-size", type=int, default=None, help="number of codes (default: the preset)")
-    vq.add_argument("--code-dim", type=int, default=None, help="dimension of a code vector (default: the preset)")
+    vq.add_argument(
+        "--code-dim", type=int, default=None, help="dimension of a code vector (default: the preset)"
+    )
     vq.add_argument("--encoder-layers", type=int, default=None, help="encoder layers (default: the preset)")
     vq.add_argument("--decoder-layers", type=int, default=None, help="decoder layers (default: the preset)")
     vq.add_argument("--seed", type=int, default=0, help="seed of the weights and the data order (default 0)")
-    vq.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
-    vq.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
-    vq.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_training_options(vq)
     vq.set_defaults(handler=_cmd_train_vqvae)
 
     prior = commands.add_parser("train-prior", help="train the language-model prior over VQ-VAE codes")
@@ -523,9 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--lora", action="store_true", help="fine-tune the base model through LoRA (needs peft)"
     )
     prior.add_argument("--dataset", default=None, help="dataset repo folder (default: rebuild)")
-    prior.add_argument("--epochs", type=float, default=None, help="training epochs (default: the space's preset)")
-    prior.add_argument("--batch-size", type=int, default=None, help="sequences per batch (default: the preset)")
-    prior.add_argument("--learning-rate", type=float, default=None, help="peak learning rate (default: the preset)")
+    _add_schedule_options(prior, batch_size_help="sequences per batch (default: the preset)")
     prior.add_argument(
         "--hidden-size", type=int, default=None, help="width of a from-scratch prior (default: the preset)"
     )
@@ -535,9 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     prior.add_argument(
         "--seed", type=int, default=None, help="seed of the weights and the data order (default: the preset)"
     )
-    prior.add_argument("--device", default=None, help="cpu, cuda, ... (default: the Trainer's choice)")
-    prior.add_argument("--no-resume", action="store_true", help="ignore checkpoints in OUT/checkpoints")
-    prior.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _add_training_options(prior)
     prior.set_defaults(handler=_cmd_train_prior)
 
     gen = commands.add_parser("generate", help="sample cells from a prior and decode them through the VQ-VAE")
@@ -612,9 +626,13 @@ def build_parser() -> argparse.ArgumentParser:
         "same without pretraining; gin / gin_proxies / proxy_mlp: baselines; code / code_scratch: the prior's "
         "transformer with a regression head (needs --prior)",
     )
-    pred.add_argument("--space", choices=SPACE_NAMES, default=None, help="the cells' space (all but the code kinds)")
+    pred.add_argument(
+        "--space", choices=SPACE_NAMES, default=None, help="the cells' space (all but the code kinds)"
+    )
     pred.add_argument("--prior", default=None, help="prior folder or repo id (the code kinds)")
-    pred.add_argument("--metrics", action="append", required=True, metavar="FILE", help="metrics file (repeatable)")
+    pred.add_argument(
+        "--metrics", action="append", required=True, metavar="FILE", help="metrics file (repeatable)"
+    )
     pred.add_argument("--label", required=True, metavar="COLUMN", help="the metric column to predict")
     pred.add_argument("--out", required=True, help="output folder")
     pred.add_argument(
@@ -628,11 +646,15 @@ def build_parser() -> argparse.ArgumentParser:
     pred.set_defaults(handler=_cmd_train_predictor)
 
     predict = commands.add_parser("predict", help="predict the accuracy of cells with a saved predictor")
-    predict.add_argument("--predictor", required=True, help="predictor folder (train-predictor --out) or repo id")
     predict.add_argument(
-        "--cells", required=True, help="file of cells: one per line, text form or a JSON object with \"cell\""
+        "--predictor", required=True, help="predictor folder (train-predictor --out) or repo id"
     )
-    predict.add_argument("--space", choices=SPACE_NAMES, default=None, help="refuse a predictor of another space")
+    predict.add_argument(
+        "--cells", required=True, help='file of cells: one per line, text form or a JSON object with "cell"'
+    )
+    predict.add_argument(
+        "--space", choices=SPACE_NAMES, default=None, help="refuse a predictor of another space"
+    )
     predict.add_argument("--out", default=None, help="JSON-lines output (default: standard output)")
     predict.add_argument("--proxy-cache", default=None, help="cache of the proxies of new cells")
     predict.add_argument("--device", default=None, help="torch device of the code kinds: cpu, cuda, ...")
@@ -683,8 +705,14 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="the whole pipeline: data, VQ-VAE, prior, generation, report")
     run.add_argument("--space", choices=SPACE_NAMES, default="nb201", help="the search space (default nb201)")
     run.add_argument("--out", default=None, help="output folder (default runs/SPACE)")
-    run.add_argument("--num-samples", type=int, default=10_000, help="cells to generate and score (default 10000)")
-    run.add_argument("--device", default=None, help="torch device: cpu, cuda, ... (default: the Trainer's choice when training)")
+    run.add_argument(
+        "--num-samples", type=int, default=10_000, help="cells to generate and score (default 10000)"
+    )
+    run.add_argument(
+        "--device",
+        default=None,
+        help="torch device: cpu, cuda, ... (default: the Trainer's choice when training)",
+    )
     run.add_argument("--seed", type=int, default=0, help="seed of the whole job (default 0)")
     run.add_argument(
         "--without-replacement",
@@ -759,7 +787,9 @@ def _check_device(device: str | None) -> None:
                 f"--device {device}: this torch build has no CUDA, or no GPU is visible (torch {torch.__version__})"
             )
         if parsed.index is not None and parsed.index >= torch.cuda.device_count():
-            raise ValueError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+            raise ValueError(
+                f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) are visible"
+            )
     elif parsed.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"--device {device}: MPS is not available on this machine")
     elif parsed.type not in ("cpu", "cuda", "mps"):

@@ -813,17 +813,7 @@ def _draw_panel(
             )
         ax.add_patch(patch)
         patches[node.key] = patch
-        ax.text(
-            box.x,
-            box.y,
-            node.label,
-            ha="center",
-            va="center",
-            fontsize=FONT_SIZE,
-            color=_COLOURS["dead_text"] if node.dead else "black",
-            zorder=4,
-            gid=f"{prefix}node-{node.key}",
-        )
+        _centred_text(ax, box, node.label, node.dead, zorder=4, gid=f"{prefix}node-{node.key}")
     for edge in panel.edges:
         a, b = panel.node(edge.source).box, panel.node(edge.target).box
         colour = _COLOURS["dead_edge" if edge.dead else "concat" if edge.concat else "edge"]
@@ -851,18 +841,29 @@ def _draw_panel(
             )
         ax.add_patch(arrow)
         if edge.label is not None and edge.label_box is not None:
-            ax.text(
-                edge.label_box.x,
-                edge.label_box.y,
+            _centred_text(
+                ax,
+                edge.label_box,
                 edge.label,
-                ha="center",
-                va="center",
-                fontsize=FONT_SIZE,
-                color=_COLOURS["dead_text"] if edge.dead else "black",
+                edge.dead,
                 zorder=2,
-                bbox={"boxstyle": f"square,pad={_LABEL_PAD / FONT_SIZE}", "fc": "white", "ec": "none"},
                 gid=f"{prefix}label-{edge.source}-{edge.target}",
+                bbox={"boxstyle": f"square,pad={_LABEL_PAD / FONT_SIZE}", "fc": "white", "ec": "none"},
             )
+
+
+def _centred_text(ax: Any, box: Box, text: str, dead: bool, **style: Any) -> None:
+    """A node's or an edge's label, centred on ``box``, greyed when what it names is dead."""
+    ax.text(
+        box.x,
+        box.y,
+        text,
+        ha="center",
+        va="center",
+        fontsize=FONT_SIZE,
+        color=_COLOURS["dead_text"] if dead else "black",
+        **style,
+    )
 
 
 def _draw_layout(

@@ -140,6 +140,14 @@ class MethodContext:
         samples = sampler.generate(NUM_SAMPLES, batch_size=batch, seed=SEED)
         return samples, time.perf_counter() - start
 
+    def trained(
+        self, folder: Path, train: Callable[..., dict[str, Any]], source: Any, **kwargs: Any
+    ) -> dict[str, Any]:
+        """:func:`trained` in ``folder`` by ``train(source, folder, ...)`` on the space's cells, on the benchmark's
+        device, quietly; ``kwargs`` add to (or replace) those arguments."""
+        options = {"dataset": self.cells, "device": self.settings.device, "progress": False, **kwargs}
+        return trained(folder, train, source, folder, **options)
+
     def sweep(
         self, sampler: Sampler, samples: int | None = None, batch_size: int | None = None
     ) -> list[dict[str, Any]]:
@@ -167,11 +175,8 @@ def ours(context: MethodContext, work: Path) -> dict[str, Any]:
     if settings.quick:
         vq_config = dataclasses.replace(vq_config, epochs=min(vq_config.epochs, 2))
         prior_config = dataclasses.replace(prior_config, epochs=min(prior_config.epochs, 4))
-    common = {"dataset": context.cells, "device": settings.device, "progress": False}
-    vq_summary = trained(work / "vqvae", train_vqvae, space, work / "vqvae", config=vq_config, **common)
-    prior_summary = trained(
-        work / "prior", train_prior, work / "vqvae", work / "prior", config=prior_config, **common
-    )
+    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=vq_config)
+    prior_summary = context.trained(work / "prior", train_prior, work / "vqvae", config=prior_config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator)
     summaries = (vq_summary, prior_summary)
@@ -203,16 +208,7 @@ def ours(context: MethodContext, work: Path) -> dict[str, Any]:
 def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
     space, settings = context.space, context.settings
     epochs = 2 if settings.quick else preset(space.name).vgae_epochs
-    summary = trained(
-        work / "vgae",
-        train_vgae,
-        space,
-        work / "vgae",
-        dataset=context.cells,
-        epochs=epochs,
-        device=settings.device,
-        progress=False,
-    )
+    summary = context.trained(work / "vgae", train_vgae, space, epochs=epochs)
     sampler = VGAESampler.from_pretrained(work / "vgae")
     torch.manual_seed(SEED)
     start = time.perf_counter()
@@ -251,16 +247,7 @@ def direct_lm(context: MethodContext, work: Path) -> dict[str, Any]:
     config = preset(space.name).prior
     if settings.quick:
         config = dataclasses.replace(config, epochs=min(config.epochs, 4))
-    summary = trained(
-        work / "direct_lm",
-        train_text_prior,
-        space,
-        work / "direct_lm",
-        dataset=context.cells,
-        config=config,
-        device=settings.device,
-        progress=False,
-    )
+    summary = context.trained(work / "direct_lm", train_text_prior, space, config=config)
     sampler = TextLMSampler.from_pretrained(work / "direct_lm", device=settings.device)
     samples, seconds = context.timed_samples(sampler)
     return {
@@ -283,10 +270,7 @@ def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
 
     space, settings = context.space, context.settings
     vq_config = preset(space.name).vqvae
-    common = {"device": settings.device, "progress": False}
-    vq_summary = trained(
-        work / "vqvae", train_vqvae, space, work / "vqvae", dataset=context.cells, config=vq_config, **common
-    )
+    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=vq_config)
     subset = datasets.DatasetDict(
         {
             "train": context.cells["train"]
@@ -301,9 +285,7 @@ def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
     config = PriorTrainingConfig(
         base_model=str(fetch_smollm2()), lora=True, epochs=2 if not settings.quick else 1, batch_size=32
     )
-    summary = trained(
-        work / "prior", train_prior, work / "vqvae", work / "prior", dataset=subset, config=config, **common
-    )
+    summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator, batch_size=LLM_BATCH_SIZE)
     constrained = generator.generate(

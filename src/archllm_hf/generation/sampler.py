@@ -38,40 +38,13 @@ class Sampler(ABC):
     def draw(self, n: int, temperature: float = 1.0, **options: Any) -> Draw:
         """``n`` samples from the sampler's current random state."""
 
-    def generate(
-        self,
-        num_samples: int,
-        batch_size: int = 2000,
-        without_replacement: bool = False,
-        max_draws: int | None = None,
-        seed: int | None = None,
-        progress: bool = False,
-        temperature: float = 1.0,
-        **options: Any,
-    ) -> list[dict[str, Any]]:
+    def generate(self, num_samples: int, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         """Draw and decode ``num_samples`` cells; one sample record per sample (see :func:`sample_record`).
 
-        ``seed`` seeds torch before the first draw. ``options`` go to :meth:`draw` (for a language model:
-        ``top_k``, ``top_p``, ``constrained``).
-
-        ``without_replacement=True`` returns ``num_samples`` *distinct* samples: no valid cell (canonical id) and no
-        invalid text twice (invalid samples without text, e.g. the VGAE's graphs, are all kept). That is the sampler's distribution conditioned on not repeating an earlier sample:
-        draws that repeat one are discarded. At most ``max_draws`` draws (default ``100 * num_samples``) are made
-        before a ``RuntimeError`` says the sampler cannot give that many. :meth:`iter_generate` yields the same
-        records one by one (for writing them as they come).
+        The arguments are those of :meth:`iter_generate`, which yields the same records one by one (for writing
+        them as they come).
         """
-        return list(
-            self.iter_generate(
-                num_samples,
-                batch_size=batch_size,
-                without_replacement=without_replacement,
-                max_draws=max_draws,
-                seed=seed,
-                progress=progress,
-                temperature=temperature,
-                **options,
-            )
-        )
+        return list(self.iter_generate(num_samples, *args, **kwargs))
 
     def iter_generate(
         self,
@@ -84,7 +57,17 @@ class Sampler(ABC):
         temperature: float = 1.0,
         **options: Any,
     ) -> Iterator[dict[str, Any]]:
-        """:meth:`generate`, one record at a time. The arguments are checked before anything is drawn."""
+        """:meth:`generate`, one record at a time. The arguments are checked before anything is drawn.
+
+        ``seed`` seeds torch before the first draw. ``options`` go to :meth:`draw` (for a language model:
+        ``top_k``, ``top_p``, ``constrained``).
+
+        ``without_replacement=True`` gives ``num_samples`` *distinct* samples: no valid cell (canonical id) and no
+        invalid text twice (invalid samples without text, e.g. the VGAE's graphs, are all kept). That is the
+        sampler's distribution conditioned on not repeating an earlier sample: draws that repeat one are discarded.
+        At most ``max_draws`` draws (default ``100 * num_samples``) are made before a ``RuntimeError`` says the
+        sampler cannot give that many.
+        """
         check_sampling(
             self.space,
             num_samples,

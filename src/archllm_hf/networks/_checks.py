@@ -16,3 +16,8 @@ def positive_int(name: str, value: object) -> int:
     if number < 1:
         raise ValueError(f"{name} must be a positive integer, got {number}")
     return number
+
+
+def positive_ints(**sizes: object) -> dict[str, int]:
+    """Each of ``sizes`` checked by :func:`positive_int` under its own name, in order."""
+    return {name: positive_int(name, value) for name, value in sizes.items()}

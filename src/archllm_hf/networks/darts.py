@@ -56,7 +56,7 @@ from torch import nn
 
 from ..errors import InvalidCellError
 from ..spaces.darts import CELL_TYPES, INTERMEDIATE_NODES, OP_SETS, DARTSCell, DARTSSpace
-from ._checks import positive_int
+from ._checks import positive_ints
 
 OPS: tuple[str, ...] = OP_SETS["arch2vec"]
 """Ops the network builds: the 7 ops of DARTS genotypes and ``none``."""
@@ -398,9 +398,7 @@ def build_darts_network(
         raise ValueError(f"drop_path_prob must be in [0, 1), got {drop_path_prob!r}")
     return DARTSNetwork(
         cell,
-        num_classes=positive_int("num_classes", num_classes),
-        channels=positive_int("channels", channels),
-        layers=positive_int("layers", layers),
+        **positive_ints(num_classes=num_classes, channels=channels, layers=layers),
         auxiliary=bool(auxiliary),
         drop_path_prob=float(drop_path_prob),
     )

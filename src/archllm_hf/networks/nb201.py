@@ -39,7 +39,7 @@ from torch import nn
 
 from ..errors import InvalidCellError
 from ..spaces.nb201 import EDGES, OPS, NB201Cell
-from ._checks import positive_int
+from ._checks import positive_ints
 
 _NUM_NODES = 4
 _OUTPUT_NODE = _NUM_NODES - 1
@@ -190,12 +190,8 @@ def build_nb201_network(
     """
     if not isinstance(cell, NB201Cell):
         raise InvalidCellError(f"build_nb201_network needs an NB201Cell, got {type(cell).__name__}: {cell!r}")
-    return NB201Network(
-        cell,
-        num_classes=positive_int("num_classes", num_classes),
-        channels=positive_int("channels", channels),
-        cells_per_stage=positive_int("cells_per_stage", cells_per_stage),
-    )
+    sizes = positive_ints(num_classes=num_classes, channels=channels, cells_per_stage=cells_per_stage)
+    return NB201Network(cell, **sizes)
 
 
 __all__ = [

@@ -9,7 +9,6 @@ first ones never queried are queried.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -18,11 +17,11 @@ from scipy.stats import rankdata
 
 from ..generation.generator import ArchitectureGenerator, performance_prompt
 from ..training.prior import CausalLMCollator, tokenize_text
-from .base import Searcher, SearchRun
-from .generative import finetune, propose_new_cells
+from .base import SearchRun
+from .generative import PriorSearch, finetune, propose_new_cells
 
 
-class ConditionalLLMSearch(Searcher):
+class ConditionalLLMSearch(PriorSearch):
     """Performance-conditioned search with a text prior (see the module docstring).
 
     Args:
@@ -59,34 +58,19 @@ class ConditionalLLMSearch(Searcher):
         self.finetune_steps, self.finetune_batch_size = finetune_steps, finetune_batch_size
         self.finetune_learning_rate, self.temperature = finetune_learning_rate, temperature
 
-    def _search(self, run: SearchRun) -> None:
-        if run.space.name != self.generator.space.name:
-            raise ValueError(
-                f"the prior generates {self.generator.space.name} cells, the oracle is on {run.space.name}"
-            )
-        pretrained = copy.deepcopy(self.generator.prior.state_dict())
-        torch.manual_seed(run.seed)
-        cells: dict[str, Any] = {}
+    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
         sampling = {"temperature": self.temperature, "constrained": True}
-        try:
-            for cell in propose_new_cells(self.generator, run, self.num_initial, **sampling):
-                cells[run.space.canonical_id(cell)] = cell
-                run.query(cell)
-            while run.remaining > 0:
-                self.generator.prior.load_state_dict(pretrained)
-                self._finetune(run, cells)
-                best = int(
-                    self.buckets([r["objective"] for r in run.history]).max()
-                )  # trained on, never empty
-                self.generator.conditioned_on(best, self.num_buckets)
-                for cell in propose_new_cells(self.generator, run, self.batch_size, **sampling):
-                    cells[run.space.canonical_id(cell)] = cell
-                    run.query(cell)
-                self.generator.conditioned_on(None, self.num_buckets)
-        finally:
-            self.generator.conditioned_on(None, self.num_buckets)
+        self._query(run, cells, propose_new_cells(self.generator, run, self.num_initial, **sampling))
+        while run.remaining > 0:
             self.generator.prior.load_state_dict(pretrained)
-            self.generator.prior.eval()
+            self._finetune(run, cells)
+            best = int(self.buckets([r["objective"] for r in run.history]).max())  # trained on, never empty
+            self.generator.conditioned_on(best, self.num_buckets)
+            self._query(run, cells, propose_new_cells(self.generator, run, self.batch_size, **sampling))
+            self.generator.conditioned_on(None, self.num_buckets)
+
+    def _reset(self) -> None:
+        self.generator.conditioned_on(None, self.num_buckets)
 
     def buckets(self, objectives: list[float]) -> np.ndarray:
         """The performance bucket of each objective: quantiles of the objectives themselves; tied values share

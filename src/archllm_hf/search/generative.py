@@ -64,7 +64,41 @@ def finetune(
     model.eval()
 
 
-class GenerativeSearch(Searcher):
+class PriorSearch(Searcher):
+    """What the searchers that steer a prior share: the prior's space must be the oracle's; the search runs from a
+    seeded torch generator in rounds (:meth:`_rounds`, given the cells queried so far by id and the prior's weights
+    before the search), and the prior leaves it with those weights, in eval mode, as :meth:`_reset` leaves it."""
+
+    generator: ArchitectureGenerator
+
+    def _search(self, run: SearchRun) -> None:
+        if run.space.name != self.generator.space.name:
+            raise ValueError(
+                f"the prior generates {self.generator.space.name} cells, the oracle is on {run.space.name}"
+            )
+        pretrained = copy.deepcopy(self.generator.prior.state_dict())
+        torch.manual_seed(run.seed)
+        try:
+            self._rounds(run, {}, pretrained)
+        finally:
+            self._reset()
+            self.generator.prior.load_state_dict(pretrained)
+            self.generator.prior.eval()
+
+    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _reset(self) -> None:
+        """Undo what a round left on the generator besides the prior's weights (nothing by default)."""
+
+    @staticmethod
+    def _query(run: SearchRun, cells: dict[str, Any], new_cells: list[Any]) -> None:
+        for cell in new_cells:
+            cells[run.space.canonical_id(cell)] = cell
+            run.query(cell)
+
+
+class GenerativeSearch(PriorSearch):
     """Sequence-model search with the code prior (see the module docstring).
 
     Args:
@@ -121,35 +155,20 @@ class GenerativeSearch(Searcher):
         )
         return "+".join(parts)
 
-    def _search(self, run: SearchRun) -> None:
-        if run.space.name != self.generator.space.name:
-            raise ValueError(
-                f"the prior generates {self.generator.space.name} cells, the oracle is on {run.space.name}"
-            )
-        pretrained = copy.deepcopy(self.generator.prior.state_dict())
-        torch.manual_seed(run.seed)
-        cells: dict[str, Any] = {}
-        try:
-            for cell in self._propose(run, self.num_initial):
-                cells[run.space.canonical_id(cell)] = cell
-                run.query(cell)
-            while run.remaining > 0:
-                if self.finetune:
-                    self.generator.prior.load_state_dict(pretrained)
-                    self._finetune(run, cells)
-                pool = self._propose(run, self.pool_size if self.predictor else self.batch_size)
-                if self.predictor is not None and len(pool) > self.batch_size:
-                    queried = [cells[r["id"]] for r in run.history]
-                    self.predictor.config.seed = run.seed
-                    self.predictor.fit(queried, [r["objective"] for r in run.history])
-                    order = np.argsort(-self.predictor.predict(pool), kind="stable")
-                    pool = [pool[i] for i in order]
-                for cell in pool[: self.batch_size]:
-                    cells[run.space.canonical_id(cell)] = cell
-                    run.query(cell)
-        finally:
-            self.generator.prior.load_state_dict(pretrained)
-            self.generator.prior.eval()
+    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
+        self._query(run, cells, self._propose(run, self.num_initial))
+        while run.remaining > 0:
+            if self.finetune:
+                self.generator.prior.load_state_dict(pretrained)
+                self._finetune(run, cells)
+            pool = self._propose(run, self.pool_size if self.predictor else self.batch_size)
+            if self.predictor is not None and len(pool) > self.batch_size:
+                queried = [cells[r["id"]] for r in run.history]
+                self.predictor.config.seed = run.seed
+                self.predictor.fit(queried, [r["objective"] for r in run.history])
+                order = np.argsort(-self.predictor.predict(pool), kind="stable")
+                pool = [pool[i] for i in order]
+            self._query(run, cells, pool[: self.batch_size])
 
     def _propose(self, run: SearchRun, n: int) -> list[Any]:
         return propose_new_cells(self.generator, run, n, temperature=self.temperature)
@@ -175,4 +194,4 @@ class GenerativeSearch(Searcher):
         }
 
 
-__all__ = ["GenerativeSearch", "finetune", "propose_new_cells"]
+__all__ = ["GenerativeSearch", "PriorSearch", "finetune", "propose_new_cells"]

@@ -44,9 +44,8 @@ from ..data.proxies import ProxyFeatures
 from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
-from ..training.common import training_arguments
+from ..training.common import PaddingCollator, training_arguments
 from ..utils import atomic_files, quiet_loading, set_seed
-
 
 
 class Predictor(ABC):
@@ -85,7 +84,11 @@ class Predictor(ABC):
         raise NotImplementedError(f"the {self.name} predictor cannot be saved")
 
     def push_to_hub(
-        self, repo_id: str, token: str | None = None, private: bool | None = None, commit_message: str | None = None
+        self,
+        repo_id: str,
+        token: str | None = None,
+        private: bool | None = None,
+        commit_message: str | None = None,
     ) -> str:
         """Save to a temporary folder and upload it as the model repo ``repo_id``; returns the commit's URL."""
         from huggingface_hub import create_repo, upload_folder
@@ -128,7 +131,9 @@ def own_randomness(seed: int) -> Iterator[None]:
     """Seed Python's, NumPy's and torch's generators for a fit and give the caller's states back afterwards, so that
     fitting a predictor in the middle of a search never moves the search's own draws."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []):
+    with torch.random.fork_rng(
+        devices=range(torch.cuda.device_count()) if torch.cuda.is_initialized() else []
+    ):
         set_seed(seed)
         try:
             yield
@@ -143,17 +148,9 @@ def normal_scores(labels: np.ndarray) -> np.ndarray:
 
 
 # --- ours: the code predictor -----------------------------------------------------------------------------------------
-class _RegressionCollator:
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
+class _RegressionCollator(PaddingCollator):
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        length = max(len(e["input_ids"]) for e in examples)
-        ids = torch.full((len(examples), length), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(examples), length), dtype=torch.long)
-        for row, example in enumerate(examples):
-            ids[row, : len(example["input_ids"])] = torch.tensor(example["input_ids"])
-            mask[row, : len(example["input_ids"])] = 1
+        ids, mask = self.pad(examples)
         batch = {"input_ids": ids, "attention_mask": mask}
         if "labels" in examples[0]:
             batch["labels"] = torch.tensor([e["labels"] for e in examples], dtype=torch.float32)
@@ -360,7 +357,11 @@ class _GIN(nn.Module):
         )
 
     def forward(
-        self, adjacency: torch.Tensor, ops: torch.Tensor, mask: torch.Tensor, features: torch.Tensor | None = None
+        self,
+        adjacency: torch.Tensor,
+        ops: torch.Tensor,
+        mask: torch.Tensor,
+        features: torch.Tensor | None = None,
     ) -> torch.Tensor:
         neighbours = adjacency + adjacency.transpose(1, 2)
         h = self.embed(ops)
@@ -466,7 +467,11 @@ class GINPredictor(Predictor):
 
     def _tensors(self, cells: Sequence[Any]) -> list[torch.Tensor]:
         adjacency, ops, mask = self.space.to_graphs(list(cells))
-        tensors = [torch.as_tensor(adjacency, dtype=torch.float32), torch.as_tensor(ops), torch.as_tensor(mask)]
+        tensors = [
+            torch.as_tensor(adjacency, dtype=torch.float32),
+            torch.as_tensor(ops),
+            torch.as_tensor(mask),
+        ]
         if self.features is not None:
             tensors.append(torch.as_tensor(self.features(cells)))
         return tensors
@@ -623,7 +628,9 @@ def load_predictor(
         return ArchPredictor.from_pretrained(folder, device=device)
     search_space, features = saved_space_and_features(info, proxy_cache)
     if kind in ("gin", "gin_proxies"):
-        predictor: Predictor = GINPredictor(search_space, info["hidden_size"], info["num_layers"], features=features)
+        predictor: Predictor = GINPredictor(
+            search_space, info["hidden_size"], info["num_layers"], features=features
+        )
     elif kind == "proxy_mlp":
         predictor = ProxyMLPPredictor(features, info["hidden_size"])
     else:

@@ -147,6 +147,25 @@ class ReconstructionTrainer(Trainer):
         return output
 
 
+class PaddingCollator:
+    """Right-pads the ``input_ids`` of a batch with ``pad_token_id`` (:meth:`pad`); a subclass adds the labels."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def pad(self, examples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The padded ``input_ids`` and their ``attention_mask`` (1 on the tokens, 0 on the padding)."""
+        longest = max(len(e["input_ids"]) for e in examples)
+        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros_like(input_ids)
+        for row, example in enumerate(examples):
+            input_ids[row, : len(example["input_ids"])] = torch.as_tensor(
+                example["input_ids"], dtype=torch.long
+            )
+            attention_mask[row, : len(example["input_ids"])] = 1
+        return input_ids, attention_mask
+
+
 def train_resuming(
     trainer: Trainer, out_dir: Path, resume: bool, stage: str = "training"
 ) -> tuple[Any, float, str | None]:
@@ -165,6 +184,7 @@ def train_resuming(
 
 __all__ = [
     "ConsoleCallback",
+    "PaddingCollator",
     "ReconstructionTrainer",
     "cosine_schedule",
     "device_name",

@@ -1,6 +1,10 @@
-"""Turn cells-dataset rows into the padded graph tensors the VQ-VAE consumes, and measure reconstruction."""
+"""Turn cells-dataset rows into the padded graph tensors the VQ-VAE consumes, measure reconstruction, and train the
+graph models (VQ-VAE, VGAE) on them."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import datasets
 import numpy as np
@@ -8,6 +12,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..spaces import SearchSpace
+from .common import device_name, train_resuming, training_arguments
 
 GRAPH_COLUMNS = ("adjacency", "ops", "node_mask")
 
@@ -115,11 +120,72 @@ def reconstruction_metrics(model, graphs: GraphTensors, batch_size: int = 1024) 
     }
 
 
+def fit_graph_model(
+    trainer_class: type,
+    model: torch.nn.Module,
+    train_graphs: GraphTensors,
+    eval_graphs: GraphTensors,
+    out_dir: Path,
+    *,
+    seed: int,
+    device: str | None,
+    progress: bool,
+    resume: bool,
+    stage: str,
+    **schedule: Any,
+) -> tuple[Any, Any, float, str | None]:
+    """Train a graph model on :func:`collate_graphs` batches with ``trainer_class`` and the package's
+    ``training_arguments`` (``schedule`` overrides them), resuming from ``out_dir/checkpoints``; returns the
+    trainer, its train output, the seconds it took and the checkpoint resumed from."""
+    args = training_arguments(out_dir, seed=seed, device=device, progress=progress, **schedule)
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=train_graphs,
+        eval_dataset=eval_graphs,
+        data_collator=collate_graphs,
+    )
+    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage=stage)
+    return trainer, train_output, train_seconds, last
+
+
+def graph_training_summary(
+    head: dict[str, Any],
+    fit: tuple[Any, Any, float, str | None],
+    *,
+    epochs: float,
+    num_train_cells: int,
+    test_graphs: GraphTensors,
+    test: dict[str, float],
+    training_config: dict[str, Any],
+) -> dict[str, Any]:
+    """The training summary of a graph model: ``head`` (what the model is), then where and how long it trained
+    (``fit`` from :func:`fit_graph_model`), the data sizes, the held-out ``test`` metrics and the settings."""
+    trainer, train_output, train_seconds, last = fit
+    return {
+        **head,
+        "device": str(trainer.args.device),
+        "device_name": device_name(trainer.args.device),
+        "train_seconds": train_seconds,
+        "train_steps": train_output.global_step,
+        "epochs": epochs,
+        "seconds_per_epoch": train_seconds / max(epochs, 1e-9),
+        "train_loss": train_output.training_loss,
+        "num_train_cells": num_train_cells,
+        "num_test_cells": len(test_graphs),
+        "test": test,
+        "training_config": training_config,
+        "resumed_from": last,
+    }
+
+
 __all__ = [
     "GRAPH_COLUMNS",
     "GraphTensors",
     "collate_graphs",
+    "fit_graph_model",
     "graph_dataset",
+    "graph_training_summary",
     "reconstruction_metrics",
     "split_cells",
 ]

@@ -30,29 +30,20 @@ from transformers import (
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
 from ..utils import set_seed
-from .common import cosine_schedule, load_cells, train_resuming, training_arguments
+from .common import PaddingCollator, cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import split_cells
 from .llm import load_base_model
 
 
-class CausalLMCollator:
+class CausalLMCollator(PaddingCollator):
     """Pads ``input_ids`` and builds ``labels`` that ignore padding and the prompt (``prompt_length`` tokens)."""
 
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        longest = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
+        input_ids, attention_mask = self.pad(examples)
         labels = torch.full_like(input_ids, -100)
         for row, example in enumerate(examples):
-            ids = torch.as_tensor(example["input_ids"], dtype=torch.long)
-            input_ids[row, : len(ids)] = ids
-            attention_mask[row, : len(ids)] = 1
-            labels[row, int(example.get("prompt_length", 0)) : len(ids)] = ids[
-                int(example.get("prompt_length", 0)) :
-            ]
+            start, end = int(example.get("prompt_length", 0)), len(example["input_ids"])
+            labels[row, start:end] = input_ids[row, start:end]
         return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
@@ -197,18 +188,9 @@ def train_prior(
         prior_format, max_new_tokens = "text", longest + 4
 
     fit = fit_causal_lm(model, tokenizer, train_data, eval_data, config, out_dir, device, progress, resume)
-    trainer, train_output, train_seconds, eval_metrics, last = fit
-
-    model = trainer.model
+    model = fit[0].model
     if config.lora:
         model = model.merge_and_unload()
-    model.generation_config = GenerationConfig(
-        do_sample=True,
-        max_new_tokens=max_new_tokens,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
     info = PriorInfo(
         format=prior_format,
         space=space.name,
@@ -219,14 +201,40 @@ def train_prior(
         prompt=config.prompt if prior_format == "text" else None,
         base_model=config.base_model,
     )
+    return save_causal_lm_prior(
+        out_dir, model, tokenizer, info, fit, config, max_new_tokens, num_train_sequences=len(train_texts)
+    )
+
+
+def save_causal_lm_prior(
+    out_dir: Path,
+    model: PreTrainedModel,
+    tokenizer: Any,
+    info: PriorInfo,
+    fit: tuple[Trainer, Any, float, dict[str, float], str | None],
+    config: PriorTrainingConfig,
+    max_new_tokens: int,
+    **sizes: Any,
+) -> dict[str, Any]:
+    """Give a trained prior (the code prior or the direct LM) its sampling ``generation_config`` and save it with
+    ``info`` and its training summary (returned): device, time, losses of ``fit`` (from :func:`fit_causal_lm`),
+    ``sizes`` (the data's), the number of parameters and ``config``."""
+    trainer, train_output, train_seconds, eval_metrics, last = fit
+    model.generation_config = GenerationConfig(
+        do_sample=True,
+        max_new_tokens=max_new_tokens,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     summary = {
-        "space": space.name,
+        "space": info.space,
         "device": str(trainer.args.device),
         "train_seconds": train_seconds,
         "train_steps": train_output.global_step,
         "train_loss": train_output.training_loss,
         "eval_loss": eval_metrics.get("eval_loss"),
-        "num_train_sequences": len(train_texts),
+        **sizes,
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "training_config": asdict(config),
         "resumed_from": last,
@@ -239,6 +247,7 @@ __all__ = [
     "CausalLMCollator",
     "PriorTrainingConfig",
     "fit_causal_lm",
+    "save_causal_lm_prior",
     "scratch_llama",
     "tokenize_text",
     "train_prior",

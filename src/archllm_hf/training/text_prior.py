@@ -11,21 +11,20 @@ codes buy.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import datasets
 from tokenizers import Tokenizer, decoders, models, processors, trainers
 from tqdm.auto import tqdm
-from transformers import GenerationConfig, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast
 
-from .._hub import PriorInfo, save_prior
+from .._hub import PriorInfo
 from ..presets import PriorTrainingConfig, preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
 from .common import load_cells
-from .prior import fit_causal_lm, scratch_llama
+from .prior import fit_causal_lm, save_causal_lm_prior, scratch_llama
 
 SPECIAL_TOKENS = ("<pad>", "<bos>", "<eos>", "<unk>")
 TOKENIZER_TRAINING_TEXTS = 20_000
@@ -111,33 +110,19 @@ def train_text_prior(
         resume,
         stage="direct LM",
     )
-    trainer, train_output, train_seconds, eval_metrics, last = fit
-
-    model = trainer.model
-    model.generation_config = GenerationConfig(
-        do_sample=True,
-        max_new_tokens=longest,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
     info = PriorInfo(format="cell_text", space=space.name, space_kwargs=space.space_kwargs)
-    summary = {
-        "space": space.name,
-        "device": str(trainer.args.device),
-        "train_seconds": train_seconds,
-        "train_steps": train_output.global_step,
-        "train_loss": train_output.training_loss,
-        "eval_loss": eval_metrics.get("eval_loss"),
-        "num_train_sequences": len(train_ids),
-        "longest_sequence": longest,
-        "vocab_size": len(tokenizer),
-        "num_parameters": sum(p.numel() for p in model.parameters()),
-        "training_config": asdict(config),
-        "resumed_from": last,
-    }
-    save_prior(out_dir, model, tokenizer, info, summary)
-    return summary
+    return save_causal_lm_prior(
+        out_dir,
+        fit[0].model,
+        tokenizer,
+        info,
+        fit,
+        config,
+        max_new_tokens=longest,
+        num_train_sequences=len(train_ids),
+        longest_sequence=longest,
+        vocab_size=len(tokenizer),
+    )
 
 
 __all__ = ["cell_text_tokenizer", "cell_texts", "train_text_prior"]

@@ -34,8 +34,8 @@ from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
-from .common import ReconstructionTrainer, device_name, load_cells, train_resuming, training_arguments
-from .graphs import GraphTensors, collate_graphs, graph_dataset
+from .common import ReconstructionTrainer, load_cells
+from .graphs import GraphTensors, fit_graph_model, graph_dataset, graph_training_summary
 
 
 def _batches(graphs: GraphTensors, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -146,12 +146,17 @@ def train_vgae(
     test_graphs = graph_dataset(space, cells["test"])
 
     config = Arch2VecConfig.for_space(space, space_kwargs=space.space_kwargs, **(model_kwargs or {}))
-    model = Arch2VecModel(config)
-    args = training_arguments(
+    fit = fit_graph_model(
+        Arch2VecTrainer,
+        Arch2VecModel(config),
+        train_graphs,
+        eval_graphs,
         out_dir,
         seed=seed,
         device=device,
         progress=progress,
+        resume=resume,
+        stage="VGAE",
         num_train_epochs=epochs,
         per_device_train_batch_size=batch_size,
         per_device_eval_batch_size=max(batch_size, 1024),
@@ -167,33 +172,18 @@ def train_vgae(
         prediction_loss_only=True,
         logging_steps=100,
     )
-    trainer = Arch2VecTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_graphs,
-        eval_dataset=eval_graphs,
-        data_collator=collate_graphs,
-    )
-    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage="VGAE")
 
-    model = trainer.model
+    model = fit[0].model
     posterior_stats(model, train_graphs)
     test = vgae_reconstruction_metrics(model, test_graphs)
-    summary = {
-        "model": "arch2vec-vgae",
-        "space": space.name,
-        "space_kwargs": config.space_kwargs,
-        "device": str(trainer.args.device),
-        "device_name": device_name(trainer.args.device),
-        "train_seconds": train_seconds,
-        "train_steps": train_output.global_step,
-        "epochs": epochs,
-        "seconds_per_epoch": train_seconds / epochs,
-        "train_loss": train_output.training_loss,
-        "num_train_cells": len(train_graphs),
-        "num_test_cells": len(test_graphs),
-        "test": test,
-        "training_config": {
+    summary = graph_training_summary(
+        {"model": "arch2vec-vgae", "space": space.name, "space_kwargs": config.space_kwargs},
+        fit,
+        epochs=epochs,
+        num_train_cells=len(train_graphs),
+        test_graphs=test_graphs,
+        test=test,
+        training_config={
             "epochs": epochs,
             "batch_size": batch_size,
             "lr": lr,
@@ -201,8 +191,7 @@ def train_vgae(
             "max_grad_norm": 5.0,
             "model": dict(model_kwargs or {}),
         },
-        "resumed_from": last,
-    }
+    )
     save_vgae(model, out_dir, summary)
     return summary
 

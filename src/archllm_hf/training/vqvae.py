@@ -19,15 +19,8 @@ from ..models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import VQVAETrainingConfig, preset
 from ..spaces import SearchSpace, get_space
 from ..utils import set_seed
-from .common import (
-    ReconstructionTrainer,
-    cosine_schedule,
-    device_name,
-    load_cells,
-    train_resuming,
-    training_arguments,
-)
-from .graphs import collate_graphs, graph_dataset, reconstruction_metrics
+from .common import ReconstructionTrainer, cosine_schedule, load_cells
+from .graphs import fit_graph_model, graph_dataset, graph_training_summary, reconstruction_metrics
 
 
 class ArchVQVAETrainer(ReconstructionTrainer):
@@ -73,39 +66,30 @@ def train_vqvae(
     test_graphs = graph_dataset(space, cells["test"])
 
     model_config = ArchVQVAEConfig.for_space(space, **config.model)
-    model = ArchVQVAEModel(model_config)
-    args = training_arguments(
+    fit = fit_graph_model(
+        ArchVQVAETrainer,
+        ArchVQVAEModel(model_config),
+        train_graphs,
+        eval_graphs,
         out_dir,
         seed=config.seed,
         device=device,
         progress=progress,
+        resume=resume,
+        stage="VQ-VAE",
         **cosine_schedule(config, eval_batch_size=max(config.batch_size, 1024)),
     )
-    trainer = ArchVQVAETrainer(
-        model=model,
-        args=args,
-        train_dataset=train_graphs,
-        eval_dataset=eval_graphs,
-        data_collator=collate_graphs,
-    )
-    train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage="VQ-VAE")
-
+    trainer = fit[0]
     test = reconstruction_metrics(trainer.model, test_graphs)
-    summary = {
-        "space": space.name,
-        "device": str(trainer.args.device),
-        "device_name": device_name(trainer.args.device),
-        "train_seconds": train_seconds,
-        "train_steps": train_output.global_step,
-        "epochs": config.epochs,
-        "seconds_per_epoch": train_seconds / max(config.epochs, 1e-9),
-        "train_loss": train_output.training_loss,
-        "num_train_cells": len(train_graphs),
-        "num_test_cells": len(test_graphs),
-        "test": test,
-        "training_config": asdict(config),
-        "resumed_from": last,
-    }
+    summary = graph_training_summary(
+        {"space": space.name},
+        fit,
+        epochs=config.epochs,
+        num_train_cells=len(train_graphs),
+        test_graphs=test_graphs,
+        test=test,
+        training_config=asdict(config),
+    )
     save_vqvae(trainer.model, out_dir, summary)
     return summary
 
