@@ -39,6 +39,12 @@ def main() -> None:
     parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS))
     parser.add_argument("--searchers", nargs="+", choices=list(SEARCHERS), default=list(SEARCHERS))
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--proxy-cache",
+        type=Path,
+        default=None,
+        help="the NB201 proxies ours pretrains on (default: WORK/full/proxies-nb201.jsonl, measured once)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     benchmark = SearchBenchmark(
@@ -52,6 +58,7 @@ def main() -> None:
         searchers=args.searchers,
         quick=args.quick,
         device=args.device,
+        proxy_cache=args.proxy_cache,
     )
     result = benchmark.run()
     if result is None:

@@ -151,17 +151,50 @@ __all__ = [
     "TINY_VQVAE",
     "as_space",
     "cell_graphs",
+    "fake_measure_proxies",
     "graph_batch",
     "reconstruct",
     "reconstructs",
     "tiny_arch2vec_config",
     "tiny_vqvae_config",
     "train_until_reconstructed",
+    "use_tiny_graph_predictor",
 ]
 
 
 TINY_PREDICTOR: dict[str, Any] = {"epochs": 1.0, "min_steps": 20, "batch_size": 16}
 """``PredictorTrainingConfig`` fields of a fit that takes a fraction of a second."""
+
+
+def fake_measure_proxies(module: nn.Module, names: Sequence[str], **_: Any) -> dict[str, float]:
+    """A stand-in for ``archllm_hf.networks.proxies.measure_proxies`` that takes microseconds: each proxy a
+    different function of the network's parameter count (deterministic, finite, varying between cells)."""
+    size = float(sum(p.numel() for p in module.parameters()))
+    return {name: size ** (1.0 + 0.1 * index) for index, name in enumerate(names)}
+
+
+def use_tiny_graph_predictor(space: str = "nb201", monkeypatch: Any = None) -> None:
+    """Make the graph predictor cheap for the rest of the test (or process, without ``monkeypatch``): fake proxy
+    measurement, 40 cells to pretrain on, an 8-wide network and a tiny per-round fit in the generative search."""
+    import dataclasses
+
+    from archllm_hf import presets
+    from archllm_hf.networks import proxies
+
+    settings = presets.PRESETS[space]
+    tiny = dataclasses.replace(
+        settings,
+        proxy_samples=40,
+        graph_predictor_model={**settings.graph_predictor_model, "hidden_size": 8},
+        search_graph_predictor=dataclasses.replace(settings.search_graph_predictor, **TINY_PREDICTOR),
+        search_predictor=dataclasses.replace(settings.search_predictor, **TINY_PREDICTOR),
+    )
+    if monkeypatch is None:
+        presets.PRESETS[space] = tiny
+        proxies.measure_proxies = fake_measure_proxies
+    else:
+        monkeypatch.setitem(presets.PRESETS, space, tiny)
+        monkeypatch.setattr(proxies, "measure_proxies", fake_measure_proxies)
 
 
 def tiny_run(root: Any, space: str = "nb201", num_cells: int = 256, vqvae_steps: int = 0) -> Any:

@@ -120,6 +120,8 @@ def test_search_nb201(tmp_path, shared_data):
         str(shared_data / "nb201" / "nats_tss_test_acc_200ep.csv"),
         "--budget",
         "20",
+        "--predictor",
+        "code",
     )
     assert [line.split(":")[0].strip() for line in lines] == ["generative", "evolution"]
     assert all(0 < float(line.split()[3]) <= 100 for line in lines)

@@ -1,5 +1,6 @@
 """Issue 23.12: the same command and seed give a byte-identical history.jsonl (and samples file) in fresh processes,
-whatever their PYTHONHASHSEED, for every table searcher, the generative searcher and ``archllm generate``."""
+whatever their PYTHONHASHSEED, for every table searcher, the generative searcher (ranking with ours or with the code
+predictor) and ``archllm generate``."""
 
 from __future__ import annotations
 
@@ -10,24 +11,24 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
-from fixtures import TINY_PREDICTOR, tiny_nb201_prior
+from fixtures import tiny_nb201_prior
 
 CHILD = """
-import dataclasses, sys
-from archllm_hf import presets
+import sys
+sys.path.insert(0, {tests!r})
+from fixtures import use_tiny_graph_predictor
 from archllm_hf.cli import main
 
-# a tiny predictor schedule for speed (the searcher still builds its predictor through make_searcher)
-space = presets.PRESETS["nb201"]
-presets.PRESETS["nb201"] = dataclasses.replace(
-    space, search_predictor=dataclasses.replace(space.search_predictor, **{tiny!r})
-)
+# tiny predictors for speed (the searcher still builds its predictor through make_searcher)
+use_tiny_graph_predictor("nb201")
 out, prior, nats = sys.argv[1:4]
 search = ["search", "--space", "nb201", "--metrics", nats, "--objective", "cifar10_test_acc_200ep", "-q",
           "--seed", "9110"]
 for algorithm in ("random", "evolution", "local"):
     assert main([*search, "--algorithm", algorithm, "--budget", "12", "--out", f"{{out}}/{{algorithm}}"]) == 0
-assert main([*search, "--algorithm", "generative", "--prior", prior, "--budget", "25", "--out", f"{{out}}/gen"]) == 0
+generative = [*search, "--algorithm", "generative", "--prior", prior, "--budget", "25"]
+assert main([*generative, "--proxy-cache", f"{{out}}/proxies.jsonl", "--out", f"{{out}}/gen"]) == 0
+assert main([*generative, "--predictor", "code", "--out", f"{{out}}/gen-code"]) == 0
 assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--out", f"{{out}}/samples.jsonl",
              "-q"]) == 0
 """
@@ -37,7 +38,7 @@ assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--o
 def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, shared_data):
     prior = tiny_nb201_prior(tmp_path / "models")
     nats = str(shared_data / "nb201/nats_tss_test_acc_200ep.csv")
-    script = CHILD.format(tiny=TINY_PREDICTOR)
+    script = CHILD.format(tests=str(REPO_ROOT / "tests"))
     outs = []
     for hash_seed in ("1", "2"):
         out = tmp_path / f"hash{hash_seed}"
@@ -49,11 +50,14 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
             "PYTHONPATH": str(REPO_ROOT / "src"),
         }
         done = subprocess.run(
-            [sys.executable, "-c", script, str(out), str(prior), nats], env=env, capture_output=True, text=True
+            [sys.executable, "-c", script, str(out), str(prior), nats],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         outs.append(out)
-    files = [Path(name, "history.jsonl") for name in ("random", "evolution", "local", "gen")]
+    files = [Path(name, "history.jsonl") for name in ("random", "evolution", "local", "gen", "gen-code")]
     files.append(Path("samples.jsonl"))
     for name in files:
         first, second = ((out / name).read_bytes() for out in outs)

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from fixtures import tiny_nb201_prior
+from fixtures import tiny_nb201_prior, use_tiny_graph_predictor
 
 from archllm_hf import cli
 from archllm_hf.cli import main as cli_main
 from archllm_hf.search import ALGORITHMS
+from archllm_hf.search.graph_predictor import GraphPredictor
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -67,14 +68,40 @@ def test_search_writes_history_summary_and_curve(nats, minibench, tmp_path, caps
     assert f"best cifar100_valid_acc_12ep {best['objective']:.4g}" in capsys.readouterr().out
 
 
+def test_generative_search_ranks_with_ours_by_default(nats, minibench, tmp_path, monkeypatch):
+    use_tiny_graph_predictor("nb201", monkeypatch)
+    fits = []
+    real_fit = GraphPredictor._fit
+    monkeypatch.setattr(
+        GraphPredictor, "_fit", lambda self, *a: fits.append(self.ensemble) or real_fit(self, *a)
+    )
+    prior = tiny_nb201_prior(tmp_path / "models")
+    out, cache = tmp_path / "search", tmp_path / "cache" / "proxies.jsonl"
+    args = search_args(nats, minibench, out, "--algorithm", "generative", "--prior", str(prior))
+    args[args.index("--budget") + 1] = "30"
+    assert cli_main([*args, "--proxy-cache", str(cache)]) == 0
+    assert len((out / "history.jsonl").read_text().splitlines()) == 30
+    assert json.loads((out / "summary.json").read_text())["variant"] == "prior+finetune+predictor"
+    assert json.loads((out / "search.json").read_text())["predictor"] == "graph"
+    assert fits and set(fits) == {1}  # each round that ranks a pool fits one network
+    assert (cache.parent / "graph-pretrained-nb201" / "config.json").is_file()  # pretrained once, kept
+    assert cache.is_file()  # the proxies of the pretraining cells and of every ranked proposal
+    # the same folder with another predictor is another search
+    assert cli_main([*args, "--proxy-cache", str(cache), "--predictor", "code"]) == 2
+
+
 def test_generative_search_from_a_prior_folder(nats, minibench, tmp_path):
     prior = tiny_nb201_prior(tmp_path / "models")
     out = tmp_path / "search"
-    assert (
-        cli_main(search_args(nats, minibench, out, "--algorithm", "generative", "--prior", str(prior))) == 0
-    )
+    args = search_args(nats, minibench, out, "--algorithm", "generative", "--prior", str(prior))
+    assert cli_main([*args, "--predictor", "code"]) == 0
     assert len((out / "history.jsonl").read_text().splitlines()) == 15
     assert json.loads((out / "summary.json").read_text())["variant"] == "prior+finetune+predictor"
+    assert json.loads((out / "search.json").read_text())["predictor"] == "code"
+    plain = tmp_path / "plain"
+    args = search_args(nats, minibench, plain, "--algorithm", "generative", "--prior", str(prior))
+    assert cli_main([*args, "--predictor", "none"]) == 0
+    assert json.loads((plain / "summary.json").read_text())["variant"] == "prior+finetune"
 
     predictor = tmp_path / "predictor"
     args = ["train-predictor", "--predictor", "code", "--prior", str(prior)]

@@ -232,6 +232,8 @@ def test_the_generative_searcher_checks_its_inputs(oracle, prior_dir):
         GenerativeSearch(generator).search(CallableOracle(get_space("darts"), lambda c: 1.0), 5)
     with pytest.raises(ValueError, match="trained prior"):
         make_searcher("generative")
+    with pytest.raises(ValueError, match="unknown search predictor 'gin'; choose from graph, code, none"):
+        make_searcher("generative", prior=prior_dir, predictor="gin")
     with pytest.raises(ValueError, match="unknown search algorithm"):
         make_searcher("annealing")
 

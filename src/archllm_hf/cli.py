@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import CellNotInTableError
-from .presets import PREDICTOR_KINDS, PROXY_NAMES
+from .presets import PREDICTOR_KINDS, PROXY_NAMES, SEARCH_PREDICTORS
 from .spaces import SPACE_NAMES
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
@@ -311,6 +311,8 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
         progress=not args.quiet,
         proxy=args.proxy,
         overwrite=args.overwrite,
+        predictor=args.predictor,
+        proxy_cache=args.proxy_cache,
     )
     best = result.best
     reported = f", {args.report} {best['report']:.4g}" if args.report else ""
@@ -600,6 +602,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--prior", default=None, help="prior folder or repo id (generative; conditional_llm: a text prior)"
     )
     search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
+    search.add_argument(
+        "--predictor",
+        choices=SEARCH_PREDICTORS,
+        default="graph",
+        help="what ranks the generative searcher's proposals: graph (ours, default; pretrained on the space's "
+        "zero-cost proxies, measured once into --proxy-cache: NB201 about 45 CPU-minutes), code (the prior's "
+        "transformer with a regression head) or none",
+    )
+    search.add_argument(
+        "--proxy-cache", default=None, help="JSON-lines cache of the space's proxies (default: under HF_HOME)"
+    )
     search.add_argument("--budget", type=int, required=True, help="distinct queries")
     search.add_argument("--seed", type=int, default=0, help="seed of the search (default 0)")
     search.add_argument(

@@ -19,6 +19,9 @@ PROXY_NAMES = ("params", "flops", "synflow", "naswot", "jacov", "grad_norm", "sn
 pretraining targets."""
 PREDICTOR_KINDS = ("graph", "graph_scratch", "gin", "gin_proxies", "proxy_mlp", "code", "code_scratch")
 """What ``archllm train-predictor --predictor`` builds; ``graph`` (ours, proxy-pretrained) is the default."""
+SEARCH_PREDICTORS = ("graph", "code", "none")
+"""What ranks the generative searcher's proposals (``archllm search --predictor``): ``graph`` (ours, the default),
+``code`` (the prior's transformer with a regression head) or ``none`` (query them in sampling order)."""
 
 
 @dataclass
@@ -126,6 +129,13 @@ class SpacePreset:
         default_factory=lambda: PredictorTrainingConfig(min_steps=50)
     )
     """The code predictor's fit in each round of the generative search (on at most a few hundred cells)."""
+    search_graph_predictor: PredictorTrainingConfig = field(
+        default_factory=lambda: PredictorTrainingConfig(
+            epochs=20, min_steps=100, batch_size=64, learning_rate=3e-4, ranking_weight=1.0, ema_decay=0.99
+        )
+    )
+    """The graph predictor's fit in each round of the generative search, one network (no ensemble): the schedule of
+    ``graph_predictor`` cut to 100 steps, so a round fits in seconds on a CPU core."""
     proxy_network: dict[str, Any] = field(default_factory=dict)
     """Sizes of the network the label-free proxy columns are measured on (``space.to_module`` keywords): a slimmer
     copy of the benchmark's network, so that every cell of a space can be measured on a CPU."""
@@ -205,6 +215,7 @@ __all__ = [
     "PredictorTrainingConfig",
     "PRESETS",
     "PriorTrainingConfig",
+    "SEARCH_PREDICTORS",
     "SpacePreset",
     "VQVAETrainingConfig",
     "preset",

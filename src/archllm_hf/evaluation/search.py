@@ -93,12 +93,13 @@ def nb201_table(metrics_dir: str | Path) -> MetricTable:
 
 
 def build_searchers(
-    names: Sequence[str], models: NB201Models, device: str | None = None
+    names: Sequence[str], models: NB201Models, proxy_cache: Path, device: str | None = None
 ) -> dict[str, Searcher]:
-    """The benchmark's searchers; the generative ones share one generator and one predictor."""
+    """The benchmark's searchers; the generative ones share one generator, and ours ranks with the graph
+    predictor (pretrained on the proxies in ``proxy_cache``, measured there first if missing)."""
     from ..generation import ArchitectureGenerator
+    from ..search import search_predictor
     from ..search.generative import GenerativeSearch
-    from ..search.predictors import ArchPredictor
 
     unknown = sorted(set(names) - set(SEARCHERS))
     if unknown:
@@ -114,8 +115,7 @@ def build_searchers(
         generator = ArchitectureGenerator.from_pretrained(models.prior, device=device)
         predictor = None
         if "generative" in generative:
-            config = preset("nb201").search_predictor
-            predictor = ArchPredictor.from_prior(models.prior, config=config, device=device)
+            predictor = search_predictor("graph", generator.space, proxy_cache=proxy_cache, progress=True)
         variants = {
             "generative_prior": (False, None),
             "generative_finetune": (True, None),
@@ -142,18 +142,22 @@ class SearchBenchmark:
     searchers: Sequence[str] = SEARCHERS
     quick: bool = False
     device: str | None = None
+    proxy_cache: Path | None = None
+    """The NB201 proxies ours pretrains on (default: ``work/proxies-nb201.jsonl``, measured there once)."""
 
     def __post_init__(self) -> None:
         if self.quick:
             self.seeds, self.budget, self.datasets = min(self.seeds, 2), min(self.budget, 50), ("cifar10",)
         self.work = Path(self.work) / ("quick" if self.quick else "full")
+        if self.proxy_cache is None:
+            self.proxy_cache = self.work / "proxies-nb201.jsonl"
 
     def run(self) -> dict[str, Any] | None:
         """Run what is missing; the aggregated result once every run of the full grid is there, else None."""
         started = provenance()
         table = nb201_table(self.metrics_dir)
         models = NB201Models.prepare(self.work, self.prior, self.vgae, self.quick, self.device)
-        searchers = build_searchers(self.searchers, models, self.device)
+        searchers = build_searchers(self.searchers, models, Path(self.proxy_cache), self.device)
         jobs = [
             (protocol, dataset, name, seed)
             for protocol in self.protocols

@@ -15,12 +15,19 @@ Example::
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
+from ..presets import SEARCH_PREDICTORS
 from .base import Searcher, SearchResult, SearchRun
 from .oracles import CallableOracle, CellNotInTableError, Evaluation, Oracle, TableOracle
 from .searchers import LocalSearch, RandomSearch, RegularizedEvolution
+
+if TYPE_CHECKING:
+    from ..spaces.base import SearchSpace
 
 ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
 
@@ -31,7 +38,9 @@ def make_searcher(
     vgae: str | Path | None = None,
     device: str | None = None,
     finetune: bool = True,
-    predictor: bool = True,
+    predictor: str | None = "graph",
+    proxy_cache: str | Path | None = None,
+    progress: bool = False,
     **options: Any,
 ) -> Searcher:
     """The searcher called ``algorithm`` (one of :data:`ALGORITHMS`).
@@ -40,6 +49,12 @@ def make_searcher(
     its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation;
     ``conditional_llm`` needs ``prior``: a text prior (a pretrained LLM fine-tuned on the codes).
     ``options`` go to the searcher's constructor.
+
+    ``predictor`` (one of :data:`~archllm_hf.presets.SEARCH_PREDICTORS`) ranks the generative searcher's
+    proposals: ``graph``, ours, is pretrained on the zero-cost proxies of the space's cells, measured into
+    ``proxy_cache`` the first time (NB201: every cell, about 45 CPU-minutes; a progress bar with ``progress``) and
+    kept, with the pretrained weights beside it, for every later search; ``code`` reads the prior's codes; ``none``
+    queries the proposals in sampling order.
     """
     if algorithm == "random":
         return RandomSearch(**options)
@@ -63,21 +78,16 @@ def make_searcher(
                 "the generative searcher starts from a trained prior: give its folder or repo id"
             )
         from ..generation.generator import ArchitectureGenerator
-        from ..presets import preset
-        from ..utils import set_seed
         from .generative import GenerativeSearch
-        from .predictors import ArchPredictor
 
+        kind = "none" if predictor is None else predictor
+        if kind not in SEARCH_PREDICTORS:
+            raise ValueError(
+                f"unknown search predictor {predictor!r}; choose from {', '.join(SEARCH_PREDICTORS)}"
+            )
         generator = ArchitectureGenerator.from_pretrained(prior, device=device)
-        config = preset(generator.space.name).search_predictor
-        code_predictor = None
-        if predictor:
-            # The predictor's regression head is new: from_prior draws it from the global torch generator, which
-            # each process seeds at random, and every fit starts again from it. Seeded here, the same command and
-            # seed give the same search in every process.
-            set_seed(config.seed)
-            code_predictor = ArchPredictor.from_prior(prior, config=config, device=device)
-        return GenerativeSearch(generator, code_predictor, finetune=finetune, **options)
+        ranker = search_predictor(kind, generator.space, prior, proxy_cache, device, progress)
+        return GenerativeSearch(generator, ranker, finetune=finetune, **options)
     if algorithm == "conditional_llm":
         if prior is None:
             raise ValueError(
@@ -89,6 +99,46 @@ def make_searcher(
 
         return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), **options)
     raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+
+
+def search_predictor(
+    kind: str,
+    space: SearchSpace,
+    prior: str | Path | None = None,
+    proxy_cache: str | Path | None = None,
+    device: str | None = None,
+    progress: bool = False,
+) -> Any:
+    """The unfitted predictor of ``kind`` (:data:`~archllm_hf.presets.SEARCH_PREDICTORS`) that ranks a generative
+    search's proposals on ``space``, with the preset's per-round fit schedule (None for ``none``)."""
+    from ..presets import preset
+
+    settings = preset(space.name)
+    if kind == "graph":
+        from .commands import default_proxy_cache
+        from .graph_predictor import build_graph_predictor
+
+        cache = Path(proxy_cache) if proxy_cache is not None else default_proxy_cache(space.name)
+        return build_graph_predictor(
+            space,
+            cache,
+            pretrained_dir=cache.parent / f"graph-pretrained-{space.name}",
+            config=copy.copy(settings.search_graph_predictor),
+            ensemble=1,
+            progress=progress,
+        )
+    if kind == "code":
+        if prior is None:
+            raise ValueError("the code predictor reads a prior's codes: give prior")
+        from ..utils import set_seed
+        from .predictors import ArchPredictor
+
+        # The predictor's regression head is new: from_prior draws it from the global torch generator, which each
+        # process seeds at random, and every fit starts again from it. Seeded here, the same command and seed give
+        # the same search in every process.
+        set_seed(settings.search_predictor.seed)
+        return ArchPredictor.from_prior(prior, config=copy.copy(settings.search_predictor), device=device)
+    return None
 
 
 __all__ = [
@@ -105,4 +155,5 @@ __all__ = [
     "Searcher",
     "TableOracle",
     "make_searcher",
+    "search_predictor",
 ]

@@ -39,6 +39,8 @@ def run_search(
     progress: bool = True,
     proxy: str | None = None,
     overwrite: bool = False,
+    predictor: str = "graph",
+    proxy_cache: str | Path | None = None,
 ) -> SearchResult:
     """Search ``space`` with a table oracle over ``metrics`` (maximising the column ``objective``), or with the
     data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``), and write
@@ -49,6 +51,9 @@ def run_search(
     its queries; running the same search (same settings and seed) again resumes it: the recorded queries are
     repeated from the file and checked, then the search goes on. A folder holding another search (another seed,
     algorithm, oracle, ...) is refused unless ``overwrite``, which starts afresh.
+
+    ``predictor`` ranks the generative searcher's proposals (:func:`~archllm_hf.search.make_searcher`; ours, the
+    graph predictor, measures the space's proxies into ``proxy_cache`` on first use).
     """
     if proxy is not None and (metrics or objective is not None or report is not None):
         raise ValueError("a proxy search uses no table: leave out metrics, objective and report")
@@ -65,6 +70,7 @@ def run_search(
         "metrics": [Path(m).name for m in metrics or ()],
         "prior": None if prior is None else str(prior),
         "vgae": None if vgae is None else str(vgae),
+        "predictor": predictor if algorithm == "generative" else None,
     }
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out):
@@ -73,15 +79,27 @@ def run_search(
             oracle: Oracle = ProxyOracle(get_space(space), proxy)
         else:
             oracle = TableOracle.from_files(get_space(space), metrics, objective, report)
-        searcher = make_searcher(algorithm, prior=prior, vgae=vgae, device=device)
+        searcher = make_searcher(
+            algorithm,
+            prior=prior,
+            vgae=vgae,
+            device=device,
+            predictor=predictor,
+            proxy_cache=proxy_cache,
+            progress=progress,
+        )
         atomic_write_json(out / SEARCH_INFO, identity)
         with _history_log(out / "history.jsonl", recorded) as record:
-            result = searcher.search(oracle, budget, seed=seed, progress=progress, recorder=record, replay=recorded)
+            result = searcher.search(
+                oracle, budget, seed=seed, progress=progress, recorder=record, replay=recorded
+            )
         result.save(out)
     return result
 
 
-def _recorded_history(out: Path, identity: dict[str, Any], budget: int, overwrite: bool) -> list[dict[str, Any]]:
+def _recorded_history(
+    out: Path, identity: dict[str, Any], budget: int, overwrite: bool
+) -> list[dict[str, Any]]:
     """The queries an earlier run of this same search left in ``out`` (to resume), after the checks; with
     ``overwrite``, the earlier run's files are removed and nothing is resumed."""
     present = [name for name in _RUN_FILES if (out / name).exists()]
@@ -98,7 +116,9 @@ def _recorded_history(out: Path, identity: dict[str, Any], budget: int, overwrit
             earlier = None
     if earlier != identity:
         differs = (
-            [k for k in identity if (earlier or {}).get(k) != identity[k]] if isinstance(earlier, dict) else []
+            [k for k in identity if (earlier or {}).get(k) != identity[k]]
+            if isinstance(earlier, dict)
+            else []
         )
         what = f" (it differs in {', '.join(differs)})" if differs else ""
         raise FileExistsError(
@@ -128,14 +148,18 @@ def _read_history(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             if number == len(lines):  # no newline after it: the write was interrupted
                 break
-            raise ValueError(f"{path}:{number}: not a history record; pass --overwrite to start afresh") from None
+            raise ValueError(
+                f"{path}:{number}: not a history record; pass --overwrite to start afresh"
+            ) from None
         if not (
             isinstance(record, dict)
             and record.get("step") == len(records) + 1
             and isinstance(record.get("id"), str)
             and isinstance(record.get("objective"), (int, float))
         ):
-            raise ValueError(f"{path}:{number}: not record {len(records) + 1} of a search history; pass --overwrite")
+            raise ValueError(
+                f"{path}:{number}: not record {len(records) + 1} of a search history; pass --overwrite"
+            )
         records.append(record)
     return records
 
@@ -276,7 +300,7 @@ def read_cells(path: str | Path, space: Any) -> list[Any]:
             try:
                 native = json.loads(text)["cell"]
             except (json.JSONDecodeError, KeyError):
-                raise ValueError(f"{path}:{number}: not a JSON object with a \"cell\"") from None
+                raise ValueError(f'{path}:{number}: not a JSON object with a "cell"') from None
             text = native if isinstance(native, str) else json.dumps(native)
         try:
             cells.append(space.check(space.parse(text)))
@@ -304,7 +328,11 @@ def predict_cells(
     cells = read_cells(cells_path, predictor.space)
     values = predictor.predict(cells)
     return [
-        {"cell": predictor.space.format(cell), "id": predictor.space.canonical_id(cell), "prediction": float(value)}
+        {
+            "cell": predictor.space.format(cell),
+            "id": predictor.space.canonical_id(cell),
+            "prediction": float(value),
+        }
         for cell, value in zip(cells, values)
     ]
 

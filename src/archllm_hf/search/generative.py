@@ -6,9 +6,10 @@ off for the ablation:
 
 * **fine-tuning**: before proposing, the prior is fine-tuned (from its pretrained weights) on the code strings of
   the best cells queried so far, so it proposes cells like them;
-* **predictor ranking**: the code predictor (:class:`~archllm_hf.search.predictors.ArchPredictor`, initialised
-  from the same prior) is fit on every (cell, objective) queried so far and the pool's best-predicted cells are
-  queried.
+* **predictor ranking**: an accuracy predictor is fit on every (cell, objective) queried so far and the pool's
+  best-predicted cells are queried. ``make_searcher("generative")`` ranks with ours, the graph predictor pretrained on
+  the space's zero-cost proxies (:mod:`archllm_hf.search.graph_predictor`); ``predictor="code"`` with the code
+  predictor (:class:`~archllm_hf.search.predictors.ArchPredictor`, initialised from the same prior).
 
 With both off this is sampling from the prior without replacement.
 """
@@ -24,7 +25,7 @@ import torch
 
 from ..generation.generator import ArchitectureGenerator
 from .base import Searcher, SearchRun
-from .predictors import ArchPredictor
+from .predictors import Predictor
 
 
 def propose_new_cells(
@@ -103,7 +104,7 @@ class GenerativeSearch(PriorSearch):
 
     Args:
         generator: the pretrained prior and its VQ-VAE.
-        predictor: the code predictor that ranks each pool (None: query proposals in sampling order).
+        predictor: the accuracy predictor that ranks each pool (None: query proposals in sampling order).
         finetune: fine-tune the prior on the best cells before each round.
         num_initial: cells sampled from the pretrained prior and queried before the first round.
         batch_size: cells queried per round.
@@ -118,7 +119,7 @@ class GenerativeSearch(PriorSearch):
     def __init__(
         self,
         generator: ArchitectureGenerator,
-        predictor: ArchPredictor | None = None,
+        predictor: Predictor | None = None,
         finetune: bool = True,
         num_initial: int = 10,
         batch_size: int = 10,

@@ -118,6 +118,7 @@ def build_graph_predictor(
     pretrained_dir: str | Path | None = None,
     config: PredictorTrainingConfig | None = None,
     progress: bool = False,
+    ensemble: int | None = None,
 ) -> GraphPredictor:
     """Ours, ready to fit: the space's proxies (measured into ``proxy_cache`` once), their scaler, and the
     pretrained model (read from ``pretrained_dir`` when it holds one, else pretrained and saved there).
@@ -125,6 +126,7 @@ def build_graph_predictor(
     ``pretrained=False`` gives the from-scratch twin: the same network and inputs, no pretraining (trained at its
     own best learning rate, ``graph_predictor_scratch_learning_rate``).
     ``use_proxy_features=False`` reads the graph alone (the proxies are then pretraining targets only).
+    ``config`` and ``ensemble`` replace the preset's fit schedule and ensemble size.
     """
     settings = preset(space.name)
     names = list(DEFAULT_PROXIES)
@@ -173,7 +175,7 @@ def build_graph_predictor(
         features if use_proxy_features else None,
         model,
         config=config,
-        ensemble=settings.graph_predictor_ensemble,
+        ensemble=settings.graph_predictor_ensemble if ensemble is None else ensemble,
         name=("graph" if pretrained else "graph_scratch") + ("" if use_proxy_features else "_no_proxy_input"),
     )
 
