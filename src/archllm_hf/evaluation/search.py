@@ -216,6 +216,12 @@ class SearchBenchmark:
                 "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
                 "metric_files": list(METRIC_FILES),
                 "quick": self.quick,
+                "generative_predictor": {
+                    "kind": "graph",
+                    "ensemble": 1,
+                    "fit": dataclasses.asdict(preset("nb201").search_graph_predictor),
+                    "proxy_cache": str(self.proxy_cache),
+                },
             },
             "models": models.describe(),
             "optima_200ep_test": optima,
