@@ -12,11 +12,22 @@ import textwrap
 from conftest import REPO_ROOT
 
 RELEASE = str(REPO_ROOT / "hub" / "archvq-nb201")
-REPORT_MARKS = ("Loading weights", "LOAD REPORT", "MISSING", "newly initialized", "not sharded")
+REPORT_MARKS = (
+    "Loading weights",
+    "LOAD REPORT",
+    "MISSING",
+    "newly initialized",
+    "not sharded",
+    "Writing model",
+)
 
 
 def stderr_of(code: str) -> tuple[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("HF_HUB_DISABLE_PROGRESS_BARS", "TRANSFORMERS_VERBOSITY")
+    }
     env.update(HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=300
@@ -97,3 +108,28 @@ def test_info_verbosity_keeps_the_reports():
         """
     )
     assert "score.weight" in stderr
+
+
+def test_graph_predictor_loads_and_saves_are_quiet(tmp_path):
+    _, stderr = stderr_of(
+        f"""
+        import sys
+        sys.path.insert(0, {str(REPO_ROOT / "tests")!r})
+        from fixtures import TINY_PREDICTOR, use_tiny_graph_predictor
+        from archllm_hf.presets import PredictorTrainingConfig
+        from archllm_hf.search.graph_predictor import build_graph_predictor
+        from archllm_hf.search.predictors import load_predictor
+        from archllm_hf.spaces import get_space
+
+        use_tiny_graph_predictor("nb201")
+        space, cache, folder = get_space("nb201"), {str(tmp_path / "p.jsonl")!r}, {str(tmp_path / "pre")!r}
+        build_graph_predictor(space, cache, pretrained_dir=folder)  # pretrains and saves
+        ours = build_graph_predictor(  # loads the pretrained weights
+            space, cache, pretrained_dir=folder, config=PredictorTrainingConfig(**TINY_PREDICTOR), ensemble=2
+        )
+        cells = space.sample(12, seed=0)
+        ours.fit(cells, list(range(12))).save_pretrained({str(tmp_path / "fitted")!r})
+        load_predictor({str(tmp_path / "fitted")!r}, proxy_cache=cache).predict(cells)
+        """
+    )
+    assert not [mark for mark in REPORT_MARKS if mark in stderr], stderr[-3000:]

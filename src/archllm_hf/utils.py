@@ -242,8 +242,8 @@ def _errors_only(record: Any) -> bool:
 
 @contextmanager
 def quiet_loading() -> Iterator[None]:
-    """Load the package's own models without transformers' console report: no "Loading weights" bar and no load
-    report (``MISSING`` / ``UNEXPECTED`` keys, "newly initialized"). Scoped to the ``with`` block: a filter on the
+    """Load (or save) the package's own models without transformers' console report: no "Loading weights" or
+    "Writing model shards" bar and no load report (``MISSING`` / ``UNEXPECTED`` keys, "newly initialized"). Scoped to the ``with`` block: a filter on the
     report's loggers and transformers' tqdm hook, both taken off afterwards; nothing is silenced when the user has
     asked transformers for INFO logs (``transformers.logging.set_verbosity_info()``).
 
@@ -273,6 +273,7 @@ def quiet_loading() -> Iterator[None]:
         hf_logging.set_tqdm_hook(previous_hook)
         for logger in loggers:
             logger.removeFilter(_errors_only)
+
 
 __all__ = [
     "atomic_directory",

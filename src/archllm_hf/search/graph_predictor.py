@@ -27,7 +27,7 @@ from ..data.proxies import DEFAULT_PROXIES, ProxyFeatures, ProxyScaler, proxy_ta
 from ..models.arch_predictor import ArchPredictorConfig, ArchPredictorModel
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
-from ..utils import atomic_files
+from ..utils import atomic_files, quiet_loading
 from .predictors import PREDICTOR_INFO_NAME, Predictor, fit_module, saved_space_and_features
 
 
@@ -146,7 +146,8 @@ def build_graph_predictor(
     if pretrained:
         folder = Path(pretrained_dir) if pretrained_dir is not None else None
         if folder is not None and (folder / "config.json").is_file():
-            model = ArchPredictorModel.from_pretrained(folder)
+            with quiet_loading():
+                model = ArchPredictorModel.from_pretrained(folder)
             fields = (
                 "space",
                 "num_nodes",
@@ -163,7 +164,8 @@ def build_graph_predictor(
             model = pretrain_graph_predictor(space, cells, proxies, model_config, scaler)
             if folder is not None:
                 with atomic_files(folder) as tmp:
-                    model.save_pretrained(tmp)
+                    with quiet_loading():
+                        model.save_pretrained(tmp)
     features = ProxyFeatures(space, scaler, values, proxy_cache)
     if config is None:
         config = copy.copy(settings.graph_predictor)
@@ -246,7 +248,8 @@ class GraphPredictor(Predictor):
             raise RuntimeError(f"fit the {self.name} predictor before saving it")
         with atomic_files(out_dir, last=(PREDICTOR_INFO_NAME,)) as tmp:
             for k, member in enumerate(self.members):
-                member.save_pretrained(tmp / f"member-{k}")
+                with quiet_loading():
+                    member.save_pretrained(tmp / f"member-{k}")
             (tmp / PREDICTOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
         return Path(out_dir)
 
@@ -264,9 +267,10 @@ class GraphPredictor(Predictor):
             raise ValueError(f"{path} holds a {info.get('kind', 'code')!r} predictor, not a graph predictor")
         if space is not None and info["space"] != space:
             raise ValueError(f"{path} holds a predictor of {info['space']!r}, not of {space!r}")
-        members = [
-            ArchPredictorModel.from_pretrained(Path(path) / f"member-{k}") for k in range(info["members"])
-        ]
+        with quiet_loading():
+            members = [
+                ArchPredictorModel.from_pretrained(Path(path) / f"member-{k}") for k in range(info["members"])
+            ]
         search_space, features = saved_space_and_features(info, proxy_cache)
         predictor = cls(
             search_space, members[0].config, features, None, ensemble=len(members), name=info["name"]

@@ -312,7 +312,8 @@ class ArchPredictor(Predictor):
             "pretrained": self.pretrained,
         }
         with atomic_files(out_dir, last=(PREDICTOR_INFO_NAME,)) as tmp:
-            self.model.save_pretrained(tmp)
+            with quiet_loading():
+                self.model.save_pretrained(tmp)
             self.tokenizer.save_pretrained(tmp)
             (tmp / PREDICTOR_INFO_NAME).write_text(json.dumps(info, indent=2) + "\n")
         return out_dir
@@ -330,7 +331,8 @@ class ArchPredictor(Predictor):
             raise ValueError(f"{file} names no VQ-VAE")
         vqvae_path, kwargs = resolve(info["vqvae"], path)
         vqvae, processor = load_vqvae(vqvae_path, device=device, **kwargs)
-        model = AutoModelForSequenceClassification.from_pretrained(str(path))
+        with quiet_loading():
+            model = AutoModelForSequenceClassification.from_pretrained(str(path))
         if device is not None:
             model.to(device)
         tokenizer = AutoTokenizer.from_pretrained(str(path))
