@@ -47,6 +47,8 @@ def time_shares(
         keys = [row.tobytes() for row in distinct.numpy()]
         new = [k for k, key in enumerate(keys) if key not in seen]
         seen.update(keys)
+        if not new:  # every code row of the batch was decoded before (or none was a code row)
+            continue
         graphs = vqvae.decode(distinct[new].to(vqvae.device))
         adjacency, ops = graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy()
         _sync(generator.device)

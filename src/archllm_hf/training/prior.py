@@ -13,6 +13,7 @@ read what it writes and where its VQ-VAE is (a path relative to the prior folder
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from transformers import (
     LlamaForCausalLM,
     PreTrainedModel,
     Trainer,
+    TrainerCallback,
 )
 
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
@@ -112,10 +114,12 @@ def fit_causal_lm(
     progress: bool,
     resume: bool,
     stage: str = "prior",
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> tuple[Trainer, Any, float, dict[str, float], str | None]:
     """Train a causal LM on ``input_ids``/``prompt_length`` rows with ``config``'s schedule (cosine, warm-up),
     resuming from ``out_dir/checkpoints``; returns the trainer, its train output, the seconds it took, the final
-    eval metrics and the checkpoint resumed from. Shared by the code prior and the direct-LM baseline."""
+    eval metrics and the checkpoint resumed from. Shared by the code prior and the direct-LM baseline.
+    ``callbacks`` join the Trainer's (e.g. one that stops training at a time limit)."""
     args = training_arguments(
         out_dir,
         seed=config.seed,
@@ -133,6 +137,7 @@ def fit_causal_lm(
         eval_dataset=eval_data,
         data_collator=CausalLMCollator(tokenizer.pad_token_id),
         processing_class=tokenizer,
+        callbacks=list(callbacks),
     )
     train_output, train_seconds, last = train_resuming(trainer, out_dir, resume, stage=stage)
     return trainer, train_output, train_seconds, trainer.evaluate(), last
@@ -147,6 +152,7 @@ def train_prior(
     resume: bool = True,
     progress: bool = True,
     num_samples: int | None = None,
+    callbacks: Sequence[TrainerCallback] = (),
 ) -> dict[str, Any]:
     """Train the prior on the training split's code sequences and save it to ``out_dir``.
 
@@ -160,6 +166,7 @@ def train_prior(
         resume: continue from the newest checkpoint if there is one.
         progress: show progress bars.
         num_samples: cells to sample when rebuilding a dataset for a space that is not enumerated.
+        callbacks: ``TrainerCallback`` objects added to the Trainer's.
     """
     vqvae, processor = load_vqvae(vqvae_dir, device=device)
     space = processor.space
@@ -187,7 +194,18 @@ def train_prior(
         longest = max(len(ids) - n for ids, n in zip(train_data["input_ids"], train_data["prompt_length"]))
         prior_format, max_new_tokens = "text", longest + 4
 
-    fit = fit_causal_lm(model, tokenizer, train_data, eval_data, config, out_dir, device, progress, resume)
+    fit = fit_causal_lm(
+        model,
+        tokenizer,
+        train_data,
+        eval_data,
+        config,
+        out_dir,
+        device,
+        progress,
+        resume,
+        callbacks=callbacks,
+    )
     model = fit[0].model
     if config.lora:
         model = model.merge_and_unload()
