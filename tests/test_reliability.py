@@ -77,6 +77,8 @@ def test_data_build_refuses_more_cells_than_the_space_has(tmp_path, capsys):
         ({"num_samples": 10, "top_p": 1.5}, r"top_p must be in \(0, 1\]"),
         ({"num_samples": 10, "temperature": math.nan}, "temperature must be a finite number"),
         ({"num_samples": 10, "batch_size": 0}, "batch_size must be"),
+        ({"num_samples": 10, "seed": 2**64}, "seed must be in"),  # torch: "Overflow when unpacking long long"
+        ({"num_samples": 10, "seed": 1.5}, "seed must be an int"),
     ],
 )
 def test_generation_refuses_impossible_or_malformed_requests(kwargs, message):
