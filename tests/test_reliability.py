@@ -54,6 +54,18 @@ def test_evaluate_rejudges_every_cell(tmp_path, capsys):
     assert "no samples" in error_of(["evaluate", str(samples), "--space", "nb201"], capsys)
 
 
+def test_evaluate_names_a_training_ids_file_that_is_not_utf8(tmp_path, capsys):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"cell": ARCH}) + "\n")
+    ids = tmp_path / "train-ids.txt"
+    ids.write_bytes(f"{ARCH}\ncaf\xe9\n".encode("latin-1"))
+    err = error_of(["evaluate", str(samples), "--space", "nb201", "--train-ids", str(ids)], capsys)
+    assert "train-ids.txt: not UTF-8 text" in err
+    ids.write_text(f"{ARCH}\n")
+    assert cli(["evaluate", str(samples), "--space", "nb201", "--train-ids", str(ids)]) == 0
+    assert json.loads(capsys.readouterr().out)["novelty"] == 0.0
+
+
 # --- 3: impossible requests are refused up front -----------------------------------------------------------------
 
 

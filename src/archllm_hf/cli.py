@@ -268,7 +268,11 @@ def _read_ids(source: str, space: str) -> set[str]:
         return set(load_cells_repo(path, space)["train"]["id"])
     if not path.is_file():
         raise FileNotFoundError(f"--train-ids: no such file or folder: {path}")
-    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"--train-ids {path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return {line.strip() for line in text.splitlines() if line.strip()}
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
