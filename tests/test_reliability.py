@@ -124,6 +124,12 @@ def test_generate_and_search_check_their_output_first(tmp_path, capsys, shared_d
     assert "is a folder" in err
     file = tmp_path / "a-file"
     file.write_text("x")
+    # --draw (the drawings' folder) is checked before the work too, not after the samples are drawn
+    args = ["generate", "--prior", str(tmp_path / "no-prior"), "--num", "5"]
+    args += ["--out", str(tmp_path / "s.jsonl")]
+    err = error_of([*args, "--draw", str(file)], capsys)
+    assert "--draw" in err and "is a file" in err
+    assert "is a file, not a folder" in error_of([*args, "--draw", str(file / "sheets")], capsys)
     args = ["search", "--space", "nb201", "--metrics", str(shared_data / "nb201/nats_tss_test_acc_200ep.csv")]
     args += ["--objective", "cifar10_test_acc_200ep", "--algorithm", "random", "--budget", "3", "-q"]
     assert "is a file" in error_of([*args, "--out", str(file)], capsys)

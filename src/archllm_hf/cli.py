@@ -215,9 +215,11 @@ def _sampling_kwargs(args: argparse.Namespace) -> dict:
 def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .generation import ArchitectureGenerator
     from .scoring import score_cells
-    from .utils import atomic_writer, check_output_file
+    from .utils import atomic_writer, check_output_file, check_output_folder
 
     check_output_file(args.out)
+    if args.draw:
+        check_output_folder(args.draw, "--draw")
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
     cells = []
