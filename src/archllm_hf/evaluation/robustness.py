@@ -257,6 +257,18 @@ def classify(case: Case, code: int | None, out: str, err: str, work: Path) -> st
     return "unclear"
 
 
+def _output(out: str) -> str | None:
+    """What a case printed, on one line (a JSON document compacted, else its last line), cut to 300 characters."""
+    text = out.strip()
+    if not text:
+        return None
+    try:
+        text = json.dumps(json.loads(text))
+    except json.JSONDecodeError:
+        text = text.splitlines()[-1]
+    return text[:300]
+
+
 def _shown(arg: str, repo_root: Path, nats: str) -> str:
     """An argument as the results file shows it: repository paths relative, long values cut."""
     arg = arg.replace(nats, Path(nats).name).replace(f"{repo_root}/", "")
@@ -290,6 +302,7 @@ def run_probe(repo_root: Path, nats: str, timeout: float = 300.0) -> dict[str, A
                     "outcome": outcome,
                     "exit_code": code,
                     "message": err.strip().splitlines()[-1][:300] if err.strip() else None,
+                    "output": _output(out),
                     "seconds": round(time.perf_counter() - start, 1),
                 }
             )
