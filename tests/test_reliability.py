@@ -388,3 +388,30 @@ def test_a_killed_builds_temporary_folder_is_never_uploaded(tmp_path):
 def test_the_console_script_entry_point_is_thin():
     text = (REPO_ROOT / "pyproject.toml").read_text()
     assert 'archllm = "archllm_cli:main"' in text
+
+
+def test_the_readme_quotes_the_robustness_results():
+    """The README's Reliability section quotes ``benchmarks/results/robustness.json``: its headline counts, and every
+    quoted message or output in its table's outcome column is one that a case of the results file printed."""
+    import re
+
+    result = json.loads((REPO_ROOT / "benchmarks" / "results" / "robustness.json").read_text())
+    section = (REPO_ROOT / "README.md").read_text().split("\n## Reliability\n", 1)[1].split("\n## ", 1)[0]
+    outcomes = result["outcomes"]
+    headline = (
+        f"**{result['as_expected']} of {result['num_cases']} cases as expected, {outcomes['clear error']} clear "
+        f"errors and {outcomes['ok']} correct results"
+    )
+    assert headline in " ".join(section.split())
+    assert set(outcomes) == {"clear error", "ok"}  # no traceback, hang, wrong result or unclear ending
+    assert f"torch {result['torch']}" in section and (result["gpu"] is None) == ("(CPU," in section)
+    printed = [text for case in result["cases"] for text in (case["message"], case.get("output")) if text]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| input")]
+    assert len(rows) >= 5
+    for row in rows:
+        outcome = row.strip("| ").split(" | ")[-1]
+        code = re.findall(r"`([^`]+)`", outcome)
+        quoted = re.findall(r'"([^"]+)"', re.sub(r"`[^`]+`", "", outcome))
+        assert code or quoted, row
+        for snippet in code + quoted:
+            assert any(snippet in text for text in printed), f"{snippet!r} is printed by no case"
