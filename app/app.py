@@ -142,7 +142,7 @@ def generate(
         first_time = f"scoring (the first time: {sampled:,} training cells)" if sampled else "scoring"
         progress(0.7, desc=first_time)
         valid_ids = [s["id"] for s in samples if s["valid"]]
-        scores = score_samples(samples, train_ids=_training_ids(space, valid_ids))
+        scores = score_samples(samples, train_ids=_training_ids(space, valid_ids), space=space)
         progress(0.8, desc="drawing")
         sheet = contact_sheet(space, cells, titles=titles) if cells else None
         sheet_image = _png_to_pil(figure_png(sheet, dpi=100)) if sheet is not None else None

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import archllm_hf.cli as cli_module
@@ -49,7 +49,9 @@ def stubbed_handlers(monkeypatch):
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     command=st.sampled_from(COMMANDS),
-    tokens=st.lists(st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES), st.text(max_size=12)), max_size=8),
+    tokens=st.lists(
+        st.one_of(st.sampled_from(OPTIONS), st.sampled_from(VALUES), st.text(max_size=12)), max_size=8
+    ),
 )
 def test_the_argument_parser_never_ends_in_a_traceback(stubbed_handlers, capsys, command, tokens):
     try:
@@ -103,7 +105,9 @@ def test_the_nb201_metrics_reader_accepts_or_refuses_clearly(header, rows, encod
 
 _json = st.recursive(
     st.one_of(st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=10)),
-    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=12,
 )
 
@@ -133,9 +137,9 @@ def _load_or_clear_error(space, path: Path) -> None:
     lines=st.lists(
         st.one_of(
             _json.map(json.dumps),
-            st.fixed_dictionaries({"cell": st.one_of(st.sampled_from([ARCH, ARCH[:-1], "", None]), _json)}).map(
-                json.dumps
-            ),
+            st.fixed_dictionaries(
+                {"cell": st.one_of(st.sampled_from([ARCH, ARCH[:-1], "", None]), _json)}
+            ).map(json.dumps),
             st.text(max_size=30),
         ),
         max_size=6,
@@ -173,3 +177,73 @@ def test_a_device_torch_cannot_use_is_never_a_silent_exit_0(stubbed_handlers, ca
     assert "Traceback" not in err
     if not usable:
         assert code == 2 and "--device" in err
+
+
+SAMPLING_OPTIONS = ("--num", "--batch-size", "--temperature", "--top-k", "--top-p", "--seed")
+NUMBERS = [
+    "0", "1", "3", "-1", "2.5", "0.5", "1.5", "1e309", "nan", "inf", "-inf", "", "x", "10000001",
+    "18446744073709551615", "18446744073709551616", "-9223372036854775808", "-9223372036854775809",
+]  # fmt: skip
+
+
+def _sampling_request_is_valid(options: dict[str, str]) -> bool:
+    """Whether ``archllm generate`` should accept these options, from its documented rules (not from its code):
+    --num an int in [0, 10,000,000], --batch-size an int >= 1, --temperature a finite number > 0, --top-k an
+    int >= 1, --top-p in (0, 1], --seed an int torch takes ([-2**63, 2**64 - 1])."""
+    if "--num" not in options:
+        return False
+    kinds = {"--temperature": float, "--top-p": float}
+    try:
+        values = {name: kinds.get(name, int)(text) for name, text in options.items()}
+    except ValueError:
+        return False  # argparse refuses it
+    rules = {
+        "--num": lambda v: 0 <= v <= 10_000_000,
+        "--batch-size": lambda v: v >= 1,
+        "--temperature": lambda v: math.isfinite(v) and v > 0,
+        "--top-k": lambda v: v >= 1,
+        "--top-p": lambda v: 0 < v <= 1,
+        "--seed": lambda v: -(2**63) <= v <= 2**64 - 1,
+    }
+    return all(rules[name](value) for name, value in values.items())
+
+
+@pytest.fixture(scope="module")
+def tiny_prior(tmp_path_factory):
+    from fixtures import tiny_nb201_prior
+
+    return tiny_nb201_prior(tmp_path_factory.mktemp("prior"), num_cells=64)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(options=st.dictionaries(st.sampled_from(SAMPLING_OPTIONS), st.sampled_from(NUMBERS), max_size=6))
+@example(options={"--num": "3", "--seed": "18446744073709551616"})  # past torch's seeds
+@example(options={"--num": "3", "--top-p": "1.5", "--temperature": "nan"})
+@example(options={"--num": "2.5"})
+@example(options={"--num": "3", "--seed": "-9223372036854775808", "--top-k": "1", "--top-p": "0.5"})  # valid
+def test_generate_accepts_exactly_the_valid_sampling_requests(tiny_prior, capsys, options):
+    """``archllm generate`` run for real on a tiny prior: a valid request writes its samples (exit 0); any invalid
+    number ends in one clear error line (exit 2) and no file, never a traceback or a silent exit 0."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "samples.jsonl"
+        argv = ["generate", "--prior", str(tiny_prior), "--out", str(out), "-q"]
+        argv += [f"{name}={value}" for name, value in options.items()]
+        usage_error = False
+        try:
+            code = cli_module.main(argv)
+        except (
+            SystemExit
+        ) as exit_:  # argparse: a value that is not a number, --num missing (usage + error line)
+            code, usage_error = exit_.code, True
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        if _sampling_request_is_valid(options):
+            assert code == 0, err
+            assert len(out.read_text().splitlines()) == int(options["--num"])
+        else:
+            assert code == 2, err
+            if usage_error:
+                assert "archllm generate: error: " in err.strip().splitlines()[-1]
+            else:
+                assert err.startswith("archllm: error: ") and len(err.strip().splitlines()) == 1, err
+            assert not out.exists()

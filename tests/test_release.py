@@ -250,6 +250,59 @@ def test_remote_code_runs_another_repos_vqvae_only_with_consent(repo, tmp_path):
     assert "trust_vqvae_repo=True" in done.stderr
 
 
+REFUSALS_SCRIPT = (
+    BLOCK_PACKAGE
+    + """
+import json
+from transformers import pipeline
+generate = pipeline(model=sys.argv[1], trust_remote_code=True)
+outcomes = []
+for kwargs in (
+    {"num_samples": 2.5, "seed": 0},
+    {"num_samples": 2.5, "seed": 0, "without_replacement": False},
+    {"num_samples": 20_000, "without_replacement": True},
+    {"num_samples": 3, "seed": 2**64},
+    {"num_samples": 3, "temperature": float("nan")},
+    {"num_samples": 3, "batch_size": 0},
+    {"num_samples": 3, "seed": 0},
+):
+    try:
+        outcomes.append(len(generate(**kwargs)))
+    except ValueError as err:
+        outcomes.append(str(err))
+print(json.dumps(outcomes))
+"""
+)
+
+
+def test_committed_remote_pipeline_refuses_malformed_requests_before_drawing(tmp_path):
+    """Issue 23.3 / 23.7 for the repos' own pipeline (no package): ``num_samples=2.5`` gave 1,872 samples,
+    ``20_000`` distinct NB201 cells drew for minutes; each malformed request is now one clear ValueError."""
+    env = {"HF_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}
+    repo = REPO_ROOT / "hub" / "archvq-nb201"
+    done = subprocess.run(
+        [sys.executable, "-c", REFUSALS_SCRIPT, str(repo)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    outcomes = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = [
+        "num_samples must be an int",
+        "num_samples must be an int",
+        "nb201 has only 15,625 cells",
+        "seed must be in",
+        "temperature must be a finite number > 0",
+        "batch_size must be >= 1",
+    ]
+    assert len(outcomes) == len(expected) + 1
+    for outcome, message in zip(outcomes, expected):
+        assert isinstance(outcome, str) and message in outcome, outcome
+    assert outcomes[-1] == 3
+
+
 @pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
 def test_committed_checkpoint_generates_valid_cells_without_the_package(space, tmp_path):
     repo = REPO_ROOT / "hub" / f"archvq-{space}"
@@ -417,7 +470,9 @@ def test_committed_repo_equals_a_fresh_release_of_its_checkpoint(space, tmp_path
             for data in (fresh, committed):
                 data.pop("transformers_version", None)
             assert fresh == committed, name
-        elif name.endswith(".png"):  # pixels depend on the installed matplotlib and FreeType: compare what was drawn
+        elif name.endswith(
+            ".png"
+        ):  # pixels depend on the installed matplotlib and FreeType: compare what was drawn
             from PIL import Image
 
             with Image.open(out / name) as fresh, Image.open(repo / name) as committed:

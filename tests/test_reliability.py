@@ -24,9 +24,7 @@ from archllm_hf.utils import atomic_save_figure, folder_lock
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
-NATS_HEADER = (
-    "ArchitectureString,CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs"
-)
+NATS_HEADER = "ArchitectureString,CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs"
 
 
 def error_of(args: list[str], capsys) -> str:
@@ -56,12 +54,26 @@ def test_evaluate_rejudges_every_cell(tmp_path, capsys):
     assert "no samples" in error_of(["evaluate", str(samples), "--space", "nb201"], capsys)
 
 
+def test_evaluate_names_a_training_ids_file_that_is_not_utf8(tmp_path, capsys):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"cell": ARCH}) + "\n")
+    ids = tmp_path / "train-ids.txt"
+    ids.write_bytes(f"{ARCH}\ncaf\xe9\n".encode("latin-1"))
+    err = error_of(["evaluate", str(samples), "--space", "nb201", "--train-ids", str(ids)], capsys)
+    assert "train-ids.txt: not UTF-8 text" in err
+    ids.write_text(f"{ARCH}\n")
+    assert cli(["evaluate", str(samples), "--space", "nb201", "--train-ids", str(ids)]) == 0
+    assert json.loads(capsys.readouterr().out)["novelty"] == 0.0
+
+
 # --- 3: impossible requests are refused up front -----------------------------------------------------------------
 
 
 def test_data_build_refuses_more_cells_than_the_space_has(tmp_path, capsys):
     out = tmp_path / "data"
-    err = error_of(["data", "build", "--space", "nb201", "--num-samples", "100000", "--out", str(out), "-q"], capsys)
+    err = error_of(
+        ["data", "build", "--space", "nb201", "--num-samples", "100000", "--out", str(out), "-q"], capsys
+    )
     assert "has 15,625" in err
     args = ["data", "build", "--space", "darts", "--num-samples", "1000000000", "--out", str(out), "-q"]
     assert "limit of 5,000,000" in error_of(args, capsys)
@@ -77,6 +89,8 @@ def test_data_build_refuses_more_cells_than_the_space_has(tmp_path, capsys):
         ({"num_samples": 10, "top_p": 1.5}, r"top_p must be in \(0, 1\]"),
         ({"num_samples": 10, "temperature": math.nan}, "temperature must be a finite number"),
         ({"num_samples": 10, "batch_size": 0}, "batch_size must be"),
+        ({"num_samples": 10, "seed": 2**64}, "seed must be in"),  # torch: "Overflow when unpacking long long"
+        ({"num_samples": 10, "seed": 1.5}, "seed must be an int"),
     ],
 )
 def test_generation_refuses_impossible_or_malformed_requests(kwargs, message):
@@ -104,10 +118,18 @@ def test_generate_and_search_check_their_output_first(tmp_path, capsys, shared_d
     folder = tmp_path / "a-folder"
     folder.mkdir()
     # the prior does not exist: the --out error comes first, before anything is loaded
-    err = error_of(["generate", "--prior", str(tmp_path / "no-prior"), "--num", "5", "--out", str(folder)], capsys)
+    err = error_of(
+        ["generate", "--prior", str(tmp_path / "no-prior"), "--num", "5", "--out", str(folder)], capsys
+    )
     assert "is a folder" in err
     file = tmp_path / "a-file"
     file.write_text("x")
+    # --draw (the drawings' folder) is checked before the work too, not after the samples are drawn
+    args = ["generate", "--prior", str(tmp_path / "no-prior"), "--num", "5"]
+    args += ["--out", str(tmp_path / "s.jsonl")]
+    err = error_of([*args, "--draw", str(file)], capsys)
+    assert "--draw" in err and "is a file" in err
+    assert "is a file, not a folder" in error_of([*args, "--draw", str(file / "sheets")], capsys)
     args = ["search", "--space", "nb201", "--metrics", str(shared_data / "nb201/nats_tss_test_acc_200ep.csv")]
     args += ["--objective", "cifar10_test_acc_200ep", "--algorithm", "random", "--budget", "3", "-q"]
     assert "is a file" in error_of([*args, "--out", str(file)], capsys)
@@ -194,8 +216,23 @@ def test_ctrl_c_while_importing_is_one_line(tmp_path):
         "import archllm_cli\n"
         "sys.exit(archllm_cli.main())\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, "--help"], capture_output=True, text=True, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script, "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert done.returncode == 130 and done.stderr.strip() == "archllm: interrupted"
+
+
+def test_a_reader_that_is_gone_is_no_error(tmp_path):
+    """``archllm evaluate FILE | head -0`` in a real process: the pipe's reader is gone before the command prints; it
+    ends quietly with 141 (the status a shell reports for SIGPIPE), no traceback and nothing on stderr."""
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(json.dumps({"cell": ARCH}) + "\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    argv = [sys.executable, "-m", "archllm_cli", "evaluate", str(samples), "--space", "nb201"]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path)
+    process.stdout.close()  # the reader goes away before the command has written anything
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 141 and err == ""
 
 
 def test_broken_pipe_while_printing_exits_quietly(monkeypatch, capsys):
@@ -244,6 +281,40 @@ def test_a_search_folder_in_use_is_refused(tmp_path, capsys, shared_data):
     assert cli(search_args(shared_data, out, 0)) == 0
 
 
+HOLD_LOCK = """import sys
+from archllm_hf.utils import folder_lock
+with folder_lock(sys.argv[1]):
+    print("held", flush=True)
+    sys.stdin.read()  # until the test closes stdin
+"""
+
+
+def test_a_search_folder_another_process_holds_is_refused(tmp_path, capsys, shared_data):
+    """Two runs at once: a second process holds --out (as a running search does); this search is refused at once
+    and writes nothing; once the other process is done, the folder is free."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout.readline() == "held\n"
+        assert "in use by another archllm run" in error_of(search_args(shared_data, out, 0), capsys)
+        assert sorted(p.name for p in out.iterdir()) == [
+            ".archllm.lock"
+        ]  # the holder's lock, nothing of ours
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    assert holder.returncode == 0
+    assert cli(search_args(shared_data, out, 0)) == 0
+    assert len((out / "history.jsonl").read_text().splitlines()) == 12
+
+
 def test_an_interrupted_search_keeps_its_queries_and_resumes(tmp_path, capsys, shared_data, monkeypatch):
     from archllm_hf.search import base
 
@@ -287,6 +358,60 @@ def test_a_killed_data_build_leaves_nothing_that_stays_or_uploads(tmp_path):
     assert load_cells_repo(out, "nb201")["train"].num_rows == cells["train"].num_rows
 
 
+def test_a_killed_builds_temporary_folder_is_never_uploaded(tmp_path):
+    """``data build --push-to-hub`` sends the configs' files, never a killed build's ``.nb201.XXXX.tmp/`` (the
+    patterns given to ``upload_folder`` applied to the folder as huggingface_hub applies them)."""
+    from unittest import mock
+
+    from huggingface_hub.utils import filter_repo_objects
+
+    from archllm_hf.data.repo import upload_dataset_repo
+
+    out = tmp_path / "data"
+    write_dataset_config(build_cells_dataset("nb201", num_samples=40, progress=False), out, "nb201")
+    stale = out / ".nb201.k1ll3d.tmp"  # a build killed after this one's rename would leave it
+    stale.mkdir()
+    (stale / "train-00000-of-00001.parquet").write_bytes(b"partial")
+    with (
+        mock.patch("huggingface_hub.HfApi.create_repo"),
+        mock.patch("huggingface_hub.HfApi.upload_folder", return_value="https://example/commit") as upload,
+    ):
+        upload_dataset_repo(out, "me/cells")
+    kwargs = upload.call_args.kwargs
+    files = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    sent = filter_repo_objects(
+        files, allow_patterns=kwargs.get("allow_patterns"), ignore_patterns=kwargs.get("ignore_patterns")
+    )
+    assert sorted(sent) == ["README.md"] + sorted(f"nb201/{p.name}" for p in (out / "nb201").iterdir())
+
+
 def test_the_console_script_entry_point_is_thin():
     text = (REPO_ROOT / "pyproject.toml").read_text()
     assert 'archllm = "archllm_cli:main"' in text
+
+
+def test_the_readme_quotes_the_robustness_results():
+    """The README's Reliability section quotes ``benchmarks/results/robustness.json``: its headline counts, and every
+    quoted message or output in its table's outcome column is one that a case of the results file printed."""
+    import re
+
+    result = json.loads((REPO_ROOT / "benchmarks" / "results" / "robustness.json").read_text())
+    section = (REPO_ROOT / "README.md").read_text().split("\n## Reliability\n", 1)[1].split("\n## ", 1)[0]
+    outcomes = result["outcomes"]
+    headline = (
+        f"**{result['as_expected']} of {result['num_cases']} cases as expected, {outcomes['clear error']} clear "
+        f"errors and {outcomes['ok']} correct results"
+    )
+    assert headline in " ".join(section.split())
+    assert set(outcomes) == {"clear error", "ok"}  # no traceback, hang, wrong result or unclear ending
+    assert f"torch {result['torch']}" in section and (result["gpu"] is None) == ("(CPU," in section)
+    printed = [text for case in result["cases"] for text in (case["message"], case.get("output")) if text]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| input")]
+    assert len(rows) >= 5
+    for row in rows:
+        outcome = row.strip("| ").split(" | ")[-1]
+        code = re.findall(r"`([^`]+)`", outcome)
+        quoted = re.findall(r'"([^"]+)"', re.sub(r"`[^`]+`", "", outcome))
+        assert code or quoted, row
+        for snippet in code + quoted:
+            assert any(snippet in text for text in printed), f"{snippet!r} is printed by no case"

@@ -1,6 +1,6 @@
 """Issue 23.12: the same command and seed give a byte-identical history.jsonl (and samples file) in fresh processes,
-whatever their PYTHONHASHSEED, for every table searcher, the generative searcher (ranking with ours or with the code
-predictor) and ``archllm generate``."""
+whatever their PYTHONHASHSEED, for every searcher of ``archllm search`` (random, evolution, local, bo, generative
+ranking with ours or with the code predictor, conditional_llm) and for ``archllm generate``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
-from fixtures import tiny_nb201_prior
+from fixtures import TINY_ARCH2VEC, tiny_arch2vec_config, tiny_causal_lm, tiny_nb201_prior
 
 CHILD = """
 import sys
@@ -21,7 +21,7 @@ from archllm_hf.cli import main
 
 # tiny predictors for speed (the searcher still builds its predictor through make_searcher)
 use_tiny_graph_predictor("nb201")
-out, prior, nats = sys.argv[1:4]
+out, prior, text_prior, vgae, nats = sys.argv[1:6]
 search = ["search", "--space", "nb201", "--metrics", nats, "--objective", "cifar10_test_acc_200ep", "-q",
           "--seed", "9110"]
 for algorithm in ("random", "evolution", "local"):
@@ -29,6 +29,10 @@ for algorithm in ("random", "evolution", "local"):
 generative = [*search, "--algorithm", "generative", "--prior", prior, "--budget", "25"]
 assert main([*generative, "--proxy-cache", f"{{out}}/proxies.jsonl", "--out", f"{{out}}/gen"]) == 0
 assert main([*generative, "--predictor", "code", "--out", f"{{out}}/gen-code"]) == 0
+# bo: 16 random cells, then 4 rounds that fit its model; conditional_llm: 10 random cells, then a fine-tuned round
+assert main([*search, "--algorithm", "bo", "--vgae", vgae, "--budget", "20", "--out", f"{{out}}/bo"]) == 0
+assert main([*search, "--algorithm", "conditional_llm", "--prior", text_prior, "--budget", "20",
+             "--out", f"{{out}}/conditional"]) == 0
 assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--out", f"{{out}}/samples.jsonl",
              "-q"]) == 0
 """
@@ -37,6 +41,7 @@ assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--o
 @pytest.mark.slow
 def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, shared_data):
     prior = tiny_nb201_prior(tmp_path / "models")
+    text_prior, vgae = tiny_text_prior(tmp_path / "text"), tiny_vgae(tmp_path / "vgae")
     nats = str(shared_data / "nb201/nats_tss_test_acc_200ep.csv")
     script = CHILD.format(tests=str(REPO_ROOT / "tests"))
     outs = []
@@ -50,15 +55,50 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
             "PYTHONPATH": str(REPO_ROOT / "src"),
         }
         done = subprocess.run(
-            [sys.executable, "-c", script, str(out), str(prior), nats],
+            [sys.executable, "-c", script, str(out), str(prior), str(text_prior), str(vgae), nats],
             env=env,
             capture_output=True,
             text=True,
         )
         assert done.returncode == 0, done.stderr[-3000:]
         outs.append(out)
-    files = [Path(name, "history.jsonl") for name in ("random", "evolution", "local", "gen", "gen-code")]
+    searches = ("random", "evolution", "local", "gen", "gen-code", "bo", "conditional")
+    files = [Path(name, "history.jsonl") for name in searches]
     files.append(Path("samples.jsonl"))
     for name in files:
         first, second = ((out / name).read_bytes() for out in outs)
         assert first and first == second, f"{name} differs between the two processes"
+
+
+def tiny_text_prior(root: Path) -> Path:
+    """A text prior (a tiny GPT-2 fine-tuned on the codes of 64 NB201 cells), as conditional_llm needs."""
+    import datasets
+    import torch
+    from fixtures import tiny_vqvae_config
+
+    from archllm_hf._hub import save_vqvae
+    from archllm_hf.data import build_cells_dataset
+    from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+    from archllm_hf.presets import PriorTrainingConfig
+    from archllm_hf.training.prior import train_prior
+
+    tiny_causal_lm(root / "base")
+    torch.manual_seed(0)
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201")).eval(), root / "vqvae")
+    full = build_cells_dataset("nb201", progress=False)
+    cells = datasets.DatasetDict({k: v.select(range(64)) for k, v in full.items()})
+    config = PriorTrainingConfig(base_model=str(root / "base"), epochs=1, batch_size=16, learning_rate=1e-3)
+    train_prior(root / "vqvae", root / "prior", dataset=cells, config=config, progress=False)
+    return root / "prior"
+
+
+def tiny_vgae(folder: Path) -> Path:
+    """An untrained tiny arch2vec VGAE folder, as bo needs (its embedding is all the search uses)."""
+    import torch
+
+    from archllm_hf._hub import save_vgae
+    from archllm_hf.models.arch2vec import Arch2VecModel
+
+    torch.manual_seed(0)
+    save_vgae(Arch2VecModel(tiny_arch2vec_config("nb201", **TINY_ARCH2VEC)).eval(), folder)
+    return folder

@@ -425,3 +425,39 @@ def test_metric_space_config_sees_through_a_foreign_space(evaluate):
 def test_score_cells_refuses_invalid_training_cells(nb201):
     with pytest.raises(ValueError, match="train_cells\\[1\\] is not a valid nb201 cell"):
         score_cells([ARCH_A], nb201, train_cells=[ARCH_B, "junk"])
+
+
+def test_every_scorer_of_the_package_is_the_metrics_space_config(evaluate, nb201, tmp_path):
+    """Issue 23.11: ``archllm evaluate`` (score_jsonl), the benchmarks (MethodContext.score, the same call as the main
+    job's and the release evaluation's) and the metric's ``nb201`` config give the same scores for the same cells,
+    whatever the records say about themselves."""
+    import datasets
+
+    from archllm_hf.data import build_cells_dataset
+    from archllm_hf.evaluation.generation import GenerationBenchmark, MethodContext
+
+    full = build_cells_dataset("nb201", progress=False)
+    cells = datasets.DatasetDict({name: split.select(range(50)) for name, split in full.items()})
+    train_cell = nb201.format(nb201.from_record(cells["train"][0]))
+    records = [
+        {"cell": ARCH_A, "id": "x", "valid": False},  # valid (a training cell), flagged invalid
+        {"cell": "garbage", "id": "g", "valid": True},  # invalid, flagged valid
+        {"cell": ARCH_B, "id": ARCH_B, "valid": True},  # ARCH_A's isomorphism class
+        {"cell": train_cell, "id": "new", "valid": True},  # a training cell
+        {"cell": ARCH_C, "id": ARCH_A, "valid": True},  # another cell's id
+    ]
+    context = MethodContext(nb201, cells, GenerationBenchmark())
+    train_ids = context.reference["train_ids"]
+    assert nb201.canonical_id(nb201.parse(ARCH_A)) in train_ids  # the premise: A trains, B and C are new
+    assert not {nb201.canonical_id(nb201.parse(arch)) for arch in (ARCH_B, ARCH_C)} & train_ids
+    metric = evaluate.load(METRIC_PATH, "nb201", keep_in_memory=True)
+    expected = metric.compute(predictions=[r["cell"] for r in records], **context.reference)
+    assert (expected["num_valid"], expected["num_unique_valid"], expected["num_novel"]) == (4, 4, 2)
+    assert (expected["num_unique_valid_iso"], expected["num_novel_iso"]) == (
+        3,
+        1,
+    )  # A ~ B; only C's class is new
+    assert context.score(records) == expected
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert score_jsonl(samples, "nb201", **context.reference) == expected

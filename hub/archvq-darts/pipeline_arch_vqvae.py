@@ -21,6 +21,8 @@ With the package installed, ``pipeline("architecture-generation", model=REPO_ID)
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import posixpath
 import re
 from pathlib import Path
@@ -104,9 +106,10 @@ class ArchVQVAEGenerationPipeline(Pipeline):
         temperature = float(options.get("temperature", getattr(config, "temperature", None) or 1.0))
         constrained = bool(options.get("constrained", getattr(config, "constrained", False)))
         distinct = bool(options.get("without_replacement", getattr(config, "without_replacement", False)))
-        batch_size = int(options.get("sampling_batch_size", 2000))
-        if num_samples < 0 or batch_size <= 0 or temperature <= 0:
-            raise ValueError("need num_samples >= 0, batch_size > 0 and temperature > 0")
+        batch_size = options.get("sampling_batch_size", 2000)
+        _check_request(
+            self.processor.space, num_samples, batch_size, temperature, distinct, options.get("seed")
+        )
         if "seed" in options:
             torch.manual_seed(options["seed"])
         code_length = self.vqvae.config.code_length
@@ -150,6 +153,39 @@ class ArchVQVAEGenerationPipeline(Pipeline):
         return CodeGrammarLogitsProcessor(
             codes, self.tokenizer.eos_token_id, 1, self.vqvae.config.code_length
         )
+
+
+MAX_SAMPLES = 10_000_000
+"""The most samples one call may ask for (the records are held in memory)."""
+SEED_RANGE = (-(2**63), 2**64 - 1)
+"""The seeds ``torch.manual_seed`` takes."""
+
+
+def _check_request(
+    space: Any, num_samples: Any, batch_size: Any, temperature: float, distinct: bool, seed: Any
+) -> None:
+    """Refuse, before anything is drawn, a request that is malformed or cannot be met (the package's pipeline
+    refuses the same): a count that is not an int in range, a temperature that is not a finite number > 0, more
+    distinct samples than the space has cells, a seed torch cannot take."""
+    _check_int("num_samples", num_samples, 0, MAX_SAMPLES)
+    _check_int("batch_size", batch_size, 1, None)
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if distinct and space.num_cells is not None and num_samples > space.num_cells:
+        raise ValueError(
+            f"cannot draw {num_samples:,} distinct samples without replacement: {space.name} has only "
+            f"{space.num_cells:,} cells; ask for at most {space.num_cells:,}, or sample with replacement"
+        )
+    if seed is not None:
+        _check_int("seed", seed, *SEED_RANGE)
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low:,}" if high is None else f"in [{low:,}, {high:,}]"
+        raise ValueError(f"{name} must be {bound}, got {value:,}")
 
 
 def _loaded_commit(source: str) -> str | None:

@@ -215,9 +215,11 @@ def _sampling_kwargs(args: argparse.Namespace) -> dict:
 def _cmd_generate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .generation import ArchitectureGenerator
     from .scoring import score_cells
-    from .utils import atomic_writer, check_output_file
+    from .utils import atomic_writer, check_output_file, check_output_folder
 
     check_output_file(args.out)
+    if args.draw:
+        check_output_folder(args.draw, "--draw")
     generator = ArchitectureGenerator.from_pretrained(args.prior, args.vqvae, device=args.device)
     start = time.perf_counter()
     cells = []
@@ -268,7 +270,11 @@ def _read_ids(source: str, space: str) -> set[str]:
         return set(load_cells_repo(path, space)["train"]["id"])
     if not path.is_file():
         raise FileNotFoundError(f"--train-ids: no such file or folder: {path}")
-    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"--train-ids {path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return {line.strip() for line in text.splitlines() if line.strip()}
 
 
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:

@@ -66,7 +66,9 @@ def run_main_job(
     space_obj = get_space(space)
     check_output_folder(out)
     # refuse a request that cannot be met before hours of training, not after
-    check_sampling(space_obj, num_samples, batch_size=batch_size, without_replacement=without_replacement)
+    check_sampling(
+        space_obj, num_samples, batch_size=batch_size, without_replacement=without_replacement, seed=seed
+    )
     check_sampling(space_obj, sweep_samples, batch_size=batch_size, without_replacement=without_replacement)
     for temperature in temperatures:
         check_sampling(space_obj, 0, temperature=temperature)

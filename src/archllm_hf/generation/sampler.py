@@ -76,6 +76,7 @@ class Sampler(ABC):
             temperature=temperature,
             top_k=options.get("top_k"),
             top_p=options.get("top_p"),
+            seed=seed,
         )
         return self._records(
             num_samples, batch_size, without_replacement, max_draws, seed, progress, temperature, options
@@ -126,6 +127,9 @@ class Sampler(ABC):
 MAX_SAMPLES = 10_000_000
 """The most samples one generation call may ask for (records of a larger request would not fit in memory)."""
 
+SEED_RANGE = (-(2**63), 2**64 - 1)
+"""The seeds ``torch.manual_seed`` takes (beyond them it fails with "Overflow when unpacking long long")."""
+
 
 def check_sampling(
     space: SearchSpace,
@@ -135,13 +139,15 @@ def check_sampling(
     temperature: Any = 1.0,
     top_k: Any = None,
     top_p: Any = None,
+    seed: Any = None,
 ) -> None:
     """Refuse, before anything is drawn, a request that is malformed or cannot be met.
 
     Raises:
         ValueError: a count is not an int in range (``num_samples`` at most :data:`MAX_SAMPLES`, and, without
             replacement, at most the space's number of cells), ``temperature`` is not a finite number > 0,
-            ``top_k`` is not an int > 0, or ``top_p`` is not in (0, 1].
+            ``top_k`` is not an int > 0, ``top_p`` is not in (0, 1], or ``seed`` is not None or an int that
+            torch takes (:data:`SEED_RANGE`).
     """
     _check_int("num_samples", num_samples, 0, MAX_SAMPLES)
     _check_int("batch_size", batch_size, 1, None)
@@ -157,6 +163,8 @@ def check_sampling(
         _check_int("top_k", top_k, 1, None)
     if top_p is not None and (not _is_real(top_p) or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    if seed is not None:
+        _check_int("seed", seed, *SEED_RANGE)
 
 
 def _is_real(value: Any) -> bool:
@@ -171,4 +179,4 @@ def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
         raise ValueError(f"{name} must be {bound}, got {value:,}")
 
 
-__all__ = ["MAX_SAMPLES", "Draw", "Sampler", "check_sampling", "sample_record"]
+__all__ = ["MAX_SAMPLES", "SEED_RANGE", "Draw", "Sampler", "check_sampling", "sample_record"]
