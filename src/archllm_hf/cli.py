@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Sequence
@@ -48,36 +49,46 @@ def _cmd_data_build(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 def _build_space(space: str, args: argparse.Namespace, argv: Sequence[str]) -> None:
-    from .data import build_cells_dataset, write_dataset_config
+    from .data import build_cells_dataset, default_cells_cache, write_dataset_config
     from .data.repo import build_command
 
     start = time.perf_counter()
-    dataset = build_cells_dataset(
-        space,
-        num_samples=args.num_samples,
-        seed=args.seed,
-        metrics=args.metrics,
-        progress=not args.quiet,
-        proxies=args.proxies or (),
-        proxy_cache=args.proxy_cache,
-    )
-    info = {
-        "command": build_command(list(argv)),
-        "seed": args.seed,
-        "num_samples": args.num_samples,
-        "metrics": args.metrics,
-        "proxies": args.proxies,
-    }
-    out = write_dataset_config(dataset, args.out, space, info)
-    elapsed = time.perf_counter() - start
-    total = sum(split.num_rows for split in dataset.values())
-    print(f"wrote {space} cells to {out} in {elapsed:.1f} s")
-    print(f"  rows: {total:,} ({', '.join(f'{name} {split.num_rows:,}' for name, split in dataset.items())})")
-    print(f"  columns: {', '.join(dataset['train'].column_names)}")
-    example = dataset["train"][0]
-    shown = {k: v for k, v in example.items() if k not in ("adjacency",)}
-    print(f"  example: {shown}")
-    print(f'  load with: datasets.load_dataset("{out}", "{space}")')
+    scratch = default_cells_cache()
+    scratch.mkdir(parents=True, exist_ok=True)
+    # the build's Arrow files are needed only until the parquet config is written: a folder of our own in the
+    # datasets cache (never in --out, which may be uploaded), removed in any case
+    with tempfile.TemporaryDirectory(
+        prefix=f".{space}-build-", dir=scratch, ignore_cleanup_errors=True
+    ) as tmp:
+        dataset = build_cells_dataset(
+            space,
+            num_samples=args.num_samples,
+            seed=args.seed,
+            metrics=args.metrics,
+            progress=not args.quiet,
+            proxies=args.proxies or (),
+            proxy_cache=args.proxy_cache,
+            cache_dir=tmp,
+        )
+        info = {
+            "command": build_command(list(argv)),
+            "seed": args.seed,
+            "num_samples": args.num_samples,
+            "metrics": args.metrics,
+            "proxies": args.proxies,
+        }
+        out = write_dataset_config(dataset, args.out, space, info)
+        elapsed = time.perf_counter() - start
+        total = sum(split.num_rows for split in dataset.values())
+        print(f"wrote {space} cells to {out} in {elapsed:.1f} s")
+        print(
+            f"  rows: {total:,} ({', '.join(f'{name} {split.num_rows:,}' for name, split in dataset.items())})"
+        )
+        print(f"  columns: {', '.join(dataset['train'].column_names)}")
+        example = dataset["train"][0]
+        shown = {k: v for k, v in example.items() if k not in ("adjacency",)}
+        print(f"  example: {shown}")
+        print(f'  load with: datasets.load_dataset("{out}", "{space}")')
 
 
 def _cmd_train_vqvae(args: argparse.Namespace, argv: Sequence[str]) -> int:
