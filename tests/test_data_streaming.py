@@ -175,3 +175,22 @@ def test_generate_writes_records_to_its_file_as_they_come(tmp_path, capsys):
     assert len(fake.seen_on_disk) >= 200  # on disk while the generator still ran, in order
     assert [json.loads(line)["k"] for line in fake.seen_on_disk] == list(range(len(fake.seen_on_disk)))
     assert list(tmp_path.iterdir()) == []  # a failed run leaves neither the file nor its temporary
+
+
+def test_proxy_columns_stream_with_the_rows(tmp_path):
+    """With proxies the cells (not the records) are listed first for the proxy cache; the rows are the same."""
+    from archllm_hf.data.proxies import proxy_table
+
+    space = get_space("nb201")
+    with mock.patch.object(build_module, "WRITE_BATCH_SIZE", 2):
+        built = build_cells_dataset(
+            space, num_samples=6, seed=2, proxies=["params"], progress=False, cache_dir=tmp_path
+        )
+    cells = space_cells(space, num_samples=6, seed=2, progress=False)
+    values = {
+        cell_id: {"proxy_params": row["params"]}
+        for cell_id, row in proxy_table(space, cells, ["params"]).items()
+    }
+    rows, features = expected_rows("nb201", 6, 2, values)
+    assert {split: built[split].to_list() for split in SPLITS} == rows
+    assert built["train"].features == features

@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 def load_cells(space: SearchSpace, dataset: str | Path | datasets.DatasetDict | None, **build_kwargs: Any):
-    """The cells ``DatasetDict`` of ``space``: given, loaded from a dataset repo folder, or built in memory."""
+    """The cells ``DatasetDict`` of ``space``: given, loaded from a dataset repo folder, or built
+    (:func:`~archllm_hf.data.build_cells_dataset`, whose splits are memory-mapped from its Arrow files)."""
     if isinstance(dataset, datasets.DatasetDict):
         return dataset
     if dataset is not None:

@@ -120,7 +120,8 @@ def train_vgae(
     Args:
         space: search space or its name.
         out_dir: output folder; checkpoints go to ``out_dir/checkpoints``.
-        dataset: cells dataset (a ``DatasetDict`` or a dataset repo folder); built in memory when None.
+        dataset: cells dataset (a ``DatasetDict`` or a dataset repo folder); built with
+            ``build_cells_dataset`` when None.
         epochs: training epochs; arch2vec's (the preset's ``vgae_epochs``) when None.
         batch_size, lr, seed: arch2vec's 32, 1e-3 and our seed by default.
         device: ``"cpu"``, ``"cuda"``...; the Trainer's choice when None.

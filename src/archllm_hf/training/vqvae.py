@@ -45,7 +45,7 @@ def train_vqvae(
         space: search space or its name.
         out_dir: output folder; ``AutoModel.from_pretrained(out_dir)`` loads the result.
         dataset: cells dataset (a ``DatasetDict``, or a dataset repo folder written by ``archllm data build``);
-            built in memory when None.
+            built with :func:`~archllm_hf.data.build_cells_dataset` when None.
         config: schedule and model overrides; the space's preset (``archllm_hf.presets``) when None.
         device: ``"cpu"``, ``"cuda"``...; the Trainer's choice when None.
         resume: continue from the newest checkpoint in ``out_dir/checkpoints`` if there is one.
