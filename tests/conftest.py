@@ -41,3 +41,13 @@ def one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cells_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The Arrow files of every ``build_cells_dataset`` of the session (and of the processes it starts) go to a
+    folder of the session, which pytest removes with its old temporary folders, not to the user's datasets cache."""
+    folder = tmp_path_factory.mktemp("cells_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ARCHLLM_CELLS_CACHE", str(folder))
+        yield folder

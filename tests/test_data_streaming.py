@@ -130,17 +130,17 @@ def test_temporary_files_are_gone_after_success_and_after_an_error(tmp_path):
 
 
 def test_cli_build_leaves_no_files_beside_its_output(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf")
+    monkeypatch.setenv(build_module.CELLS_CACHE_ENV, str(tmp_path / "cells"))
     out = tmp_path / "out"
     argv = ["data", "build", "--space", "darts", "--num-samples", "40", "--out", str(out), "-q"]
     assert cli_main(argv) == 0
-    assert entries(tmp_path / "hf" / build_module.CELLS_CACHE) == []
+    assert entries(tmp_path / "cells") == []
     assert entries(out) == ["README.md", "darts"]
     written = sorted(entries(out / "darts"))
     with _fail_after("darts", 20, KeyboardInterrupt()):
         assert cli_main([*argv, "--seed", "1"]) == 130
     assert "interrupted" in capsys.readouterr().err
-    assert entries(tmp_path / "hf" / build_module.CELLS_CACHE) == []
+    assert entries(tmp_path / "cells") == []
     assert entries(out) == ["README.md", "darts"] and entries(out / "darts") == written
 
 
@@ -194,3 +194,13 @@ def test_proxy_columns_stream_with_the_rows(tmp_path):
     rows, features = expected_rows("nb201", 6, 2, values)
     assert {split: built[split].to_list() for split in SPLITS} == rows
     assert built["train"].features == features
+
+
+def test_builds_go_to_the_cells_cache_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv(build_module.CELLS_CACHE_ENV, str(tmp_path / "cells"))
+    built = build_cells_dataset("nb201", num_samples=5, progress=False)
+    (folder,) = entries(tmp_path / "cells")
+    assert Path(built["train"].cache_files[0]["filename"]).parent == tmp_path / "cells" / folder
+    monkeypatch.delenv(build_module.CELLS_CACHE_ENV)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf")
+    assert build_module.default_cells_cache() == tmp_path / "hf" / "archllm_cells"

@@ -54,6 +54,9 @@ WRITE_BATCH_SIZE = 1_000
 CELLS_CACHE = "archllm_cells"
 """The folder under ``datasets.config.HF_DATASETS_CACHE`` that keeps each build's Arrow files by default."""
 
+CELLS_CACHE_ENV = "ARCHLLM_CELLS_CACHE"
+"""An environment variable naming another folder for the builds' Arrow files (:func:`default_cells_cache`)."""
+
 
 def check_num_samples(space: SearchSpace, num_samples: Any) -> None:
     """Refuse, before any work, a sample count that is not a positive int or that the space cannot give."""
@@ -159,7 +162,7 @@ def build_cells_dataset(
         proxy_cache: a JSON-lines file that keeps every measured cell, so that an interrupted build resumes and a
             later one (or the graph predictor) reuses the values.
         cache_dir: the folder that keeps the build's Arrow files, one sub-folder a build (default:
-            ``<HF_DATASETS_CACHE>/archllm_cells``); never an output folder that may be uploaded. Remove a
+            :func:`default_cells_cache`); never an output folder that may be uploaded. Remove a
             sub-folder once no dataset of it is in use.
 
     Returns:
@@ -231,8 +234,10 @@ def build_cells_dataset(
 
 
 def default_cells_cache() -> Path:
-    """Where :func:`build_cells_dataset` keeps its Arrow files by default: ``<HF_DATASETS_CACHE>/archllm_cells``."""
-    return Path(datasets.config.HF_DATASETS_CACHE) / CELLS_CACHE
+    """Where :func:`build_cells_dataset` keeps its Arrow files by default: ``$ARCHLLM_CELLS_CACHE`` when set, else
+    ``<HF_DATASETS_CACHE>/archllm_cells``."""
+    folder = os.environ.get(CELLS_CACHE_ENV)
+    return Path(folder) if folder else Path(datasets.config.HF_DATASETS_CACHE) / CELLS_CACHE
 
 
 class _SplitWriters:
@@ -296,6 +301,7 @@ def _split_writers(folder: Path, features: datasets.Features) -> Iterator[_Split
 
 __all__ = [
     "CELLS_CACHE",
+    "CELLS_CACHE_ENV",
     "MAX_SAMPLED_CELLS",
     "WRITE_BATCH_SIZE",
     "build_cells_dataset",
