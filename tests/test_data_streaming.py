@@ -204,3 +204,16 @@ def test_builds_go_to_the_cells_cache_by_default(tmp_path, monkeypatch):
     monkeypatch.delenv(build_module.CELLS_CACHE_ENV)
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf")
     assert build_module.default_cells_cache() == tmp_path / "hf" / "archllm_cells"
+
+
+def test_the_same_build_replaces_its_files_and_another_gets_its_own(tmp_path):
+    cache = tmp_path / "cache"
+    first = build_cells_dataset("nb201", num_samples=30, progress=False, cache_dir=cache)
+    rows = first["train"].to_list()
+    again = build_cells_dataset("nb201", num_samples=30, progress=False, cache_dir=cache)
+    assert len(entries(cache)) == 1  # replaced, not added
+    assert again["train"].to_list() == rows
+    assert first["train"].to_list() == rows  # a dataset of the replaced files still reads them
+    build_cells_dataset("nb201", num_samples=30, seed=1, progress=False, cache_dir=cache)
+    build_cells_dataset("nb201", num_samples=31, progress=False, cache_dir=cache)
+    assert len(entries(cache)) == 3 and not [name for name in entries(cache) if name.startswith(".")]

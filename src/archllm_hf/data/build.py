@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import logging
 import numbers
 import os
@@ -161,9 +163,10 @@ def build_cells_dataset(
             cells (not their records) are kept in a list, measured first, then encoded.
         proxy_cache: a JSON-lines file that keeps every measured cell, so that an interrupted build resumes and a
             later one (or the graph predictor) reuses the values.
-        cache_dir: the folder that keeps the build's Arrow files, one sub-folder a build (default:
-            :func:`default_cells_cache`); never an output folder that may be uploaded. Remove a
-            sub-folder once no dataset of it is in use.
+        cache_dir: the folder that keeps the build's Arrow files (default: :func:`default_cells_cache`), one
+            sub-folder per distinct build (space, sample count, seed, metrics, proxies, package version): the
+            same build again replaces its files rather than adding more. Never an output folder that may be
+            uploaded.
 
     Returns:
         A ``DatasetDict`` whose split of every row is decided by its canonical id (:func:`split_for_id`), rows of
@@ -194,7 +197,7 @@ def build_cells_dataset(
     root = Path(cache_dir) if cache_dir is not None else default_cells_cache()
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{space.name}-", suffix=".tmp", dir=root))
-    final = root / f"{space.name}-{uuid.uuid4().hex}"
+    final = root / f"{space.name}-{_build_key(space, num_samples, seed, metrics, proxies)}"
     try:
         with _split_writers(tmp, features) as writers:
             matched = 0
@@ -216,7 +219,7 @@ def build_cells_dataset(
                 raise ValueError(
                     f"no {space.name} cell matched any of the {len(joined)} metric records by canonical id"
                 )
-        os.replace(tmp, final)
+        _swap_in(tmp, final)
         return datasets.DatasetDict(
             {
                 split: datasets.Dataset.from_file(
@@ -229,8 +232,47 @@ def build_cells_dataset(
         )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def _build_key(
+    space: SearchSpace, num_samples: int | None, seed: int, metrics: Metrics | None, proxies: Sequence[str]
+) -> str:
+    """A digest of everything a build's rows depend on: the same build gets the same folder, so repeated builds
+    replace their files instead of piling up."""
+    from .. import __version__
+
+    described = {
+        "space": space.name,
+        "space_kwargs": space.space_kwargs,
+        "num_samples": _num_samples(space, num_samples),
+        "seed": seed,
+        "proxies": list(proxies),
+        "version": __version__,
+    }
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True, default=repr).encode())
+    for cell_id in sorted(metrics or {}):  # a table row at a time: a large table is never one string
+        digest.update(json.dumps([cell_id, metrics[cell_id]], sort_keys=True, default=repr).encode())
+    return digest.hexdigest()[:16]
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Rename the finished build ``tmp`` to ``final``, replacing an earlier build there (whose files stay readable
+    to datasets already memory-mapping them). A build of the same key another process swapped in first is kept:
+    it holds the same rows."""
+    old = final.with_name(f".{final.name}.{uuid.uuid4().hex}.old")
+    try:
+        os.replace(final, old)
+    except FileNotFoundError:
+        old = None
+    try:
+        os.replace(tmp, final)
+    except OSError:
+        if not final.is_dir():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def default_cells_cache() -> Path:
