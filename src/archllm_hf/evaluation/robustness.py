@@ -233,7 +233,7 @@ def cases(repo_root: Path, nats: str) -> list[Case]:
              check=_one_judge),
         Case("the same generative search in two processes (PYTHONHASHSEED 1 and 2)", 12,
              [*search[:6], "cifar100_test_acc_200ep", "-q", "--algorithm", "generative", "--prior", prior,
-              "--budget", "15", "--seed", "9110"], "ok", command=["-c", REPRO_SCRIPT],
+              "--predictor", "code", "--budget", "15", "--seed", "9110"], "ok", command=["-c", REPRO_SCRIPT],
              check=lambda o, e, w: json.loads(o.splitlines()[-1]) == {"queries": [15, 15], "identical": True}),
     ]  # fmt: skip
 
