@@ -16,13 +16,21 @@ from fixtures import TINY_ARCH2VEC, graph_batch, tiny_arch2vec_config
 from transformers import AutoConfig, AutoModel
 
 from archllm_hf._registration import register_auto_classes
+from archllm_hf.data import arch2vec_split
 from archllm_hf.evaluation.generation import arch2vec_graph_hash, arch2vec_sampling_metrics
 from archllm_hf.generation import VGAESampler
 from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput
 from archllm_hf.presets import preset
 from archllm_hf.spaces import SearchSpace, get_space
 from archllm_hf.training.graphs import graph_dataset
-from archllm_hf.training.vgae import posterior_stats, train_vgae, vgae_reconstruction_metrics
+from archllm_hf.training.vgae import (
+    PUBLISHED,
+    REDESIGNED,
+    VGAETrainingConfig,
+    posterior_stats,
+    train_vgae,
+    vgae_reconstruction_metrics,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -275,6 +283,7 @@ def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
         "device": "cpu",
         "progress": False,
         "model_kwargs": TINY_ARCH2VEC,
+        "config": REDESIGNED,  # the project split and an eval pass for the statistics, checked below
     }
     summary = train_vgae("nb201", tmp_path, epochs=2, **kwargs)
     assert summary["train_steps"] == 4 and summary["resumed_from"] is None
@@ -299,3 +308,133 @@ def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
     resumed = train_vgae("nb201", tmp_path, epochs=3, **kwargs)
     assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith("checkpoint-4")
     assert resumed["train_steps"] == 6
+
+
+# --- arch2vec's training protocol (VGAETrainingConfig) --------------------------------------------------------
+def _record_training_modes(monkeypatch) -> list[bool]:
+    """Patch ``reparameterize`` to record ``self.training`` on every training forward pass (grad enabled; the
+    Trainer's evaluation runs without grad and is left out)."""
+    modes: list[bool] = []
+    original = Arch2VecModel.reparameterize
+
+    def spy(self, mu, logvar):
+        if torch.is_grad_enabled():
+            modes.append(self.training)
+        return original(self, mu, logvar)
+
+    monkeypatch.setattr(Arch2VecModel, "reparameterize", spy)
+    return modes
+
+
+@pytest.mark.parametrize("quirk", [True, False])
+def test_published_training_runs_in_eval_mode_after_the_first_epoch(tmp_path, monkeypatch, quirk):
+    modes = _record_training_modes(monkeypatch)
+    config = VGAETrainingConfig(eval_mode_after_first_epoch=quirk, split="project")
+    kwargs = {"batch_size": 32, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("nb201", tmp_path, dataset=tiny_nb201_dataset(), epochs=3, config=config, **kwargs)
+    assert summary["train_steps"] == 6 and len(modes) == 6  # 64 cells: 2 steps per epoch
+    assert modes[:2] == [True, True]  # the first epoch trains in training mode either way
+    assert modes[2:] == [not quirk] * 4  # then eval mode (no dropout, z = mu, BN frozen) with the quirk
+    assert summary["training_config"]["eval_mode_after_first_epoch"] is quirk
+
+
+def test_published_protocol_is_the_default_and_documented():
+    assert PUBLISHED == VGAETrainingConfig()
+    assert (PUBLISHED.eval_mode_after_first_epoch, PUBLISHED.split, PUBLISHED.posterior_stats) == (
+        True,
+        "arch2vec",
+        "last_epoch",
+    )
+    assert not REDESIGNED.eval_mode_after_first_epoch
+    with pytest.raises(ValueError, match="split"):
+        VGAETrainingConfig(split="random")
+    with pytest.raises(ValueError, match="posterior_stats"):
+        VGAETrainingConfig(posterior_stats="first_epoch")
+    with pytest.raises(TypeError, match="eval_mode_after_first_epoch"):
+        VGAETrainingConfig(eval_mode_after_first_epoch=1)
+    with pytest.raises(TypeError, match="VGAETrainingConfig"):
+        train_vgae("nb201", "unused", dataset=tiny_nb201_dataset(), config={"split": "arch2vec"})
+
+
+def test_posterior_stats_come_from_the_last_epoch_unless_resumed_past_it(tmp_path, monkeypatch):
+    kwargs = {"batch_size": 32, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    cells = tiny_nb201_dataset()
+    summary = train_vgae("nb201", tmp_path, dataset=cells, epochs=2, **kwargs)
+    assert summary["posterior_stats_from"] == "last_epoch"
+    assert summary["num_train_cells"] == 86  # arch2vec's split: the first 90 % of 96 cells by NB201 index
+    model = AutoModel.from_pretrained(tmp_path)
+    assert int(model.num_posterior_cells) == 86
+    # the last epoch's mu (moving weights, eval mode) are not one pass of the final model
+    train_graphs = graph_dataset(get_space("nb201"), arch2vec_split(get_space("nb201"), cells)["train"])
+    mean, _ = model.posterior_stats(
+        ({"adjacency": b["adjacency"], "ops": b["ops"]} for b in [train_graphs[:]]), store=False
+    )
+    assert not torch.allclose(mean, model.latent_mean)
+    # nothing left to train: no sums, so the statistics fall back to one eval pass
+    again = train_vgae("nb201", tmp_path, dataset=cells, epochs=2, **kwargs)
+    assert again["posterior_stats_from"] == "eval_pass"
+    reloaded = AutoModel.from_pretrained(tmp_path)
+    assert torch.allclose(reloaded.latent_mean, mean, atol=1e-6)
+
+
+def test_stats_from_sums_matches_posterior_stats_and_checks_shapes():
+    model, space = tiny_model()
+    graphs = graph_batch(space, 20)
+    model.eval()
+    mu = model.encode(graphs["adjacency"], graphs["ops"])[0].double()
+    mean, std = model.stats_from_sums(mu.sum(0), (mu * mu).sum(0), 20, store=False)
+    expected = model.posterior_stats([graphs], store=False)
+    assert torch.allclose(mean, expected[0], atol=1e-6) and torch.allclose(std, expected[1], atol=1e-6)
+    assert torch.allclose(std, mu.std(0).float(), atol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        model.stats_from_sums(mu.sum(0)[:1], (mu * mu).sum(0), 20)
+    with pytest.raises(ValueError, match="at least 2"):
+        model.stats_from_sums(mu[0], mu[0] * mu[0], 1)
+
+
+def test_arch2vec_split_nb201_is_the_first_90_percent_by_index():
+    space = get_space("nb201")
+    cells = tiny_nb201_dataset()
+    split = arch2vec_split(space, cells)
+    every = sorted(
+        space.index(space.from_record(r)) for name in ("train", "validation", "test") for r in cells[name]
+    )
+    train = [space.index(space.from_record(r)) for r in split["train"]]
+    held = [space.index(space.from_record(r)) for r in split["test"]]
+    assert train == every[:86] and held == every[86:]
+    assert [r["id"] for r in split["validation"]] == [r["id"] for r in split["test"]]
+
+
+def test_arch2vec_split_elsewhere_holds_out_validation_and_test():
+    space = get_space("nb101")
+    records = [space.to_record(cell) for cell in space.sample(30, seed=1)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:20]),
+            "validation": datasets.Dataset.from_list(records[20:25]),
+            "test": datasets.Dataset.from_list(records[25:]),
+        }
+    )
+    split = arch2vec_split(space, cells)
+    assert list(split["train"]["id"]) == list(cells["train"]["id"])
+    assert list(split["test"]["id"]) == list(cells["validation"]["id"]) + list(cells["test"]["id"])
+    with pytest.raises(ValueError, match="missing: test"):
+        arch2vec_split(
+            space, datasets.DatasetDict({"train": cells["train"], "validation": cells["validation"]})
+        )
+
+
+def test_op_accuracy_real_leaves_out_pad_slots():
+    model, space = tiny_model("nb101")
+    graphs = graph_dataset(
+        space, datasets.Dataset.from_list([space.to_record(c) for c in space.sample(40, seed=2)])
+    )
+    metrics = vgae_reconstruction_metrics(model, graphs)
+    ops = graphs[:]["ops"]
+    with torch.no_grad():
+        model.eval()
+        _, predicted = model.decode(model.encode_mean(graphs[:]["adjacency"].long(), ops))
+    real = ops != 0
+    assert bool((~real).any())  # some cells have fewer than 7 vertices
+    assert metrics["op_accuracy_real"] == pytest.approx(float((predicted == ops)[real].double().mean()))
+    assert metrics["op_accuracy"] == pytest.approx(float((predicted == ops).double().mean()))

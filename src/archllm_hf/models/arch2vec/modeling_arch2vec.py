@@ -313,14 +313,32 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
                 count += mu.shape[0]
         finally:
             self.train(was_training)
+        return self.stats_from_sums(total, squares, count, store=store)
+
+    @torch.no_grad()
+    def stats_from_sums(
+        self, total: torch.Tensor, squares: torch.Tensor, count: int, store: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Element-wise mean and (unbiased) std of ``count`` posterior means given their sum ``total`` and sum of
+        squares ``squares`` (each ``[N, latent_dim]``, float64 preferred); with ``store`` they become the
+        sampling statistics (``latent_mean``, ``latent_std``, ``num_posterior_cells``).
+
+        :meth:`posterior_stats` sums one eval-mode pass; arch2vec sums the ``mu`` of its last training epoch's
+        forward passes instead (``archllm_hf.training.vgae`` does that), and both end here."""
+        shape = tuple(self.latent_mean.shape)
+        if tuple(total.shape) != shape or tuple(squares.shape) != shape:
+            raise ValueError(
+                f"total and squares must have shape {list(shape)}, got {list(total.shape)} and {list(squares.shape)}"
+            )
         if count < 2:
             raise ValueError(f"posterior statistics need at least 2 cells, got {count}")
+        total, squares = total.double(), squares.double()
         mean = total / count
         var = ((squares - count * mean * mean) / (count - 1)).clamp_min(0.0)
         mean, std = mean.to(self.latent_mean.dtype), var.sqrt().to(self.latent_std.dtype)
         if store:
-            self.latent_mean.copy_(mean)
-            self.latent_std.copy_(std)
+            self.latent_mean.copy_(mean.to(self.latent_mean.device))
+            self.latent_std.copy_(std.to(self.latent_std.device))
             self.num_posterior_cells.fill_(count)
         return mean, std
 
