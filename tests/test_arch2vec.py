@@ -17,11 +17,12 @@ from transformers import AutoConfig, AutoModel
 
 from archllm_hf._registration import register_auto_classes
 from archllm_hf.data import arch2vec_split
-from archllm_hf.evaluation.generation import arch2vec_graph_hash, arch2vec_sampling_metrics
 from archllm_hf.generation import VGAESampler
 from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput
 from archllm_hf.presets import preset
+from archllm_hf.scoring import score_graphs
 from archllm_hf.spaces import SearchSpace, get_space
+from archllm_hf.spaces.arch2vec_rules import arch2vec_graph_hash
 from archllm_hf.training.graphs import graph_dataset
 from archllm_hf.training.vgae import (
     PUBLISHED,
@@ -246,11 +247,14 @@ def test_arch2vec_uniqueness_counts_distinct_unpruned_graphs_among_valid_ones():
     adjacency.append(graphs[2].adjacency)
     ops.append(invalid)
     # valid: 3 distinct cells, a repeat of the first, cell 2 without edges (another unpruned graph); 1 invalid
-    metrics = arch2vec_sampling_metrics(space, adjacency, ops)
-    assert metrics["num_valid"] == 5 and metrics["num_unique"] == 4
+    metrics = score_graphs(adjacency, ops, space, rule="arch2vec")
+    assert metrics["num_valid"] == 5 and metrics["num_unique_valid"] == 4
     assert metrics["validity"] == pytest.approx(5 / 6) and metrics["uniqueness"] == pytest.approx(4 / 5)
     assert arch2vec_graph_hash(adjacency[0], ops[0]) == arch2vec_graph_hash(adjacency[3], ops[3])
-    assert arch2vec_sampling_metrics(space, [], [])["uniqueness"] == 0.0
+    empty = score_graphs(
+        np.zeros((0, 8, 8), dtype=np.int8), np.zeros((0, 8), dtype=np.int64), space, rule="arch2vec"
+    )
+    assert empty["uniqueness"] == 0.0 and empty["num_generated"] == 0
 
 
 # --- training -----------------------------------------------------------------------------------------------

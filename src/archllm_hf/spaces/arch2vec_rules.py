@@ -1,4 +1,4 @@
-"""arch2vec's own validity rules for decoded graphs, per search space (a baseline's rules, not the spaces').
+"""arch2vec's own (lenient) validity rules and uniqueness key for decoded graphs, per search space.
 
 arch2vec (Yan et al., 2020) reports the validity of the graphs its VGAE decodes with its own checks, which are
 laxer than the spaces' strict decoding (:meth:`~archllm_hf.spaces.SearchSpace.decode_graph`). To compare with
@@ -9,6 +9,9 @@ its published numbers, :func:`arch2vec_valid` applies those checks to our graph 
 * ``nb201``: ``is_valid_nasbench201``: labels only.
 * ``darts``: ``is_valid_darts``, applied to the normal and to the reduce block of our 22-node graph
   (:func:`arch2vec_valid_cells` gives the two separately).
+
+Its uniqueness key is :func:`arch2vec_graph_hash`: the NAS-Bench-101 graph hash of the *unpruned* decoded graph.
+:func:`archllm_hf.scoring.score_graphs` (``rule="arch2vec"``) counts with both.
 
 Every function raises ``ValueError`` unless the arrays are ``[num_nodes, num_nodes]`` and ``[num_nodes]``
 label ids, and ``TypeError`` for a space without such a rule.
@@ -22,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidCellError
-from ..spaces import NB101Cell, SearchSpace
-from ..spaces.base import PAD
-from ..spaces.darts import OP_SETS
-from ..spaces.nb201 import OPS as NB201_OPS
+from .base import PAD, SearchSpace
+from .darts import OP_SETS
+from .nb101 import NB101Cell, nb101_hash
+from .nb201 import OPS as NB201_OPS
 
 _DARTS_OPS = frozenset(OP_SETS["arch2vec"])
 """arch2vec's 8 DARTS ops (``none`` included), allowed on op-nodes whatever the space's op set."""
@@ -136,4 +139,12 @@ _RULES: dict[str, Callable[[SearchSpace, np.ndarray, np.ndarray], bool]] = {
     "darts": _darts_valid,
 }
 
-__all__ = ["arch2vec_valid", "arch2vec_valid_cells"]
+
+def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
+    """arch2vec's uniqueness key: the NB101 graph hash of the *unpruned* decoded graph with its label ids (arch2vec
+    hashes one-hot rows, which partitions graphs identically). Two graphs that prune to one cell but differ in
+    dangling vertices get different keys, as in arch2vec."""
+    return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
+
+
+__all__ = ["arch2vec_graph_hash", "arch2vec_valid", "arch2vec_valid_cells"]
