@@ -233,7 +233,7 @@ SEARCH_NAMES = {
     "random": "random search",
     "evolution": "regularized evolution",
     "local": "local search",
-    "bo": "arch2vec BO (its DNGO on its embeddings)",
+    "bo": "BO (DNGO on arch2vec)",
     "rl": "arch2vec RL (REINFORCE in its latent space)",
     "generative_prior": "ours: prior only",
     "generative_finetune": "ours: prior + fine-tuning",
