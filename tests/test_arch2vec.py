@@ -344,12 +344,20 @@ def test_published_training_runs_in_eval_mode_after_the_first_epoch(tmp_path, mo
 
 def test_published_protocol_is_the_default_and_documented():
     assert PUBLISHED == VGAETrainingConfig()
-    assert (PUBLISHED.eval_mode_after_first_epoch, PUBLISHED.split, PUBLISHED.posterior_stats) == (
+    assert (
+        PUBLISHED.eval_mode_after_first_epoch,
+        PUBLISHED.split,
+        PUBLISHED.posterior_stats,
+        PUBLISHED.layout,
+    ) == (
         True,
         "arch2vec",
         "last_epoch",
+        "arch2vec",
     )
-    assert not REDESIGNED.eval_mode_after_first_epoch
+    assert not REDESIGNED.eval_mode_after_first_epoch and REDESIGNED.layout == "project"
+    with pytest.raises(ValueError, match="layout"):
+        VGAETrainingConfig(layout="mixed")
     with pytest.raises(ValueError, match="split"):
         VGAETrainingConfig(split="random")
     with pytest.raises(ValueError, match="posterior_stats"):
@@ -442,3 +450,79 @@ def test_op_accuracy_real_leaves_out_pad_slots():
     assert bool((~real).any())  # some cells have fewer than 7 vertices
     assert metrics["op_accuracy_real"] == pytest.approx(float((predicted == ops)[real].double().mean()))
     assert metrics["op_accuracy"] == pytest.approx(float((predicted == ops).double().mean()))
+
+
+# --- arch2vec's layout: all-zero <pad> rows, NB101 padded after the output ------------------------------------
+def test_zero_pad_rows_drops_the_pad_column():
+    space = get_space("nb101", padding="after_output")
+    torch.manual_seed(0)
+    model = Arch2VecModel(tiny_arch2vec_config(space, zero_pad_rows=True))
+    assert model.config.num_labels_out == len(space.node_vocab) - 1
+    assert model.decoder.ops.out_features == len(space.node_vocab) - 1
+    assert model.encoder.layers[0].mlp.fc1.in_features == len(space.node_vocab) - 1
+    graphs = graph_batch(space, 64, seed=1)
+    one_hot = model._one_hot(graphs["ops"])
+    pads = graphs["ops"] == 0
+    assert bool(pads.any())  # some sampled cells have fewer than 7 vertices
+    assert bool((one_hot[pads] == 0).all()) and bool((one_hot[~pads].sum(-1) == 1).all())
+    _, ops = model.sample(50, torch.Generator().manual_seed(0))
+    assert int(ops.min()) >= 1  # <pad> is never decoded
+    out = model(graphs["adjacency"], graphs["ops"])
+    assert out.op_logits.shape[-1] == len(space.node_vocab) - 1 and torch.isfinite(out.loss)
+
+
+def test_nb101_after_output_padding_is_arch2vecs_layout_and_decodes_back():
+    ours, theirs = get_space("nb101"), get_space("nb101", padding="after_output")
+    assert theirs.space_kwargs == {"padding": "after_output"} and ours.space_kwargs == {}
+    cell = next(c for c in ours.sample(50, seed=4) if c.num_vertices < 7)
+    n = cell.num_vertices
+    graph = theirs.to_graph(cell)
+    labels = [theirs.node_vocab[i] for i in graph.ops]
+    assert labels[n - 1] == "output" and labels[n:] == ["<pad>"] * (7 - n)
+    assert not graph.adjacency[n:].any() and not graph.adjacency[:, n:].any()
+    assert ours.to_graph(cell).ops[6] == ours.node_vocab.index("output")
+    for space in (ours, theirs):
+        decoded = space.decode_graph(graph.adjacency, graph.ops)
+        assert decoded.valid and decoded.id == ours.canonical_id(cell)
+    with pytest.raises(ValueError, match="padding"):
+        get_space("nb101", padding="middle")
+
+
+def test_published_layout_trains_arch2vecs_graphs(tmp_path):
+    space = get_space("nb101")
+    records = [space.to_record(cell) for cell in space.sample(48, seed=6)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:40]),
+            "validation": datasets.Dataset.from_list(records[40:44]),
+            "test": datasets.Dataset.from_list(records[44:]),
+        }
+    )
+    kwargs = {"batch_size": 16, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("nb101", tmp_path / "pub", dataset=cells, epochs=1, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path / "pub")
+    assert model.config.zero_pad_rows and model.config.space_kwargs == {"padding": "after_output"}
+    assert summary["training_config"]["layout"] == "arch2vec"
+    redesigned = train_vgae("nb101", tmp_path / "red", dataset=cells, epochs=1, config=REDESIGNED, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path / "red")
+    assert not model.config.zero_pad_rows and model.config.space_kwargs == {}
+    assert redesigned["num_train_cells"] == 40
+
+
+def test_exact_match_ignores_the_labels_of_unused_slots():
+    space = get_space("nb101", padding="after_output")
+    torch.manual_seed(0)
+    model = Arch2VecModel(tiny_arch2vec_config(space, zero_pad_rows=True)).eval()
+    graphs = graph_dataset(
+        space, datasets.Dataset.from_list([space.to_record(c) for c in space.sample(30, seed=2)])
+    )
+    everything = graphs[:]
+    adjacency, ops = everything["adjacency"].long(), everything["ops"]
+    with torch.no_grad():
+        pred_adjacency, pred_ops = model.decode(model.encode_mean(adjacency, ops))
+    real = ops != 0
+    upper = torch.ones(7, 7, dtype=torch.bool).triu(1)
+    expected = ((pred_ops == ops) | ~real).all(-1) & (pred_adjacency[:, upper] == adjacency[:, upper]).all(-1)
+    assert vgae_reconstruction_metrics(model, graphs)["exact_match"] == pytest.approx(
+        float(expected.double().mean())
+    )

@@ -140,6 +140,15 @@ _RULES: dict[str, Callable[[SearchSpace, np.ndarray, np.ndarray], bool]] = {
 }
 
 
+def arch2vec_layout(space: SearchSpace) -> SearchSpace:
+    """The space with arch2vec's graph layout: NB101 padded after the output vertex (``padding="after_output"``);
+    NB201's 8-node graph and DARTS' are arch2vec's already (our DARTS graph holds the reduce cell too, an
+    extension: arch2vec models the normal cell only)."""
+    if space.name == "nb101" and getattr(space, "padding", None) != "after_output":
+        return type(space)(cache_dir=space.cache_dir, workers=space.workers, padding="after_output")  # type: ignore[call-arg, attr-defined]
+    return space
+
+
 def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
     """arch2vec's uniqueness key: the NB101 graph hash of the *unpruned* decoded graph with its label ids (arch2vec
     hashes one-hot rows, which partitions graphs identically). Two graphs that prune to one cell but differ in
@@ -147,4 +156,4 @@ def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
     return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
 
 
-__all__ = ["arch2vec_graph_hash", "arch2vec_valid", "arch2vec_valid_cells"]
+__all__ = ["arch2vec_graph_hash", "arch2vec_layout", "arch2vec_valid", "arch2vec_valid_cells"]

@@ -19,22 +19,27 @@ is on by default (:data:`PUBLISHED`), because that is what produced the publishe
   one every method of the generation benchmark shares;
 * ``posterior_stats="last_epoch"``: the sampling statistics are those of the ``mu`` that the last epoch's
   training steps computed (arch2vec accumulates them there); ``"eval_pass"`` encodes the training set once more
-  with the final model.
+  with the final model;
+* ``layout="arch2vec"``: arch2vec's one-hot layout (``<pad>`` has no column: an unused slot is an all-zero row,
+  ``Arch2VecConfig.zero_pad_rows``) and graph layout (NB101 padded after the output vertex,
+  :func:`archllm_hf.spaces.arch2vec_rules.arch2vec_layout`); ``"project"`` keeps ``<pad>`` as a label and pads
+  NB101 before the output.
 
-:data:`REDESIGNED` switches all three off: the package's earlier, textbook VGAE training.
+:data:`REDESIGNED` switches all four off: the package's earlier, textbook VGAE training.
 
 Metric: reconstruction of the held-out **test** split through the posterior mean (no sampling):
   ``op_accuracy`` (node slots whose argmax label is right, padded slots included), ``op_accuracy_real``
   (the same over the slots of real vertices, not ``<pad>``), ``adjacency_accuracy``
-  (strict-upper-triangle entries right after thresholding at 0.5), ``exact_match`` (cells with every op and
-  every strict-upper entry right), and arch2vec's ``mean_corr_adj`` / ``mean_fal_pos_adj`` (mean edge
+  (strict-upper-triangle entries right after thresholding at 0.5), ``exact_match`` (cells with every real
+  vertex's op and every strict-upper entry right: the label of an unused NB101 slot, which has no edges and which
+  pruning drops, does not count; arch2vec's layout gives it none), and arch2vec's ``mean_corr_adj`` / ``mean_fal_pos_adj`` (mean edge
   probability on true edges / on non-edges).
 
 Sampling lives beside the other samplers (:class:`archllm_hf.generation.VGAESampler`).
 
-Remaining deviations from arch2vec: a reshuffle every epoch (arch2vec shuffles once); NB101 cells padded with
-``<pad>`` slots before the output vertex (arch2vec: all-zero rows after it); DARTS graphs of 22 nodes (normal and
-reduce cell; arch2vec models the normal cell only), an extension. Model-level deviations are listed in
+Remaining deviations from arch2vec: a reshuffle every epoch (arch2vec shuffles once); NB101's split stands in for
+its file order (:func:`archllm_hf.data.arch2vec_split`); DARTS graphs of 22 nodes (normal and reduce cell; arch2vec
+models the normal cell only), an extension. Model-level deviations are listed in
 :mod:`archllm_hf.models.arch2vec.modeling_arch2vec`.
 """
 
@@ -56,6 +61,7 @@ from ..data import arch2vec_split
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
+from ..spaces.arch2vec_rules import arch2vec_layout
 from ..utils import set_seed
 from .common import ReconstructionTrainer, load_cells
 from .graphs import GraphTensors, fit_graph_model, graph_dataset, graph_training_summary
@@ -74,11 +80,13 @@ class VGAETrainingConfig:
             ``"project"`` (the package's split by canonical id).
         posterior_stats: ``"last_epoch"`` (statistics of the ``mu`` of the last epoch's training steps, as
             arch2vec) or ``"eval_pass"`` (one eval-mode pass of the final model over the training set).
+        layout: ``"arch2vec"`` (all-zero ``<pad>`` rows; NB101 padded after the output) or ``"project"``.
     """
 
     eval_mode_after_first_epoch: bool = True
     split: Literal["arch2vec", "project"] = "arch2vec"
     posterior_stats: Literal["last_epoch", "eval_pass"] = "last_epoch"
+    layout: Literal["arch2vec", "project"] = "arch2vec"
 
     def __post_init__(self) -> None:
         if not isinstance(self.eval_mode_after_first_epoch, bool):
@@ -87,6 +95,8 @@ class VGAETrainingConfig:
             )
         if self.split not in ("arch2vec", "project"):
             raise ValueError(f"split must be 'arch2vec' or 'project', got {self.split!r}")
+        if self.layout not in ("arch2vec", "project"):
+            raise ValueError(f"layout must be 'arch2vec' or 'project', got {self.layout!r}")
         if self.posterior_stats not in ("last_epoch", "eval_pass"):
             raise ValueError(
                 f"posterior_stats must be 'last_epoch' or 'eval_pass', got {self.posterior_stats!r}"
@@ -96,10 +106,10 @@ class VGAETrainingConfig:
 PUBLISHED = VGAETrainingConfig()
 """arch2vec as its code trains it (the default)."""
 REDESIGNED = VGAETrainingConfig(
-    eval_mode_after_first_epoch=False, split="project", posterior_stats="eval_pass"
+    eval_mode_after_first_epoch=False, split="project", posterior_stats="eval_pass", layout="project"
 )
 """The package's earlier training: a textbook VAE in training mode throughout, the project split, statistics from
-one eval pass."""
+one eval pass, <pad> as a label and NB101 padded before the output."""
 
 
 def _batches(graphs: GraphTensors, batch_size: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -135,7 +145,7 @@ def vgae_reconstruction_metrics(
             real_hits += int((op_ok & real).sum())
             real_slots += int(real.sum())
             adj_hits += int(adj_ok.sum())
-            exact += int((op_ok.all(-1) & adj_ok.all(-1)).sum())
+            exact += int(((op_ok | ~real).all(-1) & adj_ok.all(-1)).sum())
             total += len(ops)
             edge_prob += float(probs[target].double().sum())
             non_edge_prob += float(probs[~target].double().sum())
@@ -267,6 +277,9 @@ def train_vgae(
 
     if not isinstance(config, VGAETrainingConfig):
         raise TypeError(f"config must be a VGAETrainingConfig, got {type(config).__name__}")
+    if config.layout == "arch2vec":
+        space = arch2vec_layout(space)
+        model_kwargs = {"zero_pad_rows": True, **(model_kwargs or {})}
     cells = load_cells(space, dataset, num_samples=num_samples, progress=progress)
     if config.split == "arch2vec":
         cells = arch2vec_split(space, cells)
