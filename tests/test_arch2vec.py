@@ -526,3 +526,53 @@ def test_exact_match_ignores_the_labels_of_unused_slots():
     assert vgae_reconstruction_metrics(model, graphs)["exact_match"] == pytest.approx(
         float(expected.double().mean())
     )
+
+
+def test_darts_normal_cell_graph_is_arch2vecs_and_decodes_with_reduce_equal_to_normal():
+    from archllm_hf.spaces.arch2vec_rules import arch2vec_layout, arch2vec_valid, arch2vec_valid_cells
+
+    both, normal = get_space("darts"), get_space("darts", cells="normal")
+    assert normal.num_nodes == 11 and normal.space_kwargs == {"ops": "darts", "cells": "normal"}
+    assert get_space("darts", **normal.space_kwargs).num_nodes == 11
+    assert arch2vec_layout(both).space_kwargs == normal.space_kwargs
+    assert arch2vec_layout(get_space("nb201")).name == "nb201"
+    cell = both.sample(1, seed=8)[0]
+    graph, two = normal.to_graph(cell), both.to_graph(cell)
+    assert np.array_equal(graph.adjacency, two.adjacency[:11, :11]) and np.array_equal(
+        graph.ops, two.ops[:11]
+    )
+    assert np.array_equal(normal.adjacency_mask(), both.adjacency_mask()[:11, :11])
+    decoded = normal.decode_graph(graph.adjacency, graph.ops)
+    assert decoded.valid and decoded.cell.normal == cell.normal and decoded.cell.reduce == cell.normal
+    assert arch2vec_valid(normal, graph.adjacency, graph.ops)
+    assert arch2vec_valid_cells(normal, graph.adjacency, graph.ops) == (True, True)
+    bad = graph.ops.copy()
+    bad[10] = normal.node_vocab.index("c_k-2")
+    assert not normal.decode_graph(graph.adjacency, bad).valid and not arch2vec_valid(
+        normal, graph.adjacency, bad
+    )
+    with pytest.raises(ValueError, match="graph cells"):
+        get_space("darts", cells="reduce")
+
+
+def test_published_darts_vgae_models_the_normal_cell(tmp_path):
+    space = get_space("darts")
+    records = [space.to_record(cell) for cell in space.sample(40, seed=9)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:32]),
+            "validation": datasets.Dataset.from_list(records[32:36]),
+            "test": datasets.Dataset.from_list(records[36:]),
+        }
+    )
+    kwargs = {"batch_size": 16, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("darts", tmp_path, dataset=cells, epochs=1, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path)
+    assert model.config.num_nodes == 11 and model.config.space_kwargs["cells"] == "normal"
+    assert summary["num_train_cells"] == 32  # DARTS: the project's train split stands in for arch2vec's
+    sampler = VGAESampler(model)
+    assert sampler.space.num_nodes == 11  # samples decode as arch2vec's normal-cell graphs
+    for record in sampler.generate(16, seed=0):
+        if record["valid"]:  # a decoded normal cell is the reduce cell too
+            cell = sampler.space.decode_native(record["cell"]).cell
+            assert cell.reduce == cell.normal

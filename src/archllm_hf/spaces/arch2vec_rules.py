@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InvalidCellError
 from .base import PAD, SearchSpace
+from .darts import BLOCK as DARTS_BLOCK
 from .darts import OP_SETS
 from .nb101 import NB101Cell, nb101_hash
 from .nb201 import OPS as NB201_OPS
@@ -102,8 +103,14 @@ def _darts_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray) -> 
 
 
 def _darts_blocks_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray) -> tuple[bool, bool]:
-    block = space.num_nodes // 2
-    return _darts_block_valid(space, adjacency, ops, 0), _darts_block_valid(space, adjacency, ops, block)
+    """Both blocks of our 22-node graph; an 11-node graph (arch2vec's, ``cells="normal"``) is the normal cell,
+    and the reduce cell equals it."""
+    if space.num_nodes == DARTS_BLOCK:
+        valid = _darts_block_valid(space, adjacency, ops, 0)
+        return valid, valid
+    return _darts_block_valid(space, adjacency, ops, 0), _darts_block_valid(
+        space, adjacency, ops, DARTS_BLOCK
+    )
 
 
 def _darts_block_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray, off: int) -> bool:
@@ -116,7 +123,7 @@ def _darts_block_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarra
     between the two op-nodes of a pair and edges between the normal and the reduce block are not checked
     (arch2vec's graph has only one block).
     """
-    size = space.num_nodes // 2
+    size = DARTS_BLOCK
     labels = [space.node_vocab[i] for i in ops[off : off + size].tolist()]
     block = adjacency[off : off + size, off : off + size] != 0
     if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[-1] != "output":
@@ -141,11 +148,13 @@ _RULES: dict[str, Callable[[SearchSpace, np.ndarray, np.ndarray], bool]] = {
 
 
 def arch2vec_layout(space: SearchSpace) -> SearchSpace:
-    """The space with arch2vec's graph layout: NB101 padded after the output vertex (``padding="after_output"``);
-    NB201's 8-node graph and DARTS' are arch2vec's already (our DARTS graph holds the reduce cell too, an
-    extension: arch2vec models the normal cell only)."""
+    """The space with arch2vec's graph layout: NB101 padded after the output vertex (``padding="after_output"``),
+    DARTS as the normal cell's 11-node graph (``cells="normal"``; our 22-node two-cell graph is an extension);
+    NB201's 8-node graph is arch2vec's already."""
     if space.name == "nb101" and getattr(space, "padding", None) != "after_output":
         return type(space)(cache_dir=space.cache_dir, workers=space.workers, padding="after_output")  # type: ignore[call-arg, attr-defined]
+    if space.name == "darts" and getattr(space, "graph_cells", None) != "normal":
+        return type(space)(ops=space.variant, cells="normal")  # type: ignore[call-arg, attr-defined]
     return space
 
 

@@ -21,9 +21,10 @@ is on by default (:data:`PUBLISHED`), because that is what produced the publishe
   training steps computed (arch2vec accumulates them there); ``"eval_pass"`` encodes the training set once more
   with the final model;
 * ``layout="arch2vec"``: arch2vec's one-hot layout (``<pad>`` has no column: an unused slot is an all-zero row,
-  ``Arch2VecConfig.zero_pad_rows``) and graph layout (NB101 padded after the output vertex,
-  :func:`archllm_hf.spaces.arch2vec_rules.arch2vec_layout`); ``"project"`` keeps ``<pad>`` as a label and pads
-  NB101 before the output.
+  ``Arch2VecConfig.zero_pad_rows``) and graph layout (:func:`archllm_hf.spaces.arch2vec_rules.arch2vec_layout`:
+  NB101 padded after the output vertex; DARTS as the normal cell's 11-node graph, a decoded graph giving the
+  genotype whose reduce cell equals it); ``"project"`` keeps ``<pad>`` as a label, pads NB101 before the output
+  and models both DARTS cells in one 22-node graph (our extension).
 
 :data:`REDESIGNED` switches all four off: the package's earlier, textbook VGAE training.
 
@@ -37,9 +38,9 @@ Metric: reconstruction of the held-out **test** split through the posterior mean
 
 Sampling lives beside the other samplers (:class:`archllm_hf.generation.VGAESampler`).
 
-Remaining deviations from arch2vec: a reshuffle every epoch (arch2vec shuffles once); NB101's split stands in for
-its file order (:func:`archllm_hf.data.arch2vec_split`); DARTS graphs of 22 nodes (normal and reduce cell; arch2vec
-models the normal cell only), an extension. Model-level deviations are listed in
+Remaining deviations from arch2vec: a reshuffle every epoch (arch2vec shuffles once); for NB101 and DARTS the
+project's random split stands in for its file order (:func:`archllm_hf.data.arch2vec_split`); DARTS cells are
+those of the package's dataset (arch2vec samples its 600,000 with ``none`` among the ops and a FLOPs limit). Model-level deviations are listed in
 :mod:`archllm_hf.models.arch2vec.modeling_arch2vec`.
 """
 
