@@ -218,10 +218,13 @@ def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
     protocol = dataclasses.replace(PUBLISHED, split="project")
     summary = context.trained(work / "vgae", train_vgae, space, epochs=epochs, config=protocol)
     sampler = VGAESampler.from_pretrained(work / "vgae")
+    graph_space = (
+        sampler.space
+    )  # arch2vec's layout of the space (NB101 padded after the output, DARTS' normal cell)
     torch.manual_seed(SEED)
     start = time.perf_counter()
     adjacency, ops = sampler.draw_graphs(NUM_SAMPLES)  # one draw, scored strictly and by arch2vec's own rule
-    samples = [sample_record(space, decoded) for decoded in space.decode_graphs(adjacency, ops)]
+    samples = [sample_record(space, decoded) for decoded in graph_space.decode_graphs(adjacency, ops)]
     seconds = time.perf_counter() - start
     return {
         "reconstruction": summary["test"],
@@ -230,8 +233,9 @@ def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
         "epochs": summary["epochs"],
         "scores": context.score(samples),
         "training_config": summary["training_config"],
-        "arch2vec_scores": dict(score_graphs(adjacency, ops, space, rule="arch2vec")),
-        **normal_cell_validity(space, adjacency, ops),
+        "graph_space": {"name": graph_space.name, **graph_space.space_kwargs},
+        "arch2vec_scores": dict(score_graphs(adjacency, ops, graph_space, rule="arch2vec")),
+        **normal_cell_validity(graph_space, adjacency, ops),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": NUM_SAMPLES,
     }
