@@ -520,3 +520,32 @@ def test_score_samples_and_cells_under_arch2vec_rule():
         score_samples(records, rule="arch2vec")
     with pytest.raises(ValueError, match='neither a "graph" nor a "cell"'):
         score_samples([{"id": "x"}], space=space, rule="arch2vec")
+
+
+def test_score_jsonl_and_the_cli_under_arch2vec_rule(tmp_path, capsys):
+    from archllm_hf.cli import main
+
+    space, decodes = _nb201_decodes()
+    path = tmp_path / "samples.jsonl"
+    lines = []
+    for adjacency, ops, _, _ in decodes:
+        decoded = space.decode_graph(adjacency, ops)
+        record = space.sample_record(decoded)
+        lines.append(json.dumps({**record, "graph": {"adjacency": adjacency.tolist(), "ops": ops.tolist()}}))
+    path.write_text("\n".join(lines) + "\n")
+    lenient = score_jsonl(path, "nb201", rule="arch2vec")
+    assert (lenient["num_valid"], lenient["num_unique_valid"]) == (5, 4)  # the lines' raw graphs are judged
+    assert score_jsonl(path, "nb201")["num_valid"] == 3
+    assert main(["evaluate", str(path), "--space", "nb201", "--rule", "arch2vec"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == lenient
+
+
+def test_metric_takes_the_rule_in_space_configs(evaluate):
+    cells = [ARCH_A, ARCH_B, ARCH_A, "garbage"]
+    metric = evaluate.load(METRIC_PATH, "nb201", keep_in_memory=True)
+    lenient = metric.compute(predictions=cells, rule="arch2vec")
+    assert lenient == score_cells(cells, "nb201", rule="arch2vec")
+    assert (lenient["num_valid"], lenient["num_unique_valid"]) == (3, 2)
+    with pytest.raises(ValueError, match="space config"):
+        evaluate.load(METRIC_PATH, keep_in_memory=True).compute(predictions=["a"], rule="arch2vec")

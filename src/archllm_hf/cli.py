@@ -254,7 +254,7 @@ def _cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     train_ids = None
     if args.train_ids:
         train_ids = _read_ids(args.train_ids, args.space)
-    scores = score_jsonl(args.file, args.space, train_ids=train_ids)
+    scores = score_jsonl(args.file, args.space, train_ids=train_ids, rule=args.rule)
     print(json.dumps(scores, indent=2))
     return 0
 
@@ -578,6 +578,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", help="JSONL from `archllm generate`")
     ev.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space of the cells")
     ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
+    ev.add_argument(
+        "--rule",
+        choices=("strict", "arch2vec"),
+        default="strict",
+        help="validity and uniqueness: ours (strict, default) or arch2vec's own lenient rule (no novelty)",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
 
     search = commands.add_parser(

@@ -333,15 +333,21 @@ def score_jsonl(
     if not path.is_file():
         raise FileNotFoundError(f"generated-samples file not found: {path}")
     cells: list[Any] = []
+    graphs: list[Any] = []
     with path.open(encoding="utf-8") as handle:
         try:
             for lineno, line in enumerate(handle, start=1):
                 if line.strip():
-                    cells.append(_parse_sample_line(line, f"{path}:{lineno}"))
+                    record = _parse_sample_line(line, f"{path}:{lineno}")
+                    cells.append(record["cell"])
+                    graphs.append(record.get("graph"))
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     if not cells:
         raise ValueError(f"{path}: no samples (the file is empty); nothing to score")
+    if rule == "arch2vec":  # a line's raw "graph" (what a decoder emitted), if it has one, else its cell's
+        records = [{"cell": cell, "graph": graph} for cell, graph in zip(cells, graphs)]
+        return score_samples(records, space=space, rule=rule)
     return score_cells(
         cells, space, train_ids=train_ids, train_isomorphism_ids=train_isomorphism_ids, rule=rule
     )
@@ -412,8 +418,8 @@ def _isomorphism_id(space: SearchSpace, result: Any) -> str:
     return space.isomorphism_id(result.cell) if space.has_isomorphism_classes else result.id
 
 
-def _parse_sample_line(line: str, where: str) -> Any:
-    """The ``cell`` of one JSONL line."""
+def _parse_sample_line(line: str, where: str) -> dict[str, Any]:
+    """One JSONL line's record (a JSON object with ``cell``)."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
@@ -424,7 +430,7 @@ def _parse_sample_line(line: str, where: str) -> Any:
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
     if "cell" not in record:
         raise ValueError(f'{where}: missing "cell" (the cell\'s text; null for a sample without a cell)')
-    return record["cell"]
+    return record
 
 
 def _check_rule(rule: str) -> None:
