@@ -234,6 +234,7 @@ SEARCH_NAMES = {
     "evolution": "regularized evolution",
     "local": "local search",
     "bo": "BO (DNGO on arch2vec)",
+    "rl": "arch2vec RL (REINFORCE in its latent space)",
     "generative_prior": "ours: prior only",
     "generative_finetune": "ours: prior + fine-tuning",
     "generative": "ours: + predictor ranking",
@@ -313,7 +314,11 @@ def predictor_table() -> list[str]:
                 row = [
                     f"{by_size[str(n)]['kendall_tau']['mean']:.3f} ± {by_size[str(n)]['kendall_tau']['std']:.3f} / "
                     f"{by_size[str(n)]['spearman_rho']['mean']:.3f}"
-                    + (f" ({by_size[str(n)]['seeds']} seeds)" if by_size[str(n)].get("seeds", settings["seeds"]) < settings["seeds"] else "")
+                    + (
+                        f" ({by_size[str(n)]['seeds']} seeds)"
+                        if by_size[str(n)].get("seeds", settings["seeds"]) < settings["seeds"]
+                        else ""
+                    )
                     if str(n) in by_size
                     else "–"
                     for n in sizes

@@ -34,6 +34,10 @@ TINY_VQVAE: dict[str, Any] = {
     "dropout": 0.0,
 }
 TINY_ARCH2VEC: dict[str, Any] = {"hidden_size": 16, "latent_dim": 4, "num_gin_layers": 2}
+TINY_DNGO: dict[str, Any] = {"hidden_size": 16, "epochs": 10}
+"""A small, short DNGO (``archllm_hf.search.bayesian.DNGOConfig`` fields); the rest is arch2vec's."""
+TINY_RL: dict[str, Any] = {"hidden_size": 8, "update_every": 4}
+"""A small policy updated often (``archllm_hf.search.reinforce.ReinforceSearch`` options)."""
 TINY_PRIOR: dict[str, Any] = {
     "epochs": 1,
     "batch_size": 64,
@@ -147,7 +151,9 @@ def train_until_reconstructed(
 __all__ = [
     "SPACE_NAMES",
     "TINY_ARCH2VEC",
+    "TINY_DNGO",
     "TINY_PRIOR",
+    "TINY_RL",
     "TINY_VQVAE",
     "as_space",
     "cell_graphs",

@@ -16,13 +16,22 @@ from fixtures import TINY_ARCH2VEC, graph_batch, tiny_arch2vec_config
 from transformers import AutoConfig, AutoModel
 
 from archllm_hf._registration import register_auto_classes
-from archllm_hf.evaluation.generation import arch2vec_graph_hash, arch2vec_sampling_metrics
+from archllm_hf.data import arch2vec_split
 from archllm_hf.generation import VGAESampler
 from archllm_hf.models.arch2vec import Arch2VecConfig, Arch2VecModel, Arch2VecOutput
 from archllm_hf.presets import preset
+from archllm_hf.scoring import score_graphs
 from archllm_hf.spaces import SearchSpace, get_space
+from archllm_hf.spaces.arch2vec_rules import arch2vec_graph_hash
 from archllm_hf.training.graphs import graph_dataset
-from archllm_hf.training.vgae import posterior_stats, train_vgae, vgae_reconstruction_metrics
+from archllm_hf.training.vgae import (
+    PUBLISHED,
+    REDESIGNED,
+    VGAETrainingConfig,
+    posterior_stats,
+    train_vgae,
+    vgae_reconstruction_metrics,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -238,11 +247,14 @@ def test_arch2vec_uniqueness_counts_distinct_unpruned_graphs_among_valid_ones():
     adjacency.append(graphs[2].adjacency)
     ops.append(invalid)
     # valid: 3 distinct cells, a repeat of the first, cell 2 without edges (another unpruned graph); 1 invalid
-    metrics = arch2vec_sampling_metrics(space, adjacency, ops)
-    assert metrics["num_valid"] == 5 and metrics["num_unique"] == 4
+    metrics = score_graphs(adjacency, ops, space, rule="arch2vec")
+    assert metrics["num_valid"] == 5 and metrics["num_unique_valid"] == 4
     assert metrics["validity"] == pytest.approx(5 / 6) and metrics["uniqueness"] == pytest.approx(4 / 5)
     assert arch2vec_graph_hash(adjacency[0], ops[0]) == arch2vec_graph_hash(adjacency[3], ops[3])
-    assert arch2vec_sampling_metrics(space, [], [])["uniqueness"] == 0.0
+    empty = score_graphs(
+        np.zeros((0, 8, 8), dtype=np.int8), np.zeros((0, 8), dtype=np.int64), space, rule="arch2vec"
+    )
+    assert empty["uniqueness"] == 0.0 and empty["num_generated"] == 0
 
 
 # --- training -----------------------------------------------------------------------------------------------
@@ -275,6 +287,7 @@ def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
         "device": "cpu",
         "progress": False,
         "model_kwargs": TINY_ARCH2VEC,
+        "config": REDESIGNED,  # the project split and an eval pass for the statistics, checked below
     }
     summary = train_vgae("nb201", tmp_path, epochs=2, **kwargs)
     assert summary["train_steps"] == 4 and summary["resumed_from"] is None
@@ -299,3 +312,267 @@ def test_train_vgae_tiny_run_saves_loads_and_resumes(tmp_path):
     resumed = train_vgae("nb201", tmp_path, epochs=3, **kwargs)
     assert resumed["resumed_from"] is not None and resumed["resumed_from"].endswith("checkpoint-4")
     assert resumed["train_steps"] == 6
+
+
+# --- arch2vec's training protocol (VGAETrainingConfig) --------------------------------------------------------
+def _record_training_modes(monkeypatch) -> list[bool]:
+    """Patch ``reparameterize`` to record ``self.training`` on every training forward pass (grad enabled; the
+    Trainer's evaluation runs without grad and is left out)."""
+    modes: list[bool] = []
+    original = Arch2VecModel.reparameterize
+
+    def spy(self, mu, logvar):
+        if torch.is_grad_enabled():
+            modes.append(self.training)
+        return original(self, mu, logvar)
+
+    monkeypatch.setattr(Arch2VecModel, "reparameterize", spy)
+    return modes
+
+
+@pytest.mark.parametrize("quirk", [True, False])
+def test_published_training_runs_in_eval_mode_after_the_first_epoch(tmp_path, monkeypatch, quirk):
+    modes = _record_training_modes(monkeypatch)
+    config = VGAETrainingConfig(eval_mode_after_first_epoch=quirk, split="project")
+    kwargs = {"batch_size": 32, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("nb201", tmp_path, dataset=tiny_nb201_dataset(), epochs=3, config=config, **kwargs)
+    assert summary["train_steps"] == 6 and len(modes) == 6  # 64 cells: 2 steps per epoch
+    assert modes[:2] == [True, True]  # the first epoch trains in training mode either way
+    assert modes[2:] == [not quirk] * 4  # then eval mode (no dropout, z = mu, BN frozen) with the quirk
+    assert summary["training_config"]["eval_mode_after_first_epoch"] is quirk
+
+
+def test_published_protocol_is_the_default_and_documented():
+    assert PUBLISHED == VGAETrainingConfig()
+    assert (
+        PUBLISHED.eval_mode_after_first_epoch,
+        PUBLISHED.split,
+        PUBLISHED.posterior_stats,
+        PUBLISHED.layout,
+    ) == (
+        True,
+        "arch2vec",
+        "last_epoch",
+        "arch2vec",
+    )
+    assert not REDESIGNED.eval_mode_after_first_epoch and REDESIGNED.layout == "project"
+    with pytest.raises(ValueError, match="layout"):
+        VGAETrainingConfig(layout="mixed")
+    with pytest.raises(ValueError, match="split"):
+        VGAETrainingConfig(split="random")
+    with pytest.raises(ValueError, match="posterior_stats"):
+        VGAETrainingConfig(posterior_stats="first_epoch")
+    with pytest.raises(TypeError, match="eval_mode_after_first_epoch"):
+        VGAETrainingConfig(eval_mode_after_first_epoch=1)
+    with pytest.raises(TypeError, match="VGAETrainingConfig"):
+        train_vgae("nb201", "unused", dataset=tiny_nb201_dataset(), config={"split": "arch2vec"})
+
+
+def test_posterior_stats_come_from_the_last_epoch_unless_resumed_past_it(tmp_path, monkeypatch):
+    kwargs = {"batch_size": 32, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    cells = tiny_nb201_dataset()
+    summary = train_vgae("nb201", tmp_path, dataset=cells, epochs=2, **kwargs)
+    assert summary["posterior_stats_from"] == "last_epoch"
+    assert summary["num_train_cells"] == 86  # arch2vec's split: the first 90 % of 96 cells by NB201 index
+    model = AutoModel.from_pretrained(tmp_path)
+    assert int(model.num_posterior_cells) == 86
+    # the last epoch's mu (moving weights, eval mode) are not one pass of the final model
+    train_graphs = graph_dataset(get_space("nb201"), arch2vec_split(get_space("nb201"), cells)["train"])
+    mean, _ = model.posterior_stats(
+        ({"adjacency": b["adjacency"], "ops": b["ops"]} for b in [train_graphs[:]]), store=False
+    )
+    assert not torch.allclose(mean, model.latent_mean)
+    # nothing left to train: no sums, so the statistics fall back to one eval pass
+    again = train_vgae("nb201", tmp_path, dataset=cells, epochs=2, **kwargs)
+    assert again["posterior_stats_from"] == "eval_pass"
+    reloaded = AutoModel.from_pretrained(tmp_path)
+    assert torch.allclose(reloaded.latent_mean, mean, atol=1e-6)
+
+
+def test_stats_from_sums_matches_posterior_stats_and_checks_shapes():
+    model, space = tiny_model()
+    graphs = graph_batch(space, 20)
+    model.eval()
+    mu = model.encode(graphs["adjacency"], graphs["ops"])[0].double()
+    mean, std = model.stats_from_sums(mu.sum(0), (mu * mu).sum(0), 20, store=False)
+    expected = model.posterior_stats([graphs], store=False)
+    assert torch.allclose(mean, expected[0], atol=1e-6) and torch.allclose(std, expected[1], atol=1e-6)
+    assert torch.allclose(std, mu.std(0).float(), atol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        model.stats_from_sums(mu.sum(0)[:1], (mu * mu).sum(0), 20)
+    with pytest.raises(ValueError, match="at least 2"):
+        model.stats_from_sums(mu[0], mu[0] * mu[0], 1)
+
+
+def test_arch2vec_split_nb201_is_the_first_90_percent_by_index():
+    space = get_space("nb201")
+    cells = tiny_nb201_dataset()
+    split = arch2vec_split(space, cells)
+    every = sorted(
+        space.index(space.from_record(r)) for name in ("train", "validation", "test") for r in cells[name]
+    )
+    train = [space.index(space.from_record(r)) for r in split["train"]]
+    held = [space.index(space.from_record(r)) for r in split["test"]]
+    assert train == every[:86] and held == every[86:]
+    assert [r["id"] for r in split["validation"]] == [r["id"] for r in split["test"]]
+
+
+def test_arch2vec_split_elsewhere_holds_out_validation_and_test():
+    space = get_space("nb101")
+    records = [space.to_record(cell) for cell in space.sample(30, seed=1)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:20]),
+            "validation": datasets.Dataset.from_list(records[20:25]),
+            "test": datasets.Dataset.from_list(records[25:]),
+        }
+    )
+    split = arch2vec_split(space, cells)
+    assert list(split["train"]["id"]) == list(cells["train"]["id"])
+    assert list(split["test"]["id"]) == list(cells["validation"]["id"]) + list(cells["test"]["id"])
+    with pytest.raises(ValueError, match="missing: test"):
+        arch2vec_split(
+            space, datasets.DatasetDict({"train": cells["train"], "validation": cells["validation"]})
+        )
+
+
+def test_op_accuracy_real_leaves_out_pad_slots():
+    model, space = tiny_model("nb101")
+    graphs = graph_dataset(
+        space, datasets.Dataset.from_list([space.to_record(c) for c in space.sample(40, seed=2)])
+    )
+    metrics = vgae_reconstruction_metrics(model, graphs)
+    ops = graphs[:]["ops"]
+    with torch.no_grad():
+        model.eval()
+        _, predicted = model.decode(model.encode_mean(graphs[:]["adjacency"].long(), ops))
+    real = ops != 0
+    assert bool((~real).any())  # some cells have fewer than 7 vertices
+    assert metrics["op_accuracy_real"] == pytest.approx(float((predicted == ops)[real].double().mean()))
+    assert metrics["op_accuracy"] == pytest.approx(float((predicted == ops).double().mean()))
+
+
+# --- arch2vec's layout: all-zero <pad> rows, NB101 padded after the output ------------------------------------
+def test_zero_pad_rows_drops_the_pad_column():
+    space = get_space("nb101", padding="after_output")
+    torch.manual_seed(0)
+    model = Arch2VecModel(tiny_arch2vec_config(space, zero_pad_rows=True))
+    assert model.config.num_labels_out == len(space.node_vocab) - 1
+    assert model.decoder.ops.out_features == len(space.node_vocab) - 1
+    assert model.encoder.layers[0].mlp.fc1.in_features == len(space.node_vocab) - 1
+    graphs = graph_batch(space, 64, seed=1)
+    one_hot = model._one_hot(graphs["ops"])
+    pads = graphs["ops"] == 0
+    assert bool(pads.any())  # some sampled cells have fewer than 7 vertices
+    assert bool((one_hot[pads] == 0).all()) and bool((one_hot[~pads].sum(-1) == 1).all())
+    _, ops = model.sample(50, torch.Generator().manual_seed(0))
+    assert int(ops.min()) >= 1  # <pad> is never decoded
+    out = model(graphs["adjacency"], graphs["ops"])
+    assert out.op_logits.shape[-1] == len(space.node_vocab) - 1 and torch.isfinite(out.loss)
+
+
+def test_nb101_after_output_padding_is_arch2vecs_layout_and_decodes_back():
+    ours, theirs = get_space("nb101"), get_space("nb101", padding="after_output")
+    assert theirs.space_kwargs == {"padding": "after_output"} and ours.space_kwargs == {}
+    cell = next(c for c in ours.sample(50, seed=4) if c.num_vertices < 7)
+    n = cell.num_vertices
+    graph = theirs.to_graph(cell)
+    labels = [theirs.node_vocab[i] for i in graph.ops]
+    assert labels[n - 1] == "output" and labels[n:] == ["<pad>"] * (7 - n)
+    assert not graph.adjacency[n:].any() and not graph.adjacency[:, n:].any()
+    assert ours.to_graph(cell).ops[6] == ours.node_vocab.index("output")
+    for space in (ours, theirs):
+        decoded = space.decode_graph(graph.adjacency, graph.ops)
+        assert decoded.valid and decoded.id == ours.canonical_id(cell)
+    with pytest.raises(ValueError, match="padding"):
+        get_space("nb101", padding="middle")
+
+
+def test_published_layout_trains_arch2vecs_graphs(tmp_path):
+    space = get_space("nb101")
+    records = [space.to_record(cell) for cell in space.sample(48, seed=6)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:40]),
+            "validation": datasets.Dataset.from_list(records[40:44]),
+            "test": datasets.Dataset.from_list(records[44:]),
+        }
+    )
+    kwargs = {"batch_size": 16, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("nb101", tmp_path / "pub", dataset=cells, epochs=1, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path / "pub")
+    assert model.config.zero_pad_rows and model.config.space_kwargs == {"padding": "after_output"}
+    assert summary["training_config"]["layout"] == "arch2vec"
+    redesigned = train_vgae("nb101", tmp_path / "red", dataset=cells, epochs=1, config=REDESIGNED, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path / "red")
+    assert not model.config.zero_pad_rows and model.config.space_kwargs == {}
+    assert redesigned["num_train_cells"] == 40
+
+
+def test_exact_match_ignores_the_labels_of_unused_slots():
+    space = get_space("nb101", padding="after_output")
+    torch.manual_seed(0)
+    model = Arch2VecModel(tiny_arch2vec_config(space, zero_pad_rows=True)).eval()
+    graphs = graph_dataset(
+        space, datasets.Dataset.from_list([space.to_record(c) for c in space.sample(30, seed=2)])
+    )
+    everything = graphs[:]
+    adjacency, ops = everything["adjacency"].long(), everything["ops"]
+    with torch.no_grad():
+        pred_adjacency, pred_ops = model.decode(model.encode_mean(adjacency, ops))
+    real = ops != 0
+    upper = torch.ones(7, 7, dtype=torch.bool).triu(1)
+    expected = ((pred_ops == ops) | ~real).all(-1) & (pred_adjacency[:, upper] == adjacency[:, upper]).all(-1)
+    assert vgae_reconstruction_metrics(model, graphs)["exact_match"] == pytest.approx(
+        float(expected.double().mean())
+    )
+
+
+def test_darts_normal_cell_graph_is_arch2vecs_and_decodes_with_reduce_equal_to_normal():
+    from archllm_hf.spaces.arch2vec_rules import arch2vec_layout, arch2vec_valid, arch2vec_valid_cells
+
+    both, normal = get_space("darts"), get_space("darts", cells="normal")
+    assert normal.num_nodes == 11 and normal.space_kwargs == {"ops": "darts", "cells": "normal"}
+    assert get_space("darts", **normal.space_kwargs).num_nodes == 11
+    assert arch2vec_layout(both).space_kwargs == normal.space_kwargs
+    assert arch2vec_layout(get_space("nb201")).name == "nb201"
+    cell = both.sample(1, seed=8)[0]
+    graph, two = normal.to_graph(cell), both.to_graph(cell)
+    assert np.array_equal(graph.adjacency, two.adjacency[:11, :11]) and np.array_equal(
+        graph.ops, two.ops[:11]
+    )
+    assert np.array_equal(normal.adjacency_mask(), both.adjacency_mask()[:11, :11])
+    decoded = normal.decode_graph(graph.adjacency, graph.ops)
+    assert decoded.valid and decoded.cell.normal == cell.normal and decoded.cell.reduce == cell.normal
+    assert arch2vec_valid(normal, graph.adjacency, graph.ops)
+    assert arch2vec_valid_cells(normal, graph.adjacency, graph.ops) == (True, True)
+    bad = graph.ops.copy()
+    bad[10] = normal.node_vocab.index("c_k-2")
+    assert not normal.decode_graph(graph.adjacency, bad).valid and not arch2vec_valid(
+        normal, graph.adjacency, bad
+    )
+    with pytest.raises(ValueError, match="graph cells"):
+        get_space("darts", cells="reduce")
+
+
+def test_published_darts_vgae_models_the_normal_cell(tmp_path):
+    space = get_space("darts")
+    records = [space.to_record(cell) for cell in space.sample(40, seed=9)]
+    cells = datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:32]),
+            "validation": datasets.Dataset.from_list(records[32:36]),
+            "test": datasets.Dataset.from_list(records[36:]),
+        }
+    )
+    kwargs = {"batch_size": 16, "device": "cpu", "progress": False, "model_kwargs": TINY_ARCH2VEC}
+    summary = train_vgae("darts", tmp_path, dataset=cells, epochs=1, **kwargs)
+    model = AutoModel.from_pretrained(tmp_path)
+    assert model.config.num_nodes == 11 and model.config.space_kwargs["cells"] == "normal"
+    assert summary["num_train_cells"] == 32  # DARTS: the project's train split stands in for arch2vec's
+    sampler = VGAESampler(model)
+    assert sampler.space.num_nodes == 11  # samples decode as arch2vec's normal-cell graphs
+    for record in sampler.generate(16, seed=0):
+        if record["valid"]:  # a decoded normal cell is the reduce cell too
+            cell = sampler.space.decode_native(record["cell"]).cell
+            assert cell.reduce == cell.normal

@@ -1,12 +1,12 @@
-"""arch2vec's validity rules for decoded graphs (``archllm_hf.generation.arch2vec_rules``)."""
+"""arch2vec's validity rules for decoded graphs (``archllm_hf.spaces.arch2vec_rules``)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from archllm_hf.generation.arch2vec_rules import arch2vec_valid, arch2vec_valid_cells
 from archllm_hf.spaces import get_space
+from archllm_hf.spaces.arch2vec_rules import arch2vec_valid, arch2vec_valid_cells
 
 
 def _ids(space, labels):

@@ -59,3 +59,57 @@ def test_trained_reuses_a_finished_model(tmp_path):
     assert trained(tmp_path / "model", train, tmp_path / "model") == {"train_seconds": 12.5}
     assert trained(tmp_path / "model", train, tmp_path / "model") == {"train_seconds": 12.5}
     assert len(calls) == 1
+
+
+def _tiny_cells(space_name: str, n: int = 40):
+    import datasets
+
+    from archllm_hf.spaces import get_space
+
+    space = get_space(space_name)
+    records = [space.to_record(cell) for cell in space.sample(n, seed=5)]
+    cut = n * 8 // 10
+    return space, datasets.DatasetDict(
+        {
+            "train": datasets.Dataset.from_list(records[:cut]),
+            "validation": datasets.Dataset.from_list(records[cut : cut + 4]),
+            "test": datasets.Dataset.from_list(records[cut + 4 :]),
+        }
+    )
+
+
+def test_vgae_method_scores_both_rules_on_arch2vecs_graphs(tmp_path, monkeypatch):
+    """The VGAE row on DARTS: arch2vec's normal-cell graphs, decoded strictly and by its own rule."""
+    from archllm_hf.evaluation import generation
+
+    monkeypatch.setattr(generation, "NUM_SAMPLES", 64)
+    space, cells = _tiny_cells("darts")
+    context = generation.MethodContext(
+        space, cells, GenerationBenchmark(work=tmp_path, quick=True, device="cpu")
+    )
+    result = generation.vgae(context, tmp_path)
+    assert result["graph_space"] == {"name": "darts", "ops": "darts", "cells": "normal"}
+    assert (
+        result["training_config"]["eval_mode_after_first_epoch"]
+        and result["training_config"]["split"] == "project"
+    )
+    strict, lenient = result["scores"], result["arch2vec_scores"]
+    assert strict["num_generated"] == lenient["num_generated"] == 64
+    assert "novelty" in strict and "novelty" not in lenient
+    assert 0.0 <= result["arch2vec_normal_cell_validity"] <= 1.0
+    # on DARTS' normal-cell graph arch2vec's rule (none allowed, output edges unchecked) admits every strict decode
+    assert lenient["num_valid"] >= strict["num_valid"]
+
+
+def test_uniform_method_has_arch2vec_scores_of_its_cells(tmp_path, monkeypatch):
+    from archllm_hf.evaluation import generation
+
+    monkeypatch.setattr(generation, "NUM_SAMPLES", 50)
+    space, cells = _tiny_cells("nb201")
+    context = generation.MethodContext(
+        space, cells, GenerationBenchmark(work=tmp_path, quick=True, device="cpu")
+    )
+    result = generation.uniform(context, tmp_path)
+    # valid by construction under both rules; distinct cells are distinct graphs
+    assert result["scores"]["validity"] == result["arch2vec_scores"]["validity"] == 1.0
+    assert result["scores"]["num_unique_valid"] == result["arch2vec_scores"]["num_unique_valid"]

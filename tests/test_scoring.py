@@ -461,3 +461,127 @@ def test_every_scorer_of_the_package_is_the_metrics_space_config(evaluate, nb201
     samples = tmp_path / "samples.jsonl"
     samples.write_text("".join(json.dumps(r) + "\n" for r in records))
     assert score_jsonl(samples, "nb201", **context.reference) == expected
+
+
+# --- the two rules: ours (strict) and arch2vec's (lenient), on hand-made decodes -------------------------------
+def _nb201_decodes():
+    """Six NB201 decodes whose verdicts are known: (adjacency, ops, strict valid, arch2vec valid)."""
+    import numpy as np
+
+    space = get_space("nb201")
+    a, b = (space.to_graph(cell) for cell in space.sample(2, seed=11))
+    vocab = space.node_vocab.index
+    node1_input = a.ops.copy()
+    node1_input[1] = vocab("input")  # arch2vec never checks node 1
+    no_input = a.ops.copy()
+    no_input[0] = vocab("none")  # node 0 must be the input under both rules
+    return space, [
+        (a.adjacency, a.ops, True, True),
+        (b.adjacency, b.ops, True, True),
+        (a.adjacency, a.ops, True, True),  # a repeat
+        (a.adjacency, node1_input, False, True),
+        (np.zeros_like(a.adjacency), b.ops, False, True),  # arch2vec ignores the adjacency
+        (a.adjacency, no_input, False, False),
+    ]
+
+
+def test_score_graphs_strict_and_arch2vec_rules_on_known_nb201_decodes():
+    import numpy as np
+
+    from archllm_hf.scoring import score_graphs
+
+    space, decodes = _nb201_decodes()
+    adjacency = np.stack([d[0] for d in decodes])
+    ops = np.stack([d[1] for d in decodes])
+    strict = score_graphs(adjacency, ops, space)
+    lenient = score_graphs(adjacency, ops, space, rule="arch2vec")
+    assert strict["num_valid"] == sum(d[2] for d in decodes) == 3
+    assert strict["num_unique_valid"] == 2 and strict["valid_unique_rate"] == pytest.approx(2 / 6)
+    assert lenient["num_valid"] == sum(d[3] for d in decodes) == 5
+    # a, b, a's labels with node 1 = input, b's labels without edges: 4 distinct unpruned graphs
+    assert lenient["num_unique_valid"] == 4 and lenient["uniqueness"] == pytest.approx(4 / 5)
+    assert "novelty" not in lenient and "uniqueness_iso" not in lenient  # arch2vec computes neither
+    assert "uniqueness_iso" in strict
+    with pytest.raises(ValueError, match="unknown rule"):
+        score_graphs(adjacency, ops, space, rule="loose")
+    with pytest.raises(ValueError, match="op vectors"):
+        score_graphs(adjacency, ops[:2], space)
+
+
+def test_arch2vec_rule_counts_nb101_graphs_that_prune_to_one_cell_as_distinct():
+    import numpy as np
+
+    from archllm_hf.scoring import score_graphs
+
+    space = get_space("nb101")
+    vocab = space.node_vocab.index
+    ops = np.array(
+        [
+            vocab(x)
+            for x in ["input", "conv3x3-bn-relu", "maxpool3x3", "conv1x1-bn-relu", "<pad>", "<pad>", "output"]
+        ]
+    )
+    path = np.zeros((7, 7), dtype=np.int64)
+    path[0, 1] = path[1, 6] = 1
+    dangling = path.copy()
+    dangling[2, 3] = 1  # vertices 2 and 3 hang off nothing: pruned away, the same cell
+    sink = path.copy()
+    sink[0, 6] = 1  # another cell
+    adjacency, op_rows = np.stack([path, dangling, sink]), np.stack([ops] * 3)
+    strict = score_graphs(adjacency, op_rows, space)
+    lenient = score_graphs(adjacency, op_rows, space, rule="arch2vec")
+    assert strict["num_valid"] == 3 and strict["num_unique_valid"] == 2  # official hash of the pruned cell
+    assert lenient["num_valid"] == 3 and lenient["num_unique_valid"] == 3  # hash of the unpruned graph
+
+
+def test_score_samples_and_cells_under_arch2vec_rule():
+    from archllm_hf.scoring import score_cells, score_samples
+
+    space, decodes = _nb201_decodes()
+    records = []
+    for adjacency, ops, strict_valid, _ in decodes:
+        decoded = space.decode_graph(adjacency, ops)
+        records.append(
+            {**space.sample_record(decoded), "graph": {"adjacency": adjacency.tolist(), "ops": ops.tolist()}}
+        )
+    lenient = score_samples(records, space=space, rule="arch2vec")
+    assert (lenient["num_valid"], lenient["num_unique_valid"]) == (5, 4)
+    assert score_samples(records, space=space)["num_valid"] == 3  # strict: the record's graph is not used
+    # without their graphs only the cells are left: a cell the space rejects has no graph and is invalid
+    cells_only = [{"cell": r["cell"]} for r in records]
+    assert score_samples(cells_only, space=space, rule="arch2vec")["num_valid"] == 3
+    texts = [space.format(space.parse(r["cell"])) if r["cell"] else "garbage" for r in records]
+    assert score_cells(texts, space, rule="arch2vec")["num_unique_valid"] == 2
+    with pytest.raises(ValueError, match="needs the space"):
+        score_samples(records, rule="arch2vec")
+    with pytest.raises(ValueError, match='neither a "graph" nor a "cell"'):
+        score_samples([{"id": "x"}], space=space, rule="arch2vec")
+
+
+def test_score_jsonl_and_the_cli_under_arch2vec_rule(tmp_path, capsys):
+    from archllm_hf.cli import main
+
+    space, decodes = _nb201_decodes()
+    path = tmp_path / "samples.jsonl"
+    lines = []
+    for adjacency, ops, _, _ in decodes:
+        decoded = space.decode_graph(adjacency, ops)
+        record = space.sample_record(decoded)
+        lines.append(json.dumps({**record, "graph": {"adjacency": adjacency.tolist(), "ops": ops.tolist()}}))
+    path.write_text("\n".join(lines) + "\n")
+    lenient = score_jsonl(path, "nb201", rule="arch2vec")
+    assert (lenient["num_valid"], lenient["num_unique_valid"]) == (5, 4)  # the lines' raw graphs are judged
+    assert score_jsonl(path, "nb201")["num_valid"] == 3
+    assert main(["evaluate", str(path), "--space", "nb201", "--rule", "arch2vec"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == lenient
+
+
+def test_metric_takes_the_rule_in_space_configs(evaluate):
+    cells = [ARCH_A, ARCH_B, ARCH_A, "garbage"]
+    metric = evaluate.load(METRIC_PATH, "nb201", keep_in_memory=True)
+    lenient = metric.compute(predictions=cells, rule="arch2vec")
+    assert lenient == score_cells(cells, "nb201", rule="arch2vec")
+    assert (lenient["num_valid"], lenient["num_unique_valid"]) == (3, 2)
+    with pytest.raises(ValueError, match="space config"):
+        evaluate.load(METRIC_PATH, keep_in_memory=True).compute(predictions=["a"], rule="arch2vec")

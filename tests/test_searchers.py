@@ -9,18 +9,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixtures import tiny_nb201_prior
+from fixtures import TINY_DNGO, TINY_RL, tiny_nb201_prior
 
 from archllm_hf.generation import ArchitectureGenerator
 from archllm_hf.search import CallableOracle, RandomSearch, TableOracle, make_searcher
 from archllm_hf.search.bayesian import (
+    ARCH2VEC_DNGO,
     DNGO,
     BayesianOptimisation,
+    DNGOConfig,
     bayesian_linear_regression,
     expected_improvement,
 )
 from archllm_hf.search.generative import GenerativeSearch
 from archllm_hf.search.predictors import ArchPredictor
+from archllm_hf.search.reinforce import ReinforceSearch
 from archllm_hf.spaces import get_space
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -182,12 +185,17 @@ def test_dngo_fits_a_smooth_function():
 
 
 def test_bayesian_optimisation_over_a_pool(oracle):
-    search = BayesianOptimisation(one_hot, num_initial=5)
-    result = search.search(oracle, 25, seed=0)
+    def tiny_bo() -> BayesianOptimisation:
+        return BayesianOptimisation(one_hot, num_initial=5, model=DNGO(DNGOConfig(**TINY_DNGO)))
+
+    result = tiny_bo().search(oracle, 25, seed=0)
     check_history(result, oracle, 25)
-    assert [
-        r["id"] for r in BayesianOptimisation(one_hot, num_initial=5).search(oracle, 25, seed=0).history
-    ] == [r["id"] for r in result.history]
+    assert [r["id"] for r in tiny_bo().search(oracle, 25, seed=0).history] == [
+        r["id"] for r in result.history
+    ]
+    summary = result.summary()
+    assert summary["dngo"]["activation"] == "tanh" and summary["dngo"]["hidden_size"] == 16
+    assert (summary["label_scale"], summary["ei_incumbent"], summary["ei_scale"]) == (0.01, 1.0, "variance")
     with pytest.raises(ValueError, match="num_initial"):
         BayesianOptimisation(one_hot, num_initial=1)
     with pytest.raises(ValueError, match="VGAE"):
@@ -261,3 +269,111 @@ def torch_equal(a, b) -> bool:
     import torch
 
     return bool(torch.equal(a, b))
+
+
+# --- arch2vec's DNGO and REINFORCE, as its code runs them ----------------------------------------------------
+def test_dngo_is_configured_as_arch2vec_configures_it():
+    assert ARCH2VEC_DNGO == DNGOConfig() and DNGO().config == ARCH2VEC_DNGO
+    config = ARCH2VEC_DNGO
+    assert (config.activation, config.hidden_size, config.num_layers) == ("tanh", 128, 3)
+    assert (config.epochs, config.batch_size, config.learning_rate) == (100, 10, 1e-2)
+    assert config.normalize_input and not config.normalize_output
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(30, 4)), rng.uniform(0.8, 0.95, size=30)
+    model = DNGO(DNGOConfig(**TINY_DNGO)).fit(x, y)
+    layers = [type(m).__name__ for m in model.net]
+    assert layers == ["Linear", "Tanh", "Linear", "Tanh", "Linear", "Tanh", "Linear"]
+    assert (model.mean, model.std) == (0.0, 1.0)  # outputs not normalised
+    normalised = DNGO(DNGOConfig(**TINY_DNGO, normalize_output=True)).fit(x, y)
+    assert normalised.mean == pytest.approx(y.mean())
+    with pytest.raises(ValueError, match="activation"):
+        DNGOConfig(activation="gelu")
+    with pytest.raises(TypeError, match="DNGOConfig"):
+        DNGO({"epochs": 1})
+
+
+def test_dngo_trains_on_full_minibatches_of_ten(monkeypatch):
+    import torch
+
+    steps: list[int] = []
+    original = torch.optim.Adam.step
+
+    def counting_step(self, *args, **kwargs):
+        steps.append(len(self.param_groups))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
+    rng = np.random.default_rng(2)
+    DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(25, 3)), rng.normal(size=25))
+    assert len(steps) == 3 * 2  # 25 points: two full batches of 10 per epoch, the last 5 left out
+    steps.clear()
+    DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(6, 3)), rng.normal(size=6))
+    assert len(steps) == 3  # fewer points than a batch: one batch of all of them
+
+
+def test_bo_acquisition_variants_are_checked():
+    with pytest.raises(ValueError, match="ei_scale"):
+        BayesianOptimisation(one_hot, ei_scale="var")
+    with pytest.raises(ValueError, match="label_scale"):
+        BayesianOptimisation(one_hot, label_scale=0)
+
+
+def test_reinforce_search_over_a_pool_is_seeded_and_spends_no_query_twice(oracle):
+    import torch
+
+    state = torch.random.get_rng_state()
+    search = ReinforceSearch(one_hot, **TINY_RL)
+    result = search.search(oracle, 21, seed=3)
+    check_history(result, oracle, 21)
+    assert search.num_updates == (21 - 1) // TINY_RL["update_every"]  # the first query is the random start
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's generator is left alone
+    again = ReinforceSearch(one_hot, **TINY_RL).search(oracle, 21, seed=3)
+    assert [r["id"] for r in again.history] == [r["id"] for r in result.history]
+    other = ReinforceSearch(one_hot, **TINY_RL).search(oracle, 21, seed=4)
+    assert [r["id"] for r in other.history] != [r["id"] for r in result.history]
+    summary = result.summary()
+    assert (summary["baseline"], summary["update_every"], summary["reward_scale"]) == (0.4, 4, 0.01)
+
+
+def test_reinforce_queries_the_nearest_unvisited_cell():
+    import torch
+
+    vectors = torch.tensor([[0.0], [1.0], [2.0], [5.0]])
+    visited = torch.tensor([True, False, False, False])
+    assert ReinforceSearch._nearest_unvisited(vectors, visited, torch.tensor([0.1])) == 1
+    assert ReinforceSearch._nearest_unvisited(vectors, visited, torch.tensor([4.0])) == 3
+    visited[1] = True
+    assert ReinforceSearch._nearest_unvisited(vectors, visited, torch.tensor([0.1])) == 2
+
+
+def test_reinforce_policy_update_moves_the_mean_towards_rewarded_actions():
+    import torch
+
+    from archllm_hf.search.reinforce import LatentPolicy
+
+    torch.manual_seed(0)
+    policy = LatentPolicy(2, 8)
+    search = ReinforceSearch(one_hot, learning_rate=0.05)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=0.05)
+    x = torch.zeros(1, 2)
+    target = torch.tensor([3.0, -3.0])
+    for _ in range(30):  # actions near the target earn more than the baseline, the others less
+        mean, _ = policy(x, None)
+        actions = [mean.detach()[0] + torch.randn(2) for _ in range(8)]
+        log_probs = [-0.5 * ((a - mean[0]) ** 2).sum() for a in actions]  # N(mean, I) up to a constant
+        rewards = [float(0.4 + 1.0 - torch.linalg.vector_norm(a - target) / 5) for a in actions]
+        search._update(optimizer, log_probs, rewards)
+    final, _ = policy(x, None)
+    assert torch.linalg.vector_norm(final[0] - target) < torch.linalg.vector_norm(target) - 1.0
+
+
+def test_rl_is_registered_everywhere():
+    from archllm_hf import cli
+    from archllm_hf.evaluation.search import SEARCHERS
+    from archllm_hf.search import ALGORITHMS
+
+    assert "rl" in ALGORITHMS and "rl" in cli.ALGORITHMS and "rl" in SEARCHERS
+    with pytest.raises(ValueError, match="rl searcher embeds cells with an arch2vec VGAE"):
+        make_searcher("rl")
+    with pytest.raises(ValueError, match="pool"):
+        ReinforceSearch(one_hot, pool_size=0)

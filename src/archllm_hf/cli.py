@@ -22,7 +22,7 @@ from .errors import CellNotInTableError
 from .presets import PREDICTOR_KINDS, PROXY_NAMES, SEARCH_PREDICTORS
 from .spaces import SPACE_NAMES
 
-ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
+ALGORITHMS = ("random", "evolution", "local", "bo", "rl", "generative", "conditional_llm")
 MAX_INPUT_SIZE = 1024
 """The largest image side ``build-net`` counts FLOPs for (a 100,000-pixel side would need ~120 GB)."""
 MAX_NUM_CLASSES = 100_000
@@ -267,7 +267,7 @@ def _cmd_evaluate(args: argparse.Namespace, argv: Sequence[str]) -> int:
     train_ids = None
     if args.train_ids:
         train_ids = _read_ids(args.train_ids, args.space)
-    scores = score_jsonl(args.file, args.space, train_ids=train_ids)
+    scores = score_jsonl(args.file, args.space, train_ids=train_ids, rule=args.rule)
     print(json.dumps(scores, indent=2))
     return 0
 
@@ -309,7 +309,9 @@ def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .search.commands import run_search
 
-    needs = {"bo": ("vgae", "--vgae FOLDER (an arch2vec VGAE, archllm_hf.training.vgae)")}
+    needs = {
+        name: ("vgae", "--vgae FOLDER (an arch2vec VGAE, archllm_hf.training.vgae)") for name in ("bo", "rl")
+    }
     needs.update({name: ("prior", "--prior FOLDER_OR_REPO_ID") for name in ("generative", "conditional_llm")})
     if args.algorithm in needs and getattr(args, needs[args.algorithm][0]) is None:
         raise ValueError(f"--algorithm {args.algorithm} needs {needs[args.algorithm][1]}")
@@ -593,6 +595,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", help="JSONL from `archllm generate`")
     ev.add_argument("--space", choices=SPACE_NAMES, required=True, help="the search space of the cells")
     ev.add_argument("--train-ids", default=None, help="file of training ids, or a dataset repo folder")
+    ev.add_argument(
+        "--rule",
+        choices=("strict", "arch2vec"),
+        default="strict",
+        help="validity and uniqueness: ours (strict, default) or arch2vec's own lenient rule (no novelty)",
+    )
     ev.set_defaults(handler=_cmd_evaluate)
 
     search = commands.add_parser(
@@ -618,7 +626,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--prior", default=None, help="prior folder or repo id (generative; conditional_llm: a text prior)"
     )
-    search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo)")
+    search.add_argument("--vgae", default=None, help="arch2vec VGAE folder (bo, rl)")
     search.add_argument(
         "--predictor",
         choices=SEARCH_PREDICTORS,

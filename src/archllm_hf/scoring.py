@@ -33,6 +33,21 @@ instead of canonical ids, under the same names with an ``_iso`` suffix: ``num_un
 class ids are given too, ``num_novel_iso`` (``K_iso``), ``novelty_iso`` (``K_iso / U_iso``) and
 ``valid_unique_novel_rate_iso`` (``K_iso / N``).
 
+Two rules decide validity and uniqueness (``rule=``, in :func:`score_cells`, :func:`score_samples`,
+:func:`score_jsonl` and :func:`score_graphs`):
+
+* ``"strict"`` (ours, the default): a sample is valid iff it is exactly a cell of the space (a decoded graph must
+  be the space's graph encoding of a valid cell, :meth:`~archllm_hf.spaces.SearchSpace.decode_graph`); distinct
+  means a distinct canonical id (the official NB101 hash of the pruned cell, the NB201 arch string, ...).
+* ``"arch2vec"`` (arch2vec's code, lenient, as published): validity by
+  :func:`archllm_hf.spaces.arch2vec_rules.arch2vec_valid` (NB201: node labels only, node 1 unchecked, adjacency
+  ignored; NB101: nasbench's ``is_valid`` after pruning; DARTS: its ``is_valid_darts``), distinct by
+  :func:`~archllm_hf.spaces.arch2vec_rules.arch2vec_graph_hash` of the *unpruned* graph. arch2vec computes
+  neither novelty nor isomorphism classes, so under this rule those keys are absent (training ids are not used).
+  Its verdict needs the decoded graph: :func:`score_graphs` takes graphs, a sample record may carry its raw
+  ``graph`` (``{"adjacency", "ops"}``); a cell given as text or native form is judged on its graph encoding, and
+  one the space rejects has none, so it counts invalid.
+
 Conventions:
 
 * A rate whose denominator is 0 (nothing generated, nothing valid) is ``0.0``, never NaN or an error.
@@ -49,15 +64,21 @@ from collections.abc import Iterable
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 from .spaces import SearchSpace, get_space
+from .spaces.arch2vec_rules import arch2vec_graph_hash, arch2vec_valid
 
 METRIC_NAME = "arch_generation"
 METRIC_PATH: str = str(resources.files("archllm_hf") / "metrics" / METRIC_NAME)
 """Folder of the ``evaluate`` metric wrapping :func:`score_generation`: ``evaluate.load(METRIC_PATH)``."""
 
 Scores = dict[str, float | int]
+Rule = Literal["strict", "arch2vec"]
+RULES: tuple[str, ...] = ("strict", "arch2vec")
+"""Validity / uniqueness rules: ours (strict) and arch2vec's (lenient); see the module docstring."""
 
 
 def score_generation(
@@ -123,6 +144,7 @@ def score_cells(
     train_cells: Iterable[Any] | None = None,
     train_isomorphism_ids: Iterable[str] | None = None,
     isomorphism: bool | None = None,
+    rule: Rule = "strict",
 ) -> Scores:
     """Scores of generated cells judged by ``space``: each cell is parsed (its text, or its JSON-ready native
     form) and validated, and its canonical and isomorphism ids are computed here.
@@ -137,13 +159,19 @@ def score_cells(
         train_isomorphism_ids: isomorphism-class ids of the training set.
         isomorphism: compute the ``_iso`` keys (default: the space has isomorphism classes coarser than its
             canonical ids, as NB201 has).
+        rule: ``"strict"`` (ours) or ``"arch2vec"`` (its lenient rule, on each cell's graph encoding; the
+            training and isomorphism arguments are then unused, see the module docstring).
 
     Raises:
-        ValueError: both ``train_ids`` and ``train_cells`` are given, or a training cell is not valid.
+        ValueError: both ``train_ids`` and ``train_cells`` are given, a training cell is not valid, or ``rule``
+            is unknown.
     """
     space = _resolve_space(space)
+    _check_rule(rule)
     isomorphism = space.has_isomorphism_classes if isomorphism is None else isomorphism
     decoded = [space.decode_native(cell) for cell in cells]
+    if rule == "arch2vec":
+        return _score_arch2vec(space, [_encoding(space, result) for result in decoded])
     if train_cells is not None:
         if train_ids is not None:
             raise ValueError("give train_ids or train_cells, not both")
@@ -162,7 +190,9 @@ def score_cells(
         [result.id if result.valid else None for result in decoded],
         [result.valid for result in decoded],
         train_ids=train_ids,
-        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded] if isomorphism else None,
+        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded]
+        if isomorphism
+        else None,
         train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
     )
 
@@ -174,6 +204,7 @@ def score_samples(
     isomorphism: bool | None = None,
     *,
     space: SearchSpace | str | None = None,
+    rule: Rule = "strict",
 ) -> Scores:
     """Scores of sample records (what the samplers of :mod:`archllm_hf.generation` and ``archllm generate`` emit).
 
@@ -184,8 +215,26 @@ def score_samples(
     The ``_iso`` keys are computed when ``isomorphism`` is true, which it is by default for a space whose
     isomorphism classes are coarser than its canonical ids (NB201; elsewhere they would repeat the plain keys), or,
     without ``space``, when ``train_isomorphism_ids`` is given.
+
+    ``rule="arch2vec"`` (needs ``space``) judges each record's raw ``graph`` (``{"adjacency", "ops"}``, the graph
+    a decoder emitted) when it has one, else its ``cell``'s graph encoding, by arch2vec's lenient rule.
     """
     samples = list(samples)
+    _check_rule(rule)
+    if rule == "arch2vec":
+        if space is None:
+            raise ValueError("rule='arch2vec' judges graphs and needs the space")
+        space = _resolve_space(space)
+        graphs = []
+        for k, sample in enumerate(samples):
+            if sample.get("graph") is not None:
+                graph = sample["graph"]
+                graphs.append((np.asarray(graph["adjacency"]), np.asarray(graph["ops"])))
+            elif "cell" in sample:
+                graphs.append(_encoding(space, space.decode_native(sample["cell"])))
+            else:
+                raise ValueError(f'sample {k} has neither a "graph" nor a "cell" to judge')
+        return _score_arch2vec(space, graphs)
     if space is not None:
         for k, sample in enumerate(samples):
             if "cell" not in sample:
@@ -207,6 +256,46 @@ def score_samples(
     )
 
 
+def score_graphs(
+    adjacency: Any,
+    ops: Any,
+    space: SearchSpace | str,
+    *,
+    rule: Rule = "strict",
+    train_ids: Iterable[str] | None = None,
+    train_isomorphism_ids: Iterable[str] | None = None,
+    isomorphism: bool | None = None,
+) -> Scores:
+    """Scores of decoded graphs (``adjacency [S, N, N]``, ``ops [S, N]`` label ids of the space's graph encoding,
+    as a graph decoder emits them before any check) under ``rule``.
+
+    ``"strict"`` decodes each with :meth:`~archllm_hf.spaces.SearchSpace.decode_graphs` and counts as
+    :func:`score_cells` does (novelty and ``_iso`` keys as there); ``"arch2vec"`` applies arch2vec's lenient rule
+    and its unpruned-graph hash (module docstring).
+
+    Raises:
+        ValueError: the two batches differ in length, a graph has the wrong shape, or ``rule`` is unknown.
+    """
+    space = _resolve_space(space)
+    _check_rule(rule)
+    adjacency, ops = np.asarray(adjacency), np.asarray(ops)
+    if len(adjacency) != len(ops):
+        raise ValueError(f"got {len(adjacency)} adjacency matrices but {len(ops)} op vectors")
+    if rule == "arch2vec":
+        return _score_arch2vec(space, list(zip(adjacency, ops)))
+    decoded = space.decode_graphs(adjacency, ops) if len(ops) else []
+    isomorphism = space.has_isomorphism_classes if isomorphism is None else isomorphism
+    return score_generation(
+        [result.id if result.valid else None for result in decoded],
+        [result.valid for result in decoded],
+        train_ids=train_ids,
+        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded]
+        if isomorphism
+        else None,
+        train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
+    )
+
+
 def training_reference(space: SearchSpace, train_split: Any) -> dict[str, set[str] | None]:
     """``train_ids`` (and, for a space with isomorphism classes, ``train_isomorphism_ids``) of a cells-dataset
     split, as keyword arguments of :func:`score_samples`."""
@@ -225,6 +314,7 @@ def score_jsonl(
     space: SearchSpace | str,
     train_ids: Iterable[str] | None = None,
     train_isomorphism_ids: Iterable[str] | None = None,
+    rule: Rule = "strict",
 ) -> Scores:
     """:func:`score_cells` of a JSONL file of generated samples (what ``archllm generate`` writes).
 
@@ -243,16 +333,24 @@ def score_jsonl(
     if not path.is_file():
         raise FileNotFoundError(f"generated-samples file not found: {path}")
     cells: list[Any] = []
+    graphs: list[Any] = []
     with path.open(encoding="utf-8") as handle:
         try:
             for lineno, line in enumerate(handle, start=1):
                 if line.strip():
-                    cells.append(_parse_sample_line(line, f"{path}:{lineno}"))
+                    record = _parse_sample_line(line, f"{path}:{lineno}")
+                    cells.append(record["cell"])
+                    graphs.append(record.get("graph"))
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     if not cells:
         raise ValueError(f"{path}: no samples (the file is empty); nothing to score")
-    return score_cells(cells, space, train_ids=train_ids, train_isomorphism_ids=train_isomorphism_ids)
+    if rule == "arch2vec":  # a line's raw "graph" (what a decoder emitted), if it has one, else its cell's
+        records = [{"cell": cell, "graph": graph} for cell, graph in zip(cells, graphs)]
+        return score_samples(records, space=space, rule=rule)
+    return score_cells(
+        cells, space, train_ids=train_ids, train_isomorphism_ids=train_isomorphism_ids, rule=rule
+    )
 
 
 # --- helpers -----------------------------------------------------------------------------------------
@@ -320,8 +418,8 @@ def _isomorphism_id(space: SearchSpace, result: Any) -> str:
     return space.isomorphism_id(result.cell) if space.has_isomorphism_classes else result.id
 
 
-def _parse_sample_line(line: str, where: str) -> Any:
-    """The ``cell`` of one JSONL line."""
+def _parse_sample_line(line: str, where: str) -> dict[str, Any]:
+    """One JSONL line's record (a JSON object with ``cell``)."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as err:
@@ -332,7 +430,29 @@ def _parse_sample_line(line: str, where: str) -> Any:
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
     if "cell" not in record:
         raise ValueError(f'{where}: missing "cell" (the cell\'s text; null for a sample without a cell)')
-    return record["cell"]
+    return record
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose from {', '.join(RULES)}")
+
+
+def _encoding(space: SearchSpace, result: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The graph encoding of a decoded cell, or None for a cell the space rejects (it has none)."""
+    if not result.valid:
+        return None
+    graph = space.to_graph(result.cell)
+    return graph.adjacency, graph.ops
+
+
+def _score_arch2vec(space: SearchSpace, graphs: list[tuple[np.ndarray, np.ndarray] | None]) -> Scores:
+    """arch2vec's validity and uniqueness of graphs (None: no graph, invalid), counted by :func:`score_generation`."""
+    ids: list[str | None] = []
+    for graph in graphs:
+        valid = graph is not None and arch2vec_valid(space, *graph)
+        ids.append(arch2vec_graph_hash(*graph) if valid else None)  # type: ignore[misc]
+    return score_generation(ids)
 
 
 def _resolve_space(space: SearchSpace | str) -> SearchSpace:
@@ -346,9 +466,12 @@ def _resolve_space(space: SearchSpace | str) -> SearchSpace:
 __all__ = [
     "METRIC_NAME",
     "METRIC_PATH",
+    "RULES",
+    "Rule",
     "Scores",
     "score_cells",
     "score_generation",
+    "score_graphs",
     "score_jsonl",
     "score_samples",
     "training_reference",

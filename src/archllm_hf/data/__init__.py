@@ -3,10 +3,11 @@
 from .build import build_cells_dataset, default_cells_cache, features_for, iter_space_cells, space_cells
 from .metrics import MetricTable, load_metric_table, load_metrics
 from .repo import load_cells_repo, render_dataset_card, upload_dataset_repo, write_dataset_config
-from .splits import SPLITS, split_for_id
+from .splits import SPLITS, arch2vec_split, split_for_id
 
 __all__ = [
     "SPLITS",
+    "arch2vec_split",
     "build_cells_dataset",
     "default_cells_cache",
     "features_for",

@@ -1,5 +1,5 @@
-"""Neural architecture search on any space: oracles, searchers (random, evolution, local, Bayesian optimisation
-over arch2vec embeddings, and ours, the sequence-model search with the code prior) and accuracy predictors.
+"""Neural architecture search on any space: oracles, searchers (random, evolution, local, arch2vec's Bayesian
+optimisation and REINFORCE over its embeddings, and ours, the sequence-model search with the code prior) and accuracy predictors.
 
 Example::
 
@@ -29,7 +29,7 @@ from .searchers import LocalSearch, RandomSearch, RegularizedEvolution
 if TYPE_CHECKING:
     from ..spaces.base import SearchSpace
 
-ALGORITHMS = ("random", "evolution", "local", "bo", "generative", "conditional_llm")
+ALGORITHMS = ("random", "evolution", "local", "bo", "rl", "generative", "conditional_llm")
 
 
 def make_searcher(
@@ -45,7 +45,8 @@ def make_searcher(
 ) -> Searcher:
     """The searcher called ``algorithm`` (one of :data:`ALGORITHMS`).
 
-    ``bo`` needs ``vgae`` (an arch2vec VGAE folder); ``generative`` needs ``prior`` (a prior folder or Hub repo id;
+    ``bo`` and ``rl`` (arch2vec's DNGO and REINFORCE searches, as its code runs them) need ``vgae`` (an arch2vec
+    VGAE folder); ``generative`` needs ``prior`` (a prior folder or Hub repo id;
     its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation;
     ``conditional_llm`` needs ``prior``: a text prior (a pretrained LLM fine-tuned on the codes).
     ``options`` go to the searcher's constructor.
@@ -62,16 +63,20 @@ def make_searcher(
         return RegularizedEvolution(**options)
     if algorithm == "local":
         return LocalSearch(**options)
-    if algorithm == "bo":
+    if algorithm in ("bo", "rl"):
         if vgae is None:
-            raise ValueError("the bo searcher embeds cells with an arch2vec VGAE: give its folder (vgae=...)")
+            raise ValueError(
+                f"the {algorithm} searcher embeds cells with an arch2vec VGAE: give its folder (vgae=...)"
+            )
         from .._hub import load_vgae
         from ..spaces import space_of
         from .bayesian import BayesianOptimisation
         from .predictors import Arch2VecEmbedder
+        from .reinforce import ReinforceSearch
 
         model = load_vgae(vgae, device=device)
-        return BayesianOptimisation(Arch2VecEmbedder(model, space_of(model.config)), **options)
+        searcher = BayesianOptimisation if algorithm == "bo" else ReinforceSearch
+        return searcher(Arch2VecEmbedder(model, space_of(model.config)), **options)
     if algorithm == "generative":
         if prior is None:
             raise ValueError(

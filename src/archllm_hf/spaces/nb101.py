@@ -599,11 +599,18 @@ def _run_enumeration(max_vertices: int, max_edges: int, workers: int, progress: 
 # --- the space -----------------------------------------------------------------------------------------
 
 
+PADDINGS: tuple[str, ...] = ("before_output", "after_output")
+"""Where the graph encoding puts the ``<pad>`` slots of a cell with fewer than 7 vertices (ours; arch2vec's)."""
+
+
 class NB101Space(SearchSpace[NB101Cell]):
     """The NAS-Bench-101 space: at most 7 vertices and 9 edges after pruning, 3 interior ops.
 
     Graph encoding: the pruned cell in 7 slots; a cell with ``V < 7`` vertices gets ``7 - V`` isolated
-    ``<pad>`` slots inserted before the output vertex, so the output is always slot 6.
+    ``<pad>`` slots inserted before the output vertex, so the output is always slot 6 (``padding="before_output"``,
+    the default). ``padding="after_output"`` is arch2vec's layout instead: the ``V`` vertices in slots ``0..V-1``
+    (the output last among them) and the ``<pad>`` slots after it. Decoding reads both (``<pad>`` slots are
+    dropped wherever they are).
     """
 
     name = "nb101"
@@ -611,10 +618,22 @@ class NB101Space(SearchSpace[NB101Cell]):
     num_nodes = MAX_VERTICES
     node_vocab = (PAD, INPUT, "conv1x1-bn-relu", "conv3x3-bn-relu", "maxpool3x3", OUTPUT)
 
-    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str] | None = None,
+        workers: int | None = None,
+        padding: str = "before_output",
+    ) -> None:
+        if padding not in PADDINGS:
+            raise ValueError(f"unknown NB101 padding {padding!r}; choose one of {', '.join(PADDINGS)}")
         self.cache_dir = cache_dir
         self.workers = workers
+        self.padding = padding
         self._op_ids = {op: i for i, op in enumerate(self.node_vocab)}
+
+    @property
+    def space_kwargs(self) -> dict[str, Any]:
+        return {} if self.padding == PADDINGS[0] else {"padding": self.padding}
 
     # --- text form -------------------------------------------------------------------------------
     def parse(self, text: str) -> NB101Cell:
@@ -699,7 +718,7 @@ class NB101Space(SearchSpace[NB101Cell]):
         n = pruned.num_vertices
         if n > self.num_nodes:
             raise InvalidCellError(f"cannot encode {n} vertices (after pruning) in {self.num_nodes} slots")
-        slots = [*range(n - 1), self.num_nodes - 1]
+        slots = [*range(n - 1), self.num_nodes - 1] if self.padding == PADDINGS[0] else list(range(n))
         adjacency = np.zeros((self.num_nodes, self.num_nodes), dtype=np.int8)
         adjacency[np.ix_(slots, slots)] = pruned.matrix
         ops = np.zeros(self.num_nodes, dtype=np.int64)

@@ -3,6 +3,7 @@ graph models (VQ-VAE, VGAE) on them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ def reconstruction_metrics(model, graphs: GraphTensors, batch_size: int = 1024) 
 
 
 def fit_graph_model(
-    trainer_class: type,
+    trainer_class: Callable[..., Any],
     model: torch.nn.Module,
     train_graphs: GraphTensors,
     eval_graphs: GraphTensors,

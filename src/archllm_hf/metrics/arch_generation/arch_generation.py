@@ -36,6 +36,8 @@ Args:
         valid_unique_novel_rate.
     train_isomorphism_ids (`list` of `str`, *optional*): isomorphism ids of the training set; enables
         num_novel_iso, novelty_iso and valid_unique_novel_rate_iso (needs isomorphism_ids).
+    rule (`str`, *optional*, space configs): "strict" (ours, default) or "arch2vec" (its own lenient validity
+        and uniqueness, judged on each cell's graph encoding; no novelty or _iso keys).
 Returns:
     `dict`: num_generated, num_valid, num_unique_valid (counts) and validity, uniqueness, valid_unique_rate
     (floats in [0, 1]); plus the novelty keys and the _iso keys when their inputs are given.
@@ -74,8 +76,16 @@ class ArchGeneration(evaluate.Metric):
         )
 
     def _compute(
-        self, predictions, isomorphism_ids=None, train_ids=None, train_isomorphism_ids=None, train_cells=None
+        self,
+        predictions,
+        isomorphism_ids=None,
+        train_ids=None,
+        train_isomorphism_ids=None,
+        train_cells=None,
+        rule="strict",
     ):
+        if rule != "strict" and self.config_name not in SPACE_NAMES:
+            raise ValueError(f"rule={rule!r} judges cells and needs a space config, not {self.config_name!r}")
         if self.config_name in SPACE_NAMES:
             if isomorphism_ids is not None:
                 raise ValueError(f"the {self.config_name} config computes isomorphism ids itself; drop them")
@@ -85,6 +95,7 @@ class ArchGeneration(evaluate.Metric):
                 train_ids=train_ids,
                 train_cells=train_cells,
                 train_isomorphism_ids=train_isomorphism_ids,
+                rule=rule,
             )
         if train_cells is not None:
             raise ValueError(

@@ -49,6 +49,10 @@ class Arch2VecConfig(PreTrainedConfig):
         dropout (`float`, defaults to 0.3): dropout on ``z`` at the decoder input (training only).
         initializer_range (`float` or `None`, defaults to `None`): ``None`` keeps PyTorch's default
             ``nn.Linear`` initialisation, as arch2vec; a float draws weights from ``N(0, initializer_range)``.
+        zero_pad_rows (`bool`, defaults to `False`): arch2vec's one-hot layout: the ``<pad>`` label has no column,
+            so an unused slot is an all-zero row of the input and of the op targets, and the op head predicts the
+            real labels only (``len(node_vocab) - 1`` outputs; decoding never yields ``<pad>``). ``False`` keeps
+            ``<pad>`` as a label of its own (the package's earlier layout, and that of saved models without it).
     """
 
     model_type = "archllm_arch2vec"
@@ -63,6 +67,7 @@ class Arch2VecConfig(PreTrainedConfig):
     latent_dim: int = 16
     dropout: float | int = 0.3
     initializer_range: float | None = None
+    zero_pad_rows: bool = False
 
     def __post_init__(self, **kwargs: Any) -> None:
         if self.space_kwargs is None:
@@ -102,6 +107,11 @@ class Arch2VecConfig(PreTrainedConfig):
                         f"adjacency_mask[{i}][{j}] is 1 but edges must go from i to j > i "
                         "(strictly upper triangular)"
                     )
+
+    @property
+    def num_labels_out(self) -> int:
+        """Columns of the one-hot input and of the op head: every label, or all but ``<pad>`` (``zero_pad_rows``)."""
+        return len(self.node_vocab) - int(self.zero_pad_rows)
 
     def validate_sizes(self) -> None:
         """Positive layer sizes and a dropout probability in [0, 1)."""

@@ -13,7 +13,7 @@ Written from arch2vec's published protocol (Yan et al., NeurIPS 2020), not from 
   (``op_logits``, ``adjacency_logits``), like the VQ-VAE.
 * **Loss** = ops BCE + adjacency BCE + KL, each exactly as arch2vec scales it:
 
-  - ops: mean BCE over ``B × N × len(node_vocab)`` against one-hot labels;
+  - ops: mean BCE over ``B × N × num_labels_out`` against one-hot labels;
   - adjacency: arch2vec takes ``triu(1)`` of prediction and target and averages BCE over the *full* ``N × N``
     matrix. Entries off the strict upper triangle are then 0 vs 0 and add nothing, so this is the BCE summed
     over the strict upper triangle divided by ``B × N²`` (computed that way here, from logits);
@@ -21,12 +21,14 @@ Written from arch2vec's published protocol (Yan et al., NeurIPS 2020), not from 
     ``N(mu, exp(logvar)²)`` from ``N(0, 1)``, averaged per node, and divided once more by ``B·N``
     (so its weight shrinks as the batch grows).
 
+One-hot layout: with ``config.zero_pad_rows`` (arch2vec's, what ``archllm_hf.training.vgae`` trains by default)
+``<pad>`` has no column: an unused slot (NB101 cells with fewer than 7 vertices) is an all-zero row of the input
+and of the op targets, and the op head covers the real labels only. Without it (the package's earlier layout,
+kept for saved models), ``<pad>`` is a label of its own: a decoded graph can say "unused slot", and for NB201 and
+DARTS, which never pad, the always-zero ``<pad>`` column dilutes the ops-BCE mean by ``C / (C + 1)``.
+
 Deviations from arch2vec (all small, see also the training module):
 
-* the one-hot op vocabulary is the space's ``node_vocab``, which starts with ``<pad>``. Unused slots (NB101
-  cells with fewer than 7 vertices) are one-hot ``<pad>`` nodes instead of arch2vec's all-zero rows, so a
-  decoded graph can say "unused slot". For NB201/DARTS, which never pad, the always-zero ``<pad>`` column
-  dilutes the ops-BCE mean by ``C / (C + 1)``;
 * BCE is computed from logits (``binary_cross_entropy_with_logits``) rather than ``BCELoss`` on sigmoid
   outputs: the same value except where arch2vec's ``log`` clamp at -100 would kick in;
 * ``initializer_range=None`` (default) keeps PyTorch's default ``nn.Linear`` init, as arch2vec.
@@ -65,7 +67,8 @@ class Arch2VecOutput(ModelOutput):
         op_loss: BCE of the op logits against one-hot labels (arch2vec's scaling, see the module docstring).
         adjacency_loss: BCE of the strict upper triangle, scaled as arch2vec (see the module docstring).
         kl_loss: arch2vec's KL term.
-        op_logits: ``[B, N, len(node_vocab)]`` op logits (``sigmoid`` gives arch2vec's op probabilities).
+        op_logits: ``[B, N, config.num_labels_out]`` op logits (``sigmoid`` gives arch2vec's op probabilities; without
+            ``<pad>`` under ``zero_pad_rows``).
         adjacency_logits: ``[B, N, N]`` edge logits ``z zᵀ`` (the full matrix; only ``i < j`` is used).
         mu: posterior means ``[B, N, latent_dim]``.
         logvar: posterior log-std (arch2vec's "logvar") ``[B, N, latent_dim]``.
@@ -116,7 +119,7 @@ class Arch2VecEncoder(nn.Module):
 
     def __init__(self, config: Arch2VecConfig) -> None:
         super().__init__()
-        sizes = [len(config.node_vocab)] + [config.hidden_size] * config.num_gin_layers
+        sizes = [config.num_labels_out] + [config.hidden_size] * config.num_gin_layers
         self.layers = nn.ModuleList(Arch2VecGINLayer(a, b) for a, b in itertools.pairwise(sizes))
         self.mu = nn.Linear(config.hidden_size, config.latent_dim)
         self.logvar = nn.Linear(config.hidden_size, config.latent_dim)
@@ -134,7 +137,7 @@ class Arch2VecDecoder(nn.Module):
     def __init__(self, config: Arch2VecConfig) -> None:
         super().__init__()
         self.dropout = nn.Dropout(config.dropout)
-        self.ops = nn.Linear(config.latent_dim, len(config.node_vocab))
+        self.ops = nn.Linear(config.latent_dim, config.num_labels_out)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = self.dropout(z)
@@ -214,10 +217,15 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
                 f"op ids must be in [0, {vocab}) (config.node_vocab), got {int(ops.min())}..{int(ops.max())}"
             )
 
+    def _one_hot(self, ops: torch.Tensor) -> torch.Tensor:
+        """One-hot labels ``[B, N, num_labels_out]``; with ``zero_pad_rows`` a ``<pad>`` slot is all zeros."""
+        one_hot = F.one_hot(ops, len(self.config.node_vocab))
+        return one_hot[..., 1:] if self.config.zero_pad_rows else one_hot
+
     def encode(self, adjacency: torch.Tensor, ops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Posterior ``(mu, logvar)``, each ``[B, N, latent_dim]``. BatchNorm follows ``self.training``."""
         self._check_inputs(adjacency, ops)
-        features = F.one_hot(ops, len(self.config.node_vocab)).to(self.latent_mean.dtype)
+        features = self._one_hot(ops).to(self.latent_mean.dtype)
         upper = adjacency.to(features.dtype).triu(1)
         symmetric = upper + upper.transpose(-1, -2)  # arch2vec's "method 4"
         return self.encoder(features, symmetric)
@@ -240,7 +248,7 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
 
     # --- decoding ------------------------------------------------------------------------------------------
     def decode_logits(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Op logits ``[B, N, len(node_vocab)]`` and edge logits ``[B, N, N]`` (with dropout if training)."""
+        """Op logits ``[B, N, num_labels_out]`` and edge logits ``[B, N, N]`` (with dropout if training)."""
         return self.decoder(z)
 
     @torch.no_grad()
@@ -259,7 +267,7 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
         op_logits = self.decoder.ops(z)
         edge_logits = torch.matmul(z, z.transpose(-1, -2))
         adjacency = (edge_logits > 0).long().triu(1)  # sigmoid(x) > 0.5  <=>  x > 0
-        return adjacency, op_logits.argmax(-1)
+        return adjacency, op_logits.argmax(-1) + int(self.config.zero_pad_rows)
 
     # --- sampling ------------------------------------------------------------------------------------------
     @property
@@ -313,14 +321,32 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
                 count += mu.shape[0]
         finally:
             self.train(was_training)
+        return self.stats_from_sums(total, squares, count, store=store)
+
+    @torch.no_grad()
+    def stats_from_sums(
+        self, total: torch.Tensor, squares: torch.Tensor, count: int, store: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Element-wise mean and (unbiased) std of ``count`` posterior means given their sum ``total`` and sum of
+        squares ``squares`` (each ``[N, latent_dim]``, float64 preferred); with ``store`` they become the
+        sampling statistics (``latent_mean``, ``latent_std``, ``num_posterior_cells``).
+
+        :meth:`posterior_stats` sums one eval-mode pass; arch2vec sums the ``mu`` of its last training epoch's
+        forward passes instead (``archllm_hf.training.vgae`` does that), and both end here."""
+        shape = tuple(self.latent_mean.shape)
+        if tuple(total.shape) != shape or tuple(squares.shape) != shape:
+            raise ValueError(
+                f"total and squares must have shape {list(shape)}, got {list(total.shape)} and {list(squares.shape)}"
+            )
         if count < 2:
             raise ValueError(f"posterior statistics need at least 2 cells, got {count}")
+        total, squares = total.double(), squares.double()
         mean = total / count
         var = ((squares - count * mean * mean) / (count - 1)).clamp_min(0.0)
         mean, std = mean.to(self.latent_mean.dtype), var.sqrt().to(self.latent_std.dtype)
         if store:
-            self.latent_mean.copy_(mean)
-            self.latent_std.copy_(std)
+            self.latent_mean.copy_(mean.to(self.latent_mean.device))
+            self.latent_std.copy_(std.to(self.latent_std.device))
             self.num_posterior_cells.fill_(count)
         return mean, std
 
@@ -377,7 +403,7 @@ class Arch2VecModel(Arch2VecPreTrainedModel):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(op_loss, adjacency_loss, kl_loss)`` scaled exactly as arch2vec (see the module docstring)."""
         batch, n = ops.shape
-        targets = F.one_hot(ops, op_logits.shape[-1]).to(op_logits.dtype)
+        targets = self._one_hot(ops).to(op_logits.dtype)
         op_loss = F.binary_cross_entropy_with_logits(op_logits, targets)
         upper = torch.ones(n, n, dtype=torch.bool, device=edge_logits.device).triu(1)
         edge_bce = F.binary_cross_entropy_with_logits(

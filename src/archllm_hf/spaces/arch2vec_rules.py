@@ -1,4 +1,4 @@
-"""arch2vec's own validity rules for decoded graphs, per search space (a baseline's rules, not the spaces').
+"""arch2vec's own (lenient) validity rules and uniqueness key for decoded graphs, per search space.
 
 arch2vec (Yan et al., 2020) reports the validity of the graphs its VGAE decodes with its own checks, which are
 laxer than the spaces' strict decoding (:meth:`~archllm_hf.spaces.SearchSpace.decode_graph`). To compare with
@@ -9,6 +9,9 @@ its published numbers, :func:`arch2vec_valid` applies those checks to our graph 
 * ``nb201``: ``is_valid_nasbench201``: labels only.
 * ``darts``: ``is_valid_darts``, applied to the normal and to the reduce block of our 22-node graph
   (:func:`arch2vec_valid_cells` gives the two separately).
+
+Its uniqueness key is :func:`arch2vec_graph_hash`: the NAS-Bench-101 graph hash of the *unpruned* decoded graph.
+:func:`archllm_hf.scoring.score_graphs` (``rule="arch2vec"``) counts with both.
 
 Every function raises ``ValueError`` unless the arrays are ``[num_nodes, num_nodes]`` and ``[num_nodes]``
 label ids, and ``TypeError`` for a space without such a rule.
@@ -22,10 +25,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidCellError
-from ..spaces import NB101Cell, SearchSpace
-from ..spaces.base import PAD
-from ..spaces.darts import OP_SETS
-from ..spaces.nb201 import OPS as NB201_OPS
+from .base import PAD, SearchSpace
+from .darts import BLOCK as DARTS_BLOCK
+from .darts import OP_SETS
+from .nb101 import NB101Cell, nb101_hash
+from .nb201 import OPS as NB201_OPS
 
 _DARTS_OPS = frozenset(OP_SETS["arch2vec"])
 """arch2vec's 8 DARTS ops (``none`` included), allowed on op-nodes whatever the space's op set."""
@@ -99,8 +103,14 @@ def _darts_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray) -> 
 
 
 def _darts_blocks_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray) -> tuple[bool, bool]:
-    block = space.num_nodes // 2
-    return _darts_block_valid(space, adjacency, ops, 0), _darts_block_valid(space, adjacency, ops, block)
+    """Both blocks of our 22-node graph; an 11-node graph (arch2vec's, ``cells="normal"``) is the normal cell,
+    and the reduce cell equals it."""
+    if space.num_nodes == DARTS_BLOCK:
+        valid = _darts_block_valid(space, adjacency, ops, 0)
+        return valid, valid
+    return _darts_block_valid(space, adjacency, ops, 0), _darts_block_valid(
+        space, adjacency, ops, DARTS_BLOCK
+    )
 
 
 def _darts_block_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarray, off: int) -> bool:
@@ -113,7 +123,7 @@ def _darts_block_valid(space: SearchSpace, adjacency: np.ndarray, ops: np.ndarra
     between the two op-nodes of a pair and edges between the normal and the reduce block are not checked
     (arch2vec's graph has only one block).
     """
-    size = space.num_nodes // 2
+    size = DARTS_BLOCK
     labels = [space.node_vocab[i] for i in ops[off : off + size].tolist()]
     block = adjacency[off : off + size, off : off + size] != 0
     if labels[0] != "c_k-2" or labels[1] != "c_k-1" or labels[-1] != "output":
@@ -136,4 +146,23 @@ _RULES: dict[str, Callable[[SearchSpace, np.ndarray, np.ndarray], bool]] = {
     "darts": _darts_valid,
 }
 
-__all__ = ["arch2vec_valid", "arch2vec_valid_cells"]
+
+def arch2vec_layout(space: SearchSpace) -> SearchSpace:
+    """The space with arch2vec's graph layout: NB101 padded after the output vertex (``padding="after_output"``),
+    DARTS as the normal cell's 11-node graph (``cells="normal"``; our 22-node two-cell graph is an extension);
+    NB201's 8-node graph is arch2vec's already."""
+    if space.name == "nb101" and getattr(space, "padding", None) != "after_output":
+        return type(space)(cache_dir=space.cache_dir, workers=space.workers, padding="after_output")  # type: ignore[call-arg, attr-defined]
+    if space.name == "darts" and getattr(space, "graph_cells", None) != "normal":
+        return type(space)(ops=space.variant, cells="normal")  # type: ignore[call-arg, attr-defined]
+    return space
+
+
+def arch2vec_graph_hash(adjacency: Any, ops: Any) -> str:
+    """arch2vec's uniqueness key: the NB101 graph hash of the *unpruned* decoded graph with its label ids (arch2vec
+    hashes one-hot rows, which partitions graphs identically). Two graphs that prune to one cell but differ in
+    dangling vertices get different keys, as in arch2vec."""
+    return nb101_hash(np.asarray(adjacency), [int(op) for op in np.asarray(ops).tolist()])
+
+
+__all__ = ["arch2vec_graph_hash", "arch2vec_layout", "arch2vec_valid", "arch2vec_valid_cells"]
