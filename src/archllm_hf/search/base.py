@@ -96,7 +96,7 @@ class SearchResult:
         if self.report is not None:
             ax.plot(steps, self.trajectory("report"), label=f"{self.report} of the best", linestyle="--")
         ax.set_xlabel("queries")
-        ax.set_ylabel("value")
+        ax.set_ylabel("value" if self.report is not None else self.objective)
         ax.set_title(f"{self.algorithm} on {self.space} (seed {self.seed})")
         ax.legend()
         fig.tight_layout()
