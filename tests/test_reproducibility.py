@@ -62,3 +62,24 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
     for name in files:
         first, second = ((out / name).read_bytes() for out in outs)
         assert first and first == second, f"{name} differs between the two processes"
+
+
+def test_transformers_set_seed_draws_what_the_packages_own_seeding_drew():
+    """The training functions and predictors seed with ``transformers.set_seed``; for every seed they use (0 to
+    2**32 - 1) it draws what the package's own ``set_seed`` (Python, NumPy, torch) drew before."""
+    import random
+
+    import numpy as np
+    import torch
+    from transformers import set_seed
+
+    def draws() -> tuple[float, float, float]:
+        return random.random(), float(np.random.random()), float(torch.rand(1))
+
+    for seed in (0, 7, 2**32 - 1):
+        set_seed(seed)
+        ours = draws()
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        assert draws() == ours

@@ -130,7 +130,8 @@ def search_predictor(
     if kind == "code":
         if prior is None:
             raise ValueError("the code predictor reads a prior's codes: give prior")
-        from ..utils import set_seed
+        from transformers import set_seed
+
         from .predictors import ArchPredictor
 
         # The predictor's regression head is new: from_prior draws it from the global torch generator, which each

@@ -28,12 +28,12 @@ from typing import Any
 
 import datasets
 import torch
+from transformers import set_seed
 
 from .._hub import save_vgae
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
-from ..utils import set_seed
 from .common import ReconstructionTrainer, load_cells
 from .graphs import GraphTensors, fit_graph_model, graph_dataset, graph_training_summary
 
