@@ -16,6 +16,7 @@ from archllm_hf.models.arch_vqvae import ArchVQVAEModel
 from archllm_hf.presets import PriorTrainingConfig
 from archllm_hf.search import CallableOracle, make_searcher
 from archllm_hf.search.conditional import ConditionalLLMSearch
+from archllm_hf.search.configs import ConditionalLLMSearchConfig
 from archllm_hf.spaces import get_space
 from archllm_hf.training.prior import train_prior
 
@@ -44,7 +45,8 @@ def test_performance_prompts():
 
 
 def test_buckets_are_quantiles_and_ties_share_one(text_prior):
-    searcher = ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(text_prior), num_buckets=4)
+    config = ConditionalLLMSearchConfig(num_buckets=4)
+    searcher = ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(text_prior), config)
     assert searcher.buckets([0.1, 0.2, 0.3, 0.4]).tolist() == [0, 1, 2, 3]
     assert searcher.buckets([5.0, 1.0, 5.0, 5.0, 2.0, 3.0, 4.0, 0.0]).tolist() == [3, 0, 3, 3, 1, 1, 2, 0]
     assert len(set(searcher.buckets([7.0] * 5).tolist())) == 1  # all tied: one bucket

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..presets import SEARCH_PREDICTORS
 from .base import Searcher, SearchResult, SearchRun
+from .configs import SEARCHER_CONFIGS, searcher_config
 from .oracles import CallableOracle, CellNotInTableError, Evaluation, Oracle, TableOracle
 from .searchers import LocalSearch, RandomSearch, RegularizedEvolution
 
@@ -48,7 +49,8 @@ def make_searcher(
     ``bo`` needs ``vgae`` (an arch2vec VGAE folder); ``generative`` needs ``prior`` (a prior folder or Hub repo id;
     its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation;
     ``conditional_llm`` needs ``prior``: a text prior (a pretrained LLM fine-tuned on the codes).
-    ``options`` go to the searcher's constructor.
+    ``options`` are the searcher's hyper-parameters: the fields of its config (:data:`SEARCHER_CONFIGS`; an option
+    it does not take is a ``ValueError``).
 
     ``predictor`` (one of :data:`~archllm_hf.presets.SEARCH_PREDICTORS`) ranks the generative searcher's
     proposals: ``graph``, ours, is pretrained on the zero-cost proxies of the space's cells, measured into
@@ -56,12 +58,15 @@ def make_searcher(
     kept, with the pretrained weights beside it, for every later search; ``code`` reads the prior's codes; ``none``
     queries the proposals in sampling order.
     """
+    if algorithm == "generative":
+        options = {"finetune": finetune, **options}
+    config = searcher_config(algorithm, **options)
     if algorithm == "random":
-        return RandomSearch(**options)
+        return RandomSearch(config)
     if algorithm == "evolution":
-        return RegularizedEvolution(**options)
+        return RegularizedEvolution(config)
     if algorithm == "local":
-        return LocalSearch(**options)
+        return LocalSearch(config)
     if algorithm == "bo":
         if vgae is None:
             raise ValueError("the bo searcher embeds cells with an arch2vec VGAE: give its folder (vgae=...)")
@@ -71,7 +76,7 @@ def make_searcher(
         from .predictors import Arch2VecEmbedder
 
         model = load_vgae(vgae, device=device)
-        return BayesianOptimisation(Arch2VecEmbedder(model, space_of(model.config)), **options)
+        return BayesianOptimisation(Arch2VecEmbedder(model, space_of(model.config)), config)
     if algorithm == "generative":
         if prior is None:
             raise ValueError(
@@ -87,7 +92,7 @@ def make_searcher(
             )
         generator = ArchitectureGenerator.from_pretrained(prior, device=device)
         ranker = search_predictor(kind, generator.space, prior, proxy_cache, device, progress)
-        return GenerativeSearch(generator, ranker, finetune=finetune, **options)
+        return GenerativeSearch(generator, ranker, config)
     if algorithm == "conditional_llm":
         if prior is None:
             raise ValueError(
@@ -97,8 +102,8 @@ def make_searcher(
         from ..generation.generator import ArchitectureGenerator
         from .conditional import ConditionalLLMSearch
 
-        return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), **options)
-    raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+        return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), config)
+    raise ValueError(f"no searcher is registered for {algorithm!r}")  # a config without a searcher
 
 
 def search_predictor(
@@ -151,10 +156,12 @@ __all__ = [
     "Oracle",
     "RandomSearch",
     "RegularizedEvolution",
+    "SEARCHER_CONFIGS",
     "SearchResult",
     "SearchRun",
     "Searcher",
     "TableOracle",
     "make_searcher",
+    "searcher_config",
     "search_predictor",
 ]

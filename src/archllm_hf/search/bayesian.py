@@ -13,6 +13,7 @@ import torch
 
 from ..presets import PredictorTrainingConfig
 from .base import Searcher, SearchRun
+from .configs import BOConfig
 from .predictors import _MLP, fit_module
 
 DNGO_CONFIG = PredictorTrainingConfig(
@@ -91,11 +92,8 @@ class BayesianOptimisation(Searcher):
 
     Args:
         embed: maps cells to vectors ``[n, d]`` (e.g. :class:`~archllm_hf.search.predictors.Arch2VecEmbedder`).
-        num_initial: random cells queried before the first model (arch2vec: 16).
-        pool_size: cells sampled from the space as the pool when the oracle has no candidate list (a table
-            oracle's cells are the pool).
-        batch_size: cells queried per model fit, the best by expected improvement (arch2vec: 1 on NB201, 5 on
-            NB101).
+        config: the initial queries, the pool and the batch (:class:`~archllm_hf.search.configs.BOConfig`).
+        model: the surrogate (a fresh :class:`DNGO` by default).
     """
 
     name = "bo"
@@ -103,17 +101,10 @@ class BayesianOptimisation(Searcher):
     def __init__(
         self,
         embed: Callable[[Sequence[Any]], np.ndarray],
-        num_initial: int = 16,
-        pool_size: int = 20_000,
-        batch_size: int = 1,
+        config: BOConfig | None = None,
         model: DNGO | None = None,
     ):
-        if num_initial < 2:
-            raise ValueError(f"num_initial must be >= 2 (the model needs two points), got {num_initial}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        self.embed, self.num_initial, self.pool_size = embed, num_initial, pool_size
-        self.batch_size = batch_size
+        self.embed, self.config = embed, config or BOConfig()
         self.model = model or DNGO()
 
     def _search(self, run: SearchRun) -> None:
@@ -127,7 +118,7 @@ class BayesianOptimisation(Searcher):
         ids = [run.space.canonical_id(cell) for cell in pool]
         vectors = np.asarray(self.embed(pool), dtype=np.float32)
         position = {cell_id: i for i, cell_id in enumerate(ids)}
-        for i in run.rng.sample(range(len(pool)), min(self.num_initial, len(pool))):
+        for i in run.rng.sample(range(len(pool)), min(self.config.num_initial, len(pool))):
             run.query(pool[i])
         while True:
             seen = [position[r["id"]] for r in run.history]
@@ -138,17 +129,15 @@ class BayesianOptimisation(Searcher):
                 return
             mean, std = self.model.predict(vectors[unvisited])
             improvement = expected_improvement(mean, std, values.max())
-            for i in np.argsort(-improvement, kind="stable")[: self.batch_size]:
+            for i in np.argsort(-improvement, kind="stable")[: self.config.batch_size]:
                 run.query(pool[unvisited[i]])
 
     def _sampled_pool(self, run: SearchRun) -> list[Any]:
-        """``pool_size`` distinct cells of the space (all of them when it has fewer)."""
-        if run.space.num_cells is not None and run.space.num_cells <= self.pool_size:
+        """``config.pool_size`` distinct cells of the space (all of them when it has fewer)."""
+        pool_size = self.config.pool_size
+        if run.space.num_cells is not None and run.space.num_cells <= pool_size:
             return list(run.space.enumerate())
-        return run.space.sample(self.pool_size, seed=run.seed)
-
-    def _extra(self) -> dict[str, Any]:
-        return {"num_initial": self.num_initial, "batch_size": self.batch_size}
+        return run.space.sample(pool_size, seed=run.seed)
 
 
 __all__ = ["DNGO", "BayesianOptimisation", "bayesian_linear_regression", "expected_improvement"]

@@ -25,6 +25,7 @@ import torch
 
 from ..generation.generator import ArchitectureGenerator
 from .base import Searcher, SearchRun
+from .configs import GenerativeSearchConfig
 from .predictors import Predictor
 
 
@@ -105,13 +106,8 @@ class GenerativeSearch(PriorSearch):
     Args:
         generator: the pretrained prior and its VQ-VAE.
         predictor: the accuracy predictor that ranks each pool (None: query proposals in sampling order).
-        finetune: fine-tune the prior on the best cells before each round.
-        num_initial: cells sampled from the pretrained prior and queried before the first round.
-        batch_size: cells queried per round.
-        pool_size: proposals per round (the predictor ranks them; without a predictor only ``batch_size`` are drawn).
-        elite_size: how many of the best cells the prior is fine-tuned on.
-        finetune_steps, finetune_learning_rate: the fine-tuning schedule (full batch of the elite, AdamW).
-        temperature: sampling temperature.
+        config: fine-tuning on or off, the rounds' sizes, the fine-tuning schedule and the sampling temperature
+            (:class:`~archllm_hf.search.configs.GenerativeSearchConfig`).
     """
 
     name = "generative"
@@ -120,79 +116,60 @@ class GenerativeSearch(PriorSearch):
         self,
         generator: ArchitectureGenerator,
         predictor: Predictor | None = None,
-        finetune: bool = True,
-        num_initial: int = 10,
-        batch_size: int = 10,
-        pool_size: int = 500,
-        elite_size: int = 10,
-        finetune_steps: int = 30,
-        finetune_learning_rate: float = 1e-3,
-        temperature: float = 1.0,
+        config: GenerativeSearchConfig | None = None,
     ):
         if generator.info.format != "codes":
             raise ValueError("the generative searcher needs a code-token prior (format 'codes')")
-        if min(num_initial, batch_size, pool_size, elite_size) < 1 or pool_size < batch_size:
-            raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
-        self.generator, self.predictor, self.finetune = generator, predictor, finetune
-        self.num_initial, self.batch_size, self.pool_size, self.elite_size = (
-            num_initial,
-            batch_size,
-            pool_size,
-            elite_size,
-        )
-        self.finetune_steps, self.finetune_learning_rate = finetune_steps, finetune_learning_rate
-        self.temperature = temperature
+        self.generator, self.predictor = generator, predictor
+        self.config = config or GenerativeSearchConfig()
         self.name = {
             (False, False): "generative_prior",
             (True, False): "generative_finetune",
             (False, True): "generative_predictor",
             (True, True): "generative",
-        }[(finetune, predictor is not None)]
+        }[(self.config.finetune, predictor is not None)]
 
     @property
     def variant(self) -> str:
         parts = (
-            ["prior"] + (["finetune"] if self.finetune else []) + (["predictor"] if self.predictor else [])
+            ["prior"]
+            + (["finetune"] if self.config.finetune else [])
+            + (["predictor"] if self.predictor else [])
         )
         return "+".join(parts)
 
     def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        self._query(run, cells, self._propose(run, self.num_initial))
+        config = self.config
+        self._query(run, cells, self._propose(run, config.num_initial))
         while run.remaining > 0:
-            if self.finetune:
+            if config.finetune:
                 self.generator.prior.load_state_dict(pretrained)
                 self._finetune(run, cells)
-            pool = self._propose(run, self.pool_size if self.predictor else self.batch_size)
-            if self.predictor is not None and len(pool) > self.batch_size:
+            pool = self._propose(run, config.pool_size if self.predictor else config.batch_size)
+            if self.predictor is not None and len(pool) > config.batch_size:
                 queried = [cells[r["id"]] for r in run.history]
                 self.predictor.config.seed = run.seed
                 self.predictor.fit(queried, [r["objective"] for r in run.history])
                 order = np.argsort(-self.predictor.predict(pool), kind="stable")
                 pool = [pool[i] for i in order]
-            self._query(run, cells, pool[: self.batch_size])
+            self._query(run, cells, pool[: config.batch_size])
 
     def _propose(self, run: SearchRun, n: int) -> list[Any]:
-        return propose_new_cells(self.generator, run, n, temperature=self.temperature)
+        return propose_new_cells(self.generator, run, n, temperature=self.config.temperature)
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         """A few full-batch steps of the causal-LM loss on the elite's code strings."""
-        elite = sorted(run.history, key=lambda r: -r["objective"])[: self.elite_size]
+        elite = sorted(run.history, key=lambda r: -r["objective"])[: self.config.elite_size]
         generator = self.generator
         texts = generator.processor.cells_to_text(generator.vqvae, [cells[r["id"]] for r in elite])
         ids = torch.as_tensor(generator.tokenizer(texts)["input_ids"], device=generator.device)
         batch = {"input_ids": ids, "labels": ids}
-        finetune(generator.prior, lambda: batch, self.finetune_steps, self.finetune_learning_rate)
+        finetune(
+            generator.prior, lambda: batch, self.config.finetune_steps, self.config.finetune_learning_rate
+        )
 
     def _extra(self) -> dict[str, Any]:
-        return {
-            "variant": self.variant,
-            "num_initial": self.num_initial,
-            "batch_size": self.batch_size,
-            "pool_size": self.pool_size,
-            "elite_size": self.elite_size,
-            "finetune_steps": self.finetune_steps,
-            "temperature": self.temperature,
-        }
+        return {"variant": self.variant, **self.config.to_dict()}
 
 
 __all__ = ["GenerativeSearch", "PriorSearch", "finetune", "propose_new_cells"]

@@ -1,0 +1,183 @@
+"""One configuration dataclass per searcher: every hyper-parameter of a search, with its default, in one place.
+
+A searcher's constructor takes the objects it steers (a generator, a predictor, an embedding) and its config,
+nothing else; :data:`SEARCHER_CONFIGS` maps each algorithm name to its config class, and
+:func:`searcher_config` builds one from keyword options (what :func:`~archllm_hf.search.make_searcher` does with its
+``options``). A config checks its values when it is made, so a searcher never does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class SearcherConfig:
+    """The base: a searcher without hyper-parameters (random and local search)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The hyper-parameters, for the search summary."""
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class RandomSearchConfig(SearcherConfig):
+    """Random search has no hyper-parameter."""
+
+
+@dataclass
+class LocalSearchConfig(SearcherConfig):
+    """Local search has no hyper-parameter."""
+
+
+@dataclass
+class EvolutionConfig(SearcherConfig):
+    """Regularized (aging) evolution; the defaults are NAS-Bench-201's.
+
+    Args:
+        population_size: cells alive at once; the oldest dies when a child is born.
+        tournament_size: random members of the population the parent is the best of.
+    """
+
+    population_size: int = 10
+    tournament_size: int = 3
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.tournament_size <= self.population_size:
+            raise ValueError(
+                "need 1 <= tournament_size <= population_size, got "
+                f"{self.tournament_size} and {self.population_size}"
+            )
+
+
+@dataclass
+class BOConfig(SearcherConfig):
+    """Bayesian optimisation (DNGO + expected improvement over arch2vec embeddings of a pool of real cells).
+
+    Args:
+        num_initial: random cells queried before the first model (arch2vec: 16).
+        pool_size: cells sampled from the space as the pool when the oracle has no candidate list (a table
+            oracle's cells are the pool).
+        batch_size: cells queried per model fit, the best by expected improvement (arch2vec: 1 on NB201, 5 on
+            NB101).
+    """
+
+    num_initial: int = 16
+    pool_size: int = 20_000
+    batch_size: int = 1
+
+    def __post_init__(self) -> None:
+        if self.num_initial < 2:
+            raise ValueError(f"num_initial must be >= 2 (the model needs two points), got {self.num_initial}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+@dataclass
+class GenerativeSearchConfig(SearcherConfig):
+    """Ours, the sequence-model search with the code prior (:class:`~archllm_hf.search.generative.GenerativeSearch`).
+
+    Which predictor ranks the proposals is not a hyper-parameter but a model: the searcher is handed one (or None),
+    and ``make_searcher(predictor=...)`` builds it.
+
+    Args:
+        finetune: fine-tune the prior on the best cells before each round (off: the ablation).
+        num_initial: cells sampled from the pretrained prior and queried before the first round.
+        batch_size: cells queried per round.
+        pool_size: proposals per round (the predictor ranks them; without a predictor only ``batch_size`` are drawn).
+        elite_size: how many of the best cells the prior is fine-tuned on.
+        finetune_steps, finetune_learning_rate: the fine-tuning schedule (full batch of the elite, AdamW).
+        temperature: sampling temperature.
+    """
+
+    finetune: bool = True
+    num_initial: int = 10
+    batch_size: int = 10
+    pool_size: int = 500
+    elite_size: int = 10
+    finetune_steps: int = 30
+    finetune_learning_rate: float = 1e-3
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if min(self.num_initial, self.batch_size, self.elite_size) < 1 or self.pool_size < self.batch_size:
+            raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
+
+
+@dataclass
+class ConditionalLLMSearchConfig(SearcherConfig):
+    """Arch-LLM's performance-conditioned search with a text prior
+    (:class:`~archllm_hf.search.conditional.ConditionalLLMSearch`).
+
+    Args:
+        num_initial: cells sampled from the prior (its own prompt) and queried before the first round.
+        batch_size: cells queried per round.
+        num_buckets: performance buckets of the prompts.
+        finetune_steps, finetune_batch_size, finetune_learning_rate: each round's fine-tuning (AdamW, minibatches
+            drawn from the queried cells).
+        temperature: sampling temperature.
+    """
+
+    num_initial: int = 10
+    batch_size: int = 10
+    num_buckets: int = 4
+    finetune_steps: int = 10
+    finetune_batch_size: int = 16
+    finetune_learning_rate: float = 1e-4
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (
+            min(self.num_initial, self.batch_size, self.finetune_batch_size) < 1
+            or self.num_buckets < 2
+            or self.finetune_steps < 0
+        ):
+            raise ValueError("need num_initial, batch_size, finetune_batch_size >= 1 and num_buckets >= 2")
+
+
+SEARCHER_CONFIGS: dict[str, type[SearcherConfig]] = {
+    "random": RandomSearchConfig,
+    "evolution": EvolutionConfig,
+    "local": LocalSearchConfig,
+    "bo": BOConfig,
+    "generative": GenerativeSearchConfig,
+    "conditional_llm": ConditionalLLMSearchConfig,
+}
+"""The config class of each search algorithm, by the name ``make_searcher`` and ``archllm search`` take."""
+
+
+def searcher_config(algorithm: str, **options: Any) -> SearcherConfig:
+    """The config of ``algorithm`` with ``options`` set (the rest at their defaults).
+
+    Raises:
+        ValueError: an unknown algorithm, an option the algorithm does not take, or a value its config refuses.
+    """
+    try:
+        config_class = SEARCHER_CONFIGS[algorithm]
+    except KeyError:
+        raise ValueError(
+            f"unknown search algorithm {algorithm!r}; choose one of {', '.join(SEARCHER_CONFIGS)}"
+        ) from None
+    known = [field.name for field in dataclasses.fields(config_class)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ValueError(
+            f"the {algorithm} searcher takes no option {', '.join(unknown)}; its options: "
+            f"{', '.join(known) or 'none'}"
+        )
+    return config_class(**options)
+
+
+__all__ = [
+    "SEARCHER_CONFIGS",
+    "BOConfig",
+    "ConditionalLLMSearchConfig",
+    "EvolutionConfig",
+    "GenerativeSearchConfig",
+    "LocalSearchConfig",
+    "RandomSearchConfig",
+    "SearcherConfig",
+    "searcher_config",
+]
