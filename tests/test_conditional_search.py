@@ -84,14 +84,21 @@ def test_conditional_search_keeps_the_budget_and_restores_the_prior(text_prior):
     assert [r["id"] for r in again.history] == ids  # seeded
 
 
-def test_conditioning_changes_the_prompt_and_needs_a_text_prior(text_prior, tmp_path):
+def test_a_prompt_argument_conditions_one_draw_and_needs_a_text_prior(text_prior, tmp_path):
     generator = ArchitectureGenerator.from_pretrained(text_prior)
     plain = generator._prompt_ids()
-    assert generator.conditioned_on(1, 2)._prompt_ids() != plain
-    assert generator.conditioned_on(None, 2)._prompt_ids() == plain
+    prompt = performance_prompt(generator.info.prompt, 1, 2)
+    assert generator._prompt_ids(prompt) == generator.tokenizer(prompt)["input_ids"] != plain
+    assert generator._prompt_ids() == plain  # nothing is left on the generator
+    torch.manual_seed(0)
+    conditioned = generator.draw(4, prompt=prompt, constrained=True)[1]
+    torch.manual_seed(0)
+    assert generator.draw(4, prompt=prompt, constrained=True)[1] == conditioned  # the prompt is read per draw
     from fixtures import tiny_run
 
     codes_prior = tiny_run(tmp_path / "run", "nb201") / "prior"
+    with pytest.raises(ValueError, match="a prompt needs a prior that writes the codes as text"):
+        ArchitectureGenerator.from_pretrained(codes_prior).draw(2, prompt=prompt)
     with pytest.raises(ValueError, match="format 'text'"):
         make_searcher("conditional_llm", prior=codes_prior)
     with pytest.raises(ValueError, match="text prior"):

@@ -19,7 +19,7 @@ from ..generation.generator import ArchitectureGenerator, performance_prompt
 from ..training.prior import CausalLMCollator, tokenize_text
 from .base import SearchRun
 from .configs import ConditionalLLMSearchConfig
-from .generative import PriorSearch, finetune, propose_new_cells
+from .generative import PriorSearch, finetune
 
 
 class ConditionalLLMSearch(PriorSearch):
@@ -40,20 +40,14 @@ class ConditionalLLMSearch(PriorSearch):
             )
         self.generator, self.config = generator, config or ConditionalLLMSearchConfig()
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        config = self.config
-        sampling = {"temperature": config.temperature, "constrained": True}
-        self._query(run, cells, propose_new_cells(self.generator, run, config.num_initial, **sampling))
-        while run.remaining > 0:
-            self.generator.prior.load_state_dict(pretrained)
-            self._finetune(run, cells)
-            best = int(self.buckets([r["objective"] for r in run.history]).max())  # trained on, never empty
-            self.generator.conditioned_on(best, config.num_buckets)
-            self._query(run, cells, propose_new_cells(self.generator, run, config.batch_size, **sampling))
-            self.generator.conditioned_on(None, config.num_buckets)
+    def _sampling(self) -> dict[str, Any]:
+        return {"temperature": self.config.temperature, "constrained": True}
 
-    def _reset(self) -> None:
-        self.generator.conditioned_on(None, self.config.num_buckets)
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """Proposals after the prompt of the best bucket (the prior was just trained on it, so it is never empty)."""
+        best = int(self.buckets([r["objective"] for r in run.history]).max())
+        prompt = performance_prompt(self.generator.info.prompt, best, self.config.num_buckets)
+        return self._propose(run, self.config.batch_size, prompt=prompt)
 
     def buckets(self, objectives: list[float]) -> np.ndarray:
         """The performance bucket of each objective: quantiles of the objectives themselves; tied values share

@@ -76,7 +76,28 @@ class BOConfig(SearcherConfig):
 
 
 @dataclass
-class GenerativeSearchConfig(SearcherConfig):
+class PriorSearchConfig(SearcherConfig):
+    """What the two searchers that steer a prior share (:class:`~archllm_hf.search.generative.PriorSearch`).
+
+    Args:
+        num_initial: cells sampled from the pretrained prior (its own prompt) and queried before the first round.
+        batch_size: cells queried per round.
+        temperature: sampling temperature.
+    """
+
+    num_initial: int = 10
+    batch_size: int = 10
+    temperature: float = 1.0
+
+    def __post_init__(self) -> None:
+        if min(self.num_initial, self.batch_size) < 1:
+            raise ValueError(
+                f"need num_initial, batch_size >= 1, got {self.num_initial} and {self.batch_size}"
+            )
+
+
+@dataclass
+class GenerativeSearchConfig(PriorSearchConfig):
     """Ours, the sequence-model search with the code prior (:class:`~archllm_hf.search.generative.GenerativeSearch`).
 
     Which predictor ranks the proposals is not a hyper-parameter but a model: the searcher is handed one (or None),
@@ -84,56 +105,42 @@ class GenerativeSearchConfig(SearcherConfig):
 
     Args:
         finetune: fine-tune the prior on the best cells before each round (off: the ablation).
-        num_initial: cells sampled from the pretrained prior and queried before the first round.
-        batch_size: cells queried per round.
         pool_size: proposals per round (the predictor ranks them; without a predictor only ``batch_size`` are drawn).
         elite_size: how many of the best cells the prior is fine-tuned on.
         finetune_steps, finetune_learning_rate: the fine-tuning schedule (full batch of the elite, AdamW).
-        temperature: sampling temperature.
     """
 
     finetune: bool = True
-    num_initial: int = 10
-    batch_size: int = 10
     pool_size: int = 500
     elite_size: int = 10
     finetune_steps: int = 30
     finetune_learning_rate: float = 1e-3
-    temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if min(self.num_initial, self.batch_size, self.elite_size) < 1 or self.pool_size < self.batch_size:
+        super().__post_init__()
+        if self.elite_size < 1 or self.pool_size < self.batch_size:
             raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
 
 
 @dataclass
-class ConditionalLLMSearchConfig(SearcherConfig):
+class ConditionalLLMSearchConfig(PriorSearchConfig):
     """Arch-LLM's performance-conditioned search with a text prior
     (:class:`~archllm_hf.search.conditional.ConditionalLLMSearch`).
 
     Args:
-        num_initial: cells sampled from the prior (its own prompt) and queried before the first round.
-        batch_size: cells queried per round.
         num_buckets: performance buckets of the prompts.
         finetune_steps, finetune_batch_size, finetune_learning_rate: each round's fine-tuning (AdamW, minibatches
             drawn from the queried cells).
-        temperature: sampling temperature.
     """
 
-    num_initial: int = 10
-    batch_size: int = 10
     num_buckets: int = 4
     finetune_steps: int = 10
     finetune_batch_size: int = 16
     finetune_learning_rate: float = 1e-4
-    temperature: float = 1.0
 
     def __post_init__(self) -> None:
-        if (
-            min(self.num_initial, self.batch_size, self.finetune_batch_size) < 1
-            or self.num_buckets < 2
-            or self.finetune_steps < 0
-        ):
+        super().__post_init__()
+        if self.finetune_batch_size < 1 or self.num_buckets < 2 or self.finetune_steps < 0:
             raise ValueError("need num_initial, batch_size, finetune_batch_size >= 1 and num_buckets >= 2")
 
 
@@ -177,6 +184,7 @@ __all__ = [
     "EvolutionConfig",
     "GenerativeSearchConfig",
     "LocalSearchConfig",
+    "PriorSearchConfig",
     "RandomSearchConfig",
     "SearcherConfig",
     "searcher_config",

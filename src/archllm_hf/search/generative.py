@@ -17,6 +17,7 @@ With both off this is sampling from the prior without replacement.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +26,7 @@ import torch
 
 from ..generation.generator import ArchitectureGenerator
 from .base import Searcher, SearchRun
-from .configs import GenerativeSearchConfig
+from .configs import GenerativeSearchConfig, PriorSearchConfig
 from .predictors import Predictor
 
 
@@ -67,11 +68,16 @@ def finetune(
 
 
 class PriorSearch(Searcher):
-    """What the searchers that steer a prior share: the prior's space must be the oracle's; the search runs from a
-    seeded torch generator in rounds (:meth:`_rounds`, given the cells queried so far by id and the prior's weights
-    before the search), and the prior leaves it with those weights, in eval mode, as :meth:`_reset` leaves it."""
+    """The skeleton of the searchers that steer a prior (ours and the conditional LLM search).
+
+    The prior's space must be the oracle's. From a seeded torch generator, ``config.num_initial`` cells sampled from
+    the pretrained prior are queried; then, each round, the prior is fine-tuned from its weights before the search
+    on what has been queried (:meth:`_finetune`, when :meth:`_finetunes`) and the next cells are proposed and
+    queried (:meth:`_next_cells`). The prior leaves the search with its weights from before, in eval mode.
+    """
 
     generator: ArchitectureGenerator
+    config: PriorSearchConfig
 
     def _search(self, run: SearchRun) -> None:
         if run.space.name != self.generator.space.name:
@@ -80,18 +86,37 @@ class PriorSearch(Searcher):
             )
         pretrained = copy.deepcopy(self.generator.prior.state_dict())
         torch.manual_seed(run.seed)
+        cells: dict[str, Any] = {}  # the cells queried so far, by id
         try:
-            self._rounds(run, {}, pretrained)
+            self._query(run, cells, self._propose(run, self.config.num_initial))
+            while run.remaining > 0:
+                if self._finetunes():
+                    self.generator.prior.load_state_dict(pretrained)
+                    self._finetune(run, cells)
+                self._query(run, cells, self._next_cells(run, cells))
         finally:
-            self._reset()
             self.generator.prior.load_state_dict(pretrained)
             self.generator.prior.eval()
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        raise NotImplementedError
+    def _finetunes(self) -> bool:
+        """Whether the prior is fine-tuned before each round."""
+        return True
 
-    def _reset(self) -> None:
-        """Undo what a round left on the generator besides the prior's weights (nothing by default)."""
+    @abstractmethod
+    def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
+        """Fine-tune the prior on the cells queried so far."""
+
+    @abstractmethod
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """The cells the round queries, in order."""
+
+    def _propose(self, run: SearchRun, n: int, prompt: str | None = None) -> list[Any]:
+        """Up to ``n`` new cells sampled from the prior (after ``prompt``, by default its own)."""
+        return propose_new_cells(self.generator, run, n, prompt=prompt, **self._sampling())
+
+    def _sampling(self) -> dict[str, Any]:
+        """The prior's sampling options."""
+        return {"temperature": self.config.temperature}
 
     @staticmethod
     def _query(run: SearchRun, cells: dict[str, Any], new_cells: list[Any]) -> None:
@@ -138,24 +163,20 @@ class GenerativeSearch(PriorSearch):
         )
         return "+".join(parts)
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        config = self.config
-        self._query(run, cells, self._propose(run, config.num_initial))
-        while run.remaining > 0:
-            if config.finetune:
-                self.generator.prior.load_state_dict(pretrained)
-                self._finetune(run, cells)
-            pool = self._propose(run, config.pool_size if self.predictor else config.batch_size)
-            if self.predictor is not None and len(pool) > config.batch_size:
-                queried = [cells[r["id"]] for r in run.history]
-                self.predictor.config.seed = run.seed
-                self.predictor.fit(queried, [r["objective"] for r in run.history])
-                order = np.argsort(-self.predictor.predict(pool), kind="stable")
-                pool = [pool[i] for i in order]
-            self._query(run, cells, pool[: config.batch_size])
+    def _finetunes(self) -> bool:
+        return self.config.finetune
 
-    def _propose(self, run: SearchRun, n: int) -> list[Any]:
-        return propose_new_cells(self.generator, run, n, temperature=self.config.temperature)
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """A pool of proposals, ranked by the predictor fit on every query so far (without one: sampling order)."""
+        batch_size = self.config.batch_size
+        pool = self._propose(run, self.config.pool_size if self.predictor else batch_size)
+        if self.predictor is not None and len(pool) > batch_size:
+            queried = [cells[r["id"]] for r in run.history]
+            self.predictor.config.seed = run.seed
+            self.predictor.fit(queried, [r["objective"] for r in run.history])
+            order = np.argsort(-self.predictor.predict(pool), kind="stable")
+            pool = [pool[i] for i in order]
+        return pool[:batch_size]
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         """A few full-batch steps of the causal-LM loss on the elite's code strings."""
