@@ -16,6 +16,7 @@ from archllm_hf.models.arch_vqvae import ArchVQVAEModel
 from archllm_hf.presets import PriorTrainingConfig
 from archllm_hf.search import CallableOracle, make_searcher
 from archllm_hf.search.conditional import ConditionalLLMSearch
+from archllm_hf.search.configs import ConditionalLLMSearchConfig
 from archllm_hf.spaces import get_space
 from archllm_hf.training.prior import train_prior
 
@@ -44,7 +45,8 @@ def test_performance_prompts():
 
 
 def test_buckets_are_quantiles_and_ties_share_one(text_prior):
-    searcher = ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(text_prior), num_buckets=4)
+    config = ConditionalLLMSearchConfig(num_buckets=4)
+    searcher = ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(text_prior), config)
     assert searcher.buckets([0.1, 0.2, 0.3, 0.4]).tolist() == [0, 1, 2, 3]
     assert searcher.buckets([5.0, 1.0, 5.0, 5.0, 2.0, 3.0, 4.0, 0.0]).tolist() == [3, 0, 3, 3, 1, 1, 2, 0]
     assert len(set(searcher.buckets([7.0] * 5).tolist())) == 1  # all tied: one bucket
@@ -82,14 +84,21 @@ def test_conditional_search_keeps_the_budget_and_restores_the_prior(text_prior):
     assert [r["id"] for r in again.history] == ids  # seeded
 
 
-def test_conditioning_changes_the_prompt_and_needs_a_text_prior(text_prior, tmp_path):
+def test_a_prompt_argument_conditions_one_draw_and_needs_a_text_prior(text_prior, tmp_path):
     generator = ArchitectureGenerator.from_pretrained(text_prior)
     plain = generator._prompt_ids()
-    assert generator.conditioned_on(1, 2)._prompt_ids() != plain
-    assert generator.conditioned_on(None, 2)._prompt_ids() == plain
+    prompt = performance_prompt(generator.info.prompt, 1, 2)
+    assert generator._prompt_ids(prompt) == generator.tokenizer(prompt)["input_ids"] != plain
+    assert generator._prompt_ids() == plain  # nothing is left on the generator
+    torch.manual_seed(0)
+    conditioned = generator.draw(4, prompt=prompt, constrained=True)[1]
+    torch.manual_seed(0)
+    assert generator.draw(4, prompt=prompt, constrained=True)[1] == conditioned  # the prompt is read per draw
     from fixtures import tiny_run
 
     codes_prior = tiny_run(tmp_path / "run", "nb201") / "prior"
+    with pytest.raises(ValueError, match="a prompt needs a prior that writes the codes as text"):
+        ArchitectureGenerator.from_pretrained(codes_prior).draw(2, prompt=prompt)
     with pytest.raises(ValueError, match="format 'text'"):
         make_searcher("conditional_llm", prior=codes_prior)
     with pytest.raises(ValueError, match="text prior"):

@@ -4,6 +4,7 @@ tested per space in ``test_networks_<space>.py``)."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -11,7 +12,15 @@ import torch
 from archllm_hf import InvalidCellError
 from archllm_hf.cli import build_parser
 from archllm_hf.cli import main as cli
-from archllm_hf.networks.proxies import PROXIES, flops, num_parameters, proxy_of, synflow
+from archllm_hf.networks.proxies import (
+    LOG10_OF_ZERO,
+    PROXIES,
+    flops,
+    num_parameters,
+    objective_value,
+    proxy_of,
+    synflow,
+)
 from archllm_hf.search import make_searcher
 from archllm_hf.search.oracles import ProxyOracle
 from archllm_hf.spaces import get_space
@@ -78,6 +87,30 @@ def test_a_proxy_oracle_searches_without_a_table():
         ProxyOracle(space, "accuracy")
 
 
+def test_synflow_is_searched_recorded_and_plotted_as_its_log10(tmp_path):
+    """SynFlow spans hundreds of orders of magnitude (2.3e118 on DARTS): the search's objective is its log10, in a
+    column that says so, in the history, the summary and the curve."""
+    space = get_space("nb201")
+    small = {"channels": 4, "cells_per_stage": 1}
+    oracle = ProxyOracle(space, "synflow", **small)
+    assert oracle.objective == "log10_synflow"
+    result = make_searcher("random").search(oracle, budget=3, seed=0)
+    for record in result.history:
+        raw = proxy_of(space, space.parse(record["cell"]), "synflow", **small)
+        assert record["objective"] == pytest.approx(math.log10(raw))
+    result.save(tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["objective_column"] == "log10_synflow"
+    assert summary["best"]["objective"] == max(r["objective"] for r in result.history)
+    assert result._curve().axes[0].get_ylabel() == "log10_synflow"
+    # a value of 0 stays a finite objective below every positive one; the other proxies are searched as they are
+    assert objective_value("synflow", 0.0) == LOG10_OF_ZERO < objective_value("synflow", 5e-324)
+    assert objective_value("synflow", 2.3e118) == pytest.approx(118.36, abs=0.01)
+    assert objective_value("params", 73_306.0) == 73_306.0
+    with pytest.raises(ValueError, match="never negative"):
+        objective_value("synflow", -1.0)
+
+
 def test_cli_search_with_a_proxy_and_build_net(tmp_path, capsys):
     out = tmp_path / "search"
     args = ["search", "--space", "nb201", "--proxy", "params", "--algorithm", "evolution", "--budget", "4"]
@@ -109,7 +142,9 @@ def test_dataset_proxy_columns(tmp_path, capsys):
     from archllm_hf.presets import preset
 
     cache = tmp_path / "proxies.jsonl"
-    cells = build_cells_dataset("nb201", num_samples=12, progress=False, proxies=["params"], proxy_cache=cache)
+    cells = build_cells_dataset(
+        "nb201", num_samples=12, progress=False, proxies=["params"], proxy_cache=cache
+    )
     space = get_space("nb201")
     assert len(cells["train"]) > 0
     slim = preset("nb201").proxy_network  # the proxy columns are measured on the space's slim proxy network

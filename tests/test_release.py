@@ -50,7 +50,7 @@ def test_release_folder_holds_weights_configs_code_and_card(repo, run):
     assert {"model.safetensors", "vqvae/model.safetensors", "config.json", "vqvae/config.json"} <= files
     assert {"tokenizer.json", "vqvae/tokenizer.json", "generation_config.json", "archllm_prior.json"} <= files
     assert {"README.md", "pipeline_arch_vqvae.py", "modeling_arch_vqvae.py", "spaces.py", "nb201.py"} <= files
-    assert not {"nb101.py", "darts.py"} & files and not [
+    assert not [f for f in files if f.startswith(("nb101", "darts"))] and not [
         f for f in files if f.startswith("vqvae/") and f.endswith(".py")
     ]
     assert not [f for f in files if f.endswith((".bin", ".pt", ".pth", ".pkl")) or "checkpoint" in f]
@@ -314,10 +314,12 @@ def test_committed_checkpoint_generates_valid_cells_without_the_package(space, t
 
 @pytest.mark.parametrize("space", ["nb101", "nb201", "darts"])
 def test_remote_code_is_flat_complete_and_one_space(space):
-    from archllm_hf.release.remote_code import SHIPPED_CORE
+    from archllm_hf.release.remote_code import SHIPPED_CORE, SHIPPED_SPACES
 
     files = remote_code_files(space)
-    assert set(files) == {*SHIPPED_CORE, f"{space}.py", "spaces.py"}
+    own = {Path(source).name for source in SHIPPED_SPACES[space]}
+    assert f"{space}.py" in own and not {f"{other}.py" for other in SHIPPED_SPACES} - {f"{space}.py"} & own
+    assert set(files) == {*SHIPPED_CORE, *own, "spaces.py"}
     for name, text in files.items():
         assert not re.search(r"^\s*from \.\.", text, flags=re.MULTILINE), name
         for module in re.findall(r"^\s*from \.(\w+) import", text, flags=re.MULTILINE):

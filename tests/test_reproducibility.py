@@ -102,3 +102,24 @@ def tiny_vgae(folder: Path) -> Path:
     torch.manual_seed(0)
     save_vgae(Arch2VecModel(tiny_arch2vec_config("nb201", **TINY_ARCH2VEC)).eval(), folder)
     return folder
+
+
+def test_transformers_set_seed_draws_what_the_packages_own_seeding_drew():
+    """The training functions and predictors seed with ``transformers.set_seed``; for every seed they use (0 to
+    2**32 - 1) it draws what the package's own ``set_seed`` (Python, NumPy, torch) drew before."""
+    import random
+
+    import numpy as np
+    import torch
+    from transformers import set_seed
+
+    def draws() -> tuple[float, float, float]:
+        return random.random(), float(np.random.random()), float(torch.rand(1))
+
+    for seed in (0, 7, 2**32 - 1):
+        set_seed(seed)
+        ours = draws()
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        assert draws() == ours

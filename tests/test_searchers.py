@@ -12,7 +12,15 @@ import pytest
 from fixtures import TINY_DNGO, TINY_RL, tiny_nb201_prior
 
 from archllm_hf.generation import ArchitectureGenerator
-from archllm_hf.search import CallableOracle, RandomSearch, TableOracle, make_searcher
+from archllm_hf.search import (
+    ALGORITHMS,
+    SEARCHER_CONFIGS,
+    CallableOracle,
+    RandomSearch,
+    TableOracle,
+    make_searcher,
+    searcher_config,
+)
 from archllm_hf.search.bayesian import (
     ARCH2VEC_DNGO,
     DNGO,
@@ -21,6 +29,7 @@ from archllm_hf.search.bayesian import (
     bayesian_linear_regression,
     expected_improvement,
 )
+from archllm_hf.search.configs import BOConfig, EvolutionConfig, GenerativeSearchConfig, RLConfig
 from archllm_hf.search.generative import GenerativeSearch
 from archllm_hf.search.predictors import ArchPredictor
 from archllm_hf.search.reinforce import ReinforceSearch
@@ -142,13 +151,31 @@ def test_budgets_larger_than_a_finite_space_and_bo_on_a_callable_oracle():
     oracle = CallableOracle(space, lambda cell: float(cell.ops.count("nor_conv_3x3")))
     with pytest.raises(ValueError, match="larger than the 15,625 cells of nb201"):
         RandomSearch().search(oracle, 15_626)
-    bo = BayesianOptimisation(one_hot, num_initial=4, pool_size=20_000)
+    bo = BayesianOptimisation(one_hot, BOConfig(num_initial=4, pool_size=20_000))
     result = bo.search(oracle, 12, seed=0)
     assert len({r["id"] for r in result.history}) == 12
     with pytest.raises(ValueError, match="larger than the pool of 500 cells"):
-        BayesianOptimisation(one_hot, pool_size=500).search(
+        BayesianOptimisation(one_hot, BOConfig(pool_size=500)).search(
             CallableOracle(get_space("darts"), lambda c: 1.0), 501
         )
+
+
+def test_every_searcher_has_one_config_and_make_searcher_checks_its_options(oracle):
+    assert set(SEARCHER_CONFIGS) == set(ALGORITHMS)
+    evolution = make_searcher("evolution", population_size=12)
+    assert evolution.config == EvolutionConfig(population_size=12, tournament_size=3)
+    summary = evolution.search(oracle, 15, seed=0).summary()
+    assert (summary["population_size"], summary["tournament_size"]) == (
+        12,
+        3,
+    )  # the summary records the config
+    with pytest.raises(ValueError, match="the evolution searcher takes no option pool_size; its options: "):
+        make_searcher("evolution", pool_size=5)
+    with pytest.raises(ValueError, match="the random searcher takes no option seed; its options: none"):
+        make_searcher("random", seed=1)
+    with pytest.raises(ValueError, match="tournament_size <= population_size"):
+        searcher_config("evolution", population_size=2)
+    assert searcher_config("bo", batch_size=5) == BOConfig(num_initial=16, pool_size=20_000, batch_size=5)
 
 
 def test_the_result_writes_history_summary_and_curve(oracle, tmp_path):
@@ -186,7 +213,7 @@ def test_dngo_fits_a_smooth_function():
 
 def test_bayesian_optimisation_over_a_pool(oracle):
     def tiny_bo() -> BayesianOptimisation:
-        return BayesianOptimisation(one_hot, num_initial=5, model=DNGO(DNGOConfig(**TINY_DNGO)))
+        return BayesianOptimisation(one_hot, BOConfig(num_initial=5), model=DNGO(DNGOConfig(**TINY_DNGO)))
 
     result = tiny_bo().search(oracle, 25, seed=0)
     check_history(result, oracle, 25)
@@ -197,7 +224,7 @@ def test_bayesian_optimisation_over_a_pool(oracle):
     assert summary["dngo"]["activation"] == "tanh" and summary["dngo"]["hidden_size"] == 16
     assert (summary["label_scale"], summary["ei_incumbent"], summary["ei_scale"]) == (0.01, 1.0, "variance")
     with pytest.raises(ValueError, match="num_initial"):
-        BayesianOptimisation(one_hot, num_initial=1)
+        BOConfig(num_initial=1)
     with pytest.raises(ValueError, match="VGAE"):
         make_searcher("bo")
 
@@ -213,9 +240,10 @@ def test_the_generative_searcher(oracle, prior_dir, finetune, with_predictor):
         from archllm_hf.presets import PredictorTrainingConfig
 
         predictor = ArchPredictor.from_prior(prior_dir, config=PredictorTrainingConfig(**TINY_PREDICTOR))
-    search = GenerativeSearch(
-        generator, predictor, finetune=finetune, num_initial=5, batch_size=5, pool_size=20, finetune_steps=3
+    config = GenerativeSearchConfig(
+        finetune=finetune, num_initial=5, batch_size=5, pool_size=20, finetune_steps=3
     )
+    search = GenerativeSearch(generator, predictor, config)
     result = search.search(oracle, 20, seed=0)
     check_history(result, oracle, 20)
     assert result.algorithm == {(False, False): "generative_prior", (True, False): "generative_finetune"}.get(
@@ -226,16 +254,14 @@ def test_the_generative_searcher(oracle, prior_dir, finetune, with_predictor):
     )
     after = generator.prior.state_dict()
     assert all(torch_equal(before[k], after[k]) for k in before), "the prior must be restored after a search"
-    again = GenerativeSearch(
-        generator, predictor, finetune=finetune, num_initial=5, batch_size=5, pool_size=20, finetune_steps=3
-    ).search(oracle, 20, seed=0)
+    again = GenerativeSearch(generator, predictor, config).search(oracle, 20, seed=0)
     assert [r["id"] for r in again.history] == [r["id"] for r in result.history]
 
 
 def test_the_generative_searcher_checks_its_inputs(oracle, prior_dir):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
     with pytest.raises(ValueError, match="pool_size >= batch_size"):
-        GenerativeSearch(generator, batch_size=10, pool_size=5)
+        GenerativeSearchConfig(batch_size=10, pool_size=5)
     with pytest.raises(ValueError, match="generates nb201 cells, the oracle is on darts"):
         GenerativeSearch(generator).search(CallableOracle(get_space("darts"), lambda c: 1.0), 5)
     with pytest.raises(ValueError, match="trained prior"):
@@ -259,9 +285,8 @@ def test_the_generative_searcher_fills_in_when_the_prior_runs_dry(shared_data, p
         MetricTable(dict(zip(ids, keep)), {i: {"acc": full.value(i, "cifar10_test_acc_200ep")} for i in ids}),
         "acc",
     )
-    result = GenerativeSearch(generator, finetune=False, num_initial=5, batch_size=5).search(
-        small, 30, seed=0
-    )
+    config = GenerativeSearchConfig(finetune=False, num_initial=5, batch_size=5)
+    result = GenerativeSearch(generator, config=config).search(small, 30, seed=0)
     assert {r["id"] for r in result.history} == set(ids)
 
 
@@ -313,23 +338,23 @@ def test_dngo_trains_on_full_minibatches_of_ten(monkeypatch):
 
 def test_bo_acquisition_variants_are_checked():
     with pytest.raises(ValueError, match="ei_scale"):
-        BayesianOptimisation(one_hot, ei_scale="var")
+        BOConfig(ei_scale="var")
     with pytest.raises(ValueError, match="label_scale"):
-        BayesianOptimisation(one_hot, label_scale=0)
+        BOConfig(label_scale=0)
 
 
 def test_reinforce_search_over_a_pool_is_seeded_and_spends_no_query_twice(oracle):
     import torch
 
     state = torch.random.get_rng_state()
-    search = ReinforceSearch(one_hot, **TINY_RL)
+    search = ReinforceSearch(one_hot, RLConfig(**TINY_RL))
     result = search.search(oracle, 21, seed=3)
     check_history(result, oracle, 21)
     assert search.num_updates == (21 - 1) // TINY_RL["update_every"]  # the first query is the random start
     assert torch.equal(torch.random.get_rng_state(), state)  # the caller's generator is left alone
-    again = ReinforceSearch(one_hot, **TINY_RL).search(oracle, 21, seed=3)
+    again = ReinforceSearch(one_hot, RLConfig(**TINY_RL)).search(oracle, 21, seed=3)
     assert [r["id"] for r in again.history] == [r["id"] for r in result.history]
-    other = ReinforceSearch(one_hot, **TINY_RL).search(oracle, 21, seed=4)
+    other = ReinforceSearch(one_hot, RLConfig(**TINY_RL)).search(oracle, 21, seed=4)
     assert [r["id"] for r in other.history] != [r["id"] for r in result.history]
     summary = result.summary()
     assert (summary["baseline"], summary["update_every"], summary["reward_scale"]) == (0.4, 4, 0.01)
@@ -353,7 +378,7 @@ def test_reinforce_policy_update_moves_the_mean_towards_rewarded_actions():
 
     torch.manual_seed(0)
     policy = LatentPolicy(2, 8)
-    search = ReinforceSearch(one_hot, learning_rate=0.05)
+    search = ReinforceSearch(one_hot, RLConfig(learning_rate=0.05))
     optimizer = torch.optim.Adam(policy.parameters(), lr=0.05)
     x = torch.zeros(1, 2)
     target = torch.tensor([3.0, -3.0])
@@ -376,4 +401,4 @@ def test_rl_is_registered_everywhere():
     with pytest.raises(ValueError, match="rl searcher embeds cells with an arch2vec VGAE"):
         make_searcher("rl")
     with pytest.raises(ValueError, match="pool"):
-        ReinforceSearch(one_hot, pool_size=0)
+        RLConfig(pool_size=0)

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from archllm_hf.data import load_nb201_metrics
 from archllm_hf.errors import InvalidCellError
 from archllm_hf.spaces import NB201Cell, NB201Space, get_space
-from archllm_hf.spaces.nb201 import EDGES, OPS, load_nb201_metrics
+from archllm_hf.spaces.nb201 import EDGES, OPS
 
 CSV_NAME = "nb201/nats_tss_test_acc_200ep.csv"
 SPACE = NB201Space()

@@ -25,7 +25,9 @@ Graph encoding (arch2vec's 11-node DARTS graph, once per cell)
     Per cell: node 0 = c_{k-2}, 1 = c_{k-1}, 2..9 = the op-nodes of the 8 pairs in order, 10 = output. Every
     op-node feeds the output; an op-node with input 0/1 has the edge from node 0/1, one with input ``j >= 2``
     has edges from both op-nodes of node ``j`` (their sum). The normal cell takes slots 0..10, the reduce
-    cell 11..21 (block diagonal, ``num_nodes = 22``).
+    cell 11..21 (block diagonal, ``num_nodes = 22``): our two-cell extension (``cells="both"``, default).
+    ``cells="normal"`` is arch2vec's graph: the normal cell alone (``num_nodes = 11``); a decoded graph gives the
+    genotype whose reduce cell equals its normal cell, as arch2vec sets it.
 
 Size
     :meth:`DARTSSpace.size` counts genotypes up to canonical id, exactly (Burnside-style count over the 180
@@ -66,6 +68,8 @@ OP_SETS: dict[str, tuple[str, ...]] = {"darts": NASLIB_OPS, "arch2vec": ("none",
 """Op sets of the two variants; arch2vec's is in its one-hot order (``none`` first)."""
 
 CELL_TYPES: tuple[str, ...] = ("normal", "reduce")
+GRAPH_CELLS: tuple[str, ...] = ("both", "normal")
+"""What the graph encoding holds: both cells (our extension, 22 nodes) or arch2vec's normal cell (11 nodes)."""
 INTERMEDIATE_NODES: tuple[int, ...] = (2, 3, 4, 5)
 CONCAT: tuple[int, ...] = INTERMEDIATE_NODES
 NUM_PAIRS = 8
@@ -396,12 +400,15 @@ class DARTSSpace(SearchSpace[DARTSCell]):
     name = "darts"
     text_column = "genotype"
 
-    def __init__(self, ops: str = "darts") -> None:
+    def __init__(self, ops: str = "darts", cells: str = "both") -> None:
         if ops not in OP_SETS:
             raise ValueError(f"unknown DARTS op set {ops!r}; choose one of {', '.join(OP_SETS)}")
+        if cells not in GRAPH_CELLS:
+            raise ValueError(f"unknown DARTS graph cells {cells!r}; choose one of {', '.join(GRAPH_CELLS)}")
         self.variant = ops
+        self.graph_cells = cells
         self.ops: tuple[str, ...] = OP_SETS[ops]
-        self.num_nodes = 2 * BLOCK
+        self.num_nodes = 2 * BLOCK if cells == "both" else BLOCK
         self.node_vocab = (PAD, "c_k-2", "c_k-1", *self.ops, "output")
         self._op_set = frozenset(self.ops)
         self._vocab_id = {label: i for i, label in enumerate(self.node_vocab)}
@@ -409,10 +416,13 @@ class DARTSSpace(SearchSpace[DARTSCell]):
 
     @property
     def space_kwargs(self) -> dict[str, Any]:
-        return {"ops": self.variant}
+        return (
+            {"ops": self.variant} if self.graph_cells == "both" else {"ops": self.variant, "cells": "normal"}
+        )
 
     def __repr__(self) -> str:
-        return f"DARTSSpace(ops={self.variant!r})"
+        cells = "" if self.graph_cells == "both" else f", cells={self.graph_cells!r}"
+        return f"DARTSSpace(ops={self.variant!r}{cells})"
 
     def size(self) -> int:
         """Number of distinct genotypes (by canonical id): the per-cell count squared."""
@@ -509,6 +519,8 @@ class DARTSSpace(SearchSpace[DARTSCell]):
             block[[0, 1], slot] = True
             block[2 : 2 * target - 2, slot] = True  # op-nodes of earlier intermediate nodes
             block[slot, _OUTPUT] = True
+        if self.graph_cells == "normal":
+            return block
         mask = np.zeros((self.num_nodes, self.num_nodes), dtype=bool)
         mask[:BLOCK, :BLOCK] = mask[BLOCK:, BLOCK:] = block
         return mask
@@ -517,11 +529,12 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         return self._mask.copy()
 
     def to_graph(self, cell: DARTSCell) -> GraphEncoding:
-        """22-node graph: arch2vec's 11-node graph of the normal cell, then of the reduce cell."""
+        """22-node graph: arch2vec's 11-node graph of the normal cell, then of the reduce cell (``cells="normal"``:
+        the normal cell's alone)."""
         self.check(cell)
         adjacency = np.zeros((self.num_nodes, self.num_nodes), dtype=np.int8)
         ops = np.zeros(self.num_nodes, dtype=np.int64)
-        for off, pairs in zip((0, BLOCK), cell.cells()):
+        for off, pairs in zip((0, BLOCK)[: self.num_nodes // BLOCK], cell.cells()):
             for local, label in ((0, "c_k-2"), (1, "c_k-1"), (_OUTPUT, "output")):
                 ops[off + local] = self._vocab_id[label]
             for i, (op, node) in enumerate(pairs):
@@ -535,7 +548,10 @@ class DARTSSpace(SearchSpace[DARTSCell]):
     def _cells_from_graphs(
         self, adjacency: np.ndarray, ops: np.ndarray
     ) -> list[DARTSCell | DecodedCell[DARTSCell]]:
-        """Cells of 22-node graphs; an invalid result naming the first graph node that is not as required."""
+        """Cells of 22-node graphs; an invalid result naming the first graph node that is not as required. An
+        11-node graph (``cells="normal"``) is read as the normal cell and, again, as the reduce cell."""
+        if self.graph_cells == "normal":
+            adjacency, ops = _doubled(adjacency), np.concatenate([ops, ops], axis=1)
         failed, nodes = self._graph_checks(adjacency, ops)
         first = failed.argmax(axis=1).tolist()
         labels, nodes = ops.tolist(), nodes.tolist()
@@ -619,4 +635,21 @@ class DARTSSpace(SearchSpace[DARTSCell]):
         return self._distinct_valid(cell, candidates)
 
 
-__all__ = ["CELL_TYPES", "NASLIB_OPS", "OP_SETS", "DARTSCell", "DARTSSpace", "count_cells", "parse_compact"]
+def _doubled(adjacency: np.ndarray) -> np.ndarray:
+    """``[B, 11, 11]`` normal-cell graphs as block-diagonal ``[B, 22, 22]`` graphs holding the same cell twice."""
+    rows = len(adjacency)
+    out = np.zeros((rows, 2 * BLOCK, 2 * BLOCK), dtype=adjacency.dtype)
+    out[:, :BLOCK, :BLOCK] = out[:, BLOCK:, BLOCK:] = adjacency
+    return out
+
+
+__all__ = [
+    "CELL_TYPES",
+    "GRAPH_CELLS",
+    "NASLIB_OPS",
+    "OP_SETS",
+    "DARTSCell",
+    "DARTSSpace",
+    "count_cells",
+    "parse_compact",
+]

@@ -33,10 +33,7 @@ Enumeration order
 
 from __future__ import annotations
 
-import csv
 import itertools
-import math
-import os
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -368,60 +365,8 @@ class NB201Space(SearchSpace[NB201Cell]):
         return cell
 
 
-METRIC_COLUMNS: dict[str, str] = {
-    "CIFAR10TestAccuracy200Epochs": "cifar10_test_acc_200ep",
-    "CIFAR100TestAccuracy200Epochs": "cifar100_test_acc_200ep",
-    "ImageNetTestAccuracy200Epochs": "imagenet16_test_acc_200ep",
-}
-"""CSV column of ``nats_tss_test_acc_200ep.csv`` → our snake_case metric name (test accuracy, percent)."""
-
-ARCH_COLUMN = "ArchitectureString"
-
-
-def load_nb201_metrics(csv_path: str | os.PathLike[str]) -> dict[str, dict[str, float]]:
-    """Map arch string → ``{cifar10_test_acc_200ep, cifar100_test_acc_200ep, imagenet16_test_acc_200ep}``.
-
-    Reads a NATS-Bench table with the columns of ``nats_tss_test_acc_200ep.csv``. Raises ``ValueError``
-    if columns are missing, a value is not a number, or an arch string repeats, and
-    :class:`InvalidCellError` for a malformed arch string (each naming the row).
-    """
-    with open(
-        csv_path, newline="", encoding="utf-8-sig"
-    ) as handle:  # a byte-order mark is not part of a name
-        reader = csv.DictReader(handle)
-        missing = [c for c in (ARCH_COLUMN, *METRIC_COLUMNS) if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ValueError(
-                f"{csv_path}: NB201 metrics CSV lacks column(s) {', '.join(missing)}; "
-                f"found {', '.join(reader.fieldnames or ()) or 'no header'}"
-            )
-        metrics: dict[str, dict[str, float]] = {}
-        for row_number, row in enumerate(reader, start=2):
-            arch = row[ARCH_COLUMN]
-            try:
-                key = format_arch_str(parse_arch_str(arch))
-            except InvalidCellError as err:
-                raise InvalidCellError(f"{csv_path}, line {row_number}: {err}") from None
-            if key in metrics:
-                raise ValueError(f"{csv_path}, line {row_number}: arch string {key!r} appears twice")
-            values = {}
-            for column, name in METRIC_COLUMNS.items():
-                try:
-                    values[name] = float(row[column])
-                except (TypeError, ValueError):
-                    values[name] = math.nan
-                if not math.isfinite(values[name]):
-                    raise ValueError(
-                        f"{csv_path}, line {row_number}: column {column} is not a finite number: "
-                        f"{_clip(repr(row[column]))}"
-                    )
-            metrics[key] = values
-    return metrics
-
-
 __all__ = [
     "EDGES",
-    "METRIC_COLUMNS",
     "NODE_VOCAB",
     "NUM_CELL_NODES",
     "OPS",
@@ -430,7 +375,6 @@ __all__ = [
     "dead_nodes",
     "format_arch_str",
     "is_connected",
-    "load_nb201_metrics",
     "parse_arch_str",
     "unique_string",
 ]

@@ -619,7 +619,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--proxy",
         choices=PROXY_NAMES,
         default=None,
-        help="instead of a table: maximise this data-free proxy of each cell's network",
+        help="instead of a table: maximise this data-free proxy of each cell's network (synflow: its log10, the "
+        "column log10_synflow)",
     )
     search.add_argument("--report", default=None, metavar="COLUMN", help="a column reported for each query")
     search.add_argument("--algorithm", choices=ALGORITHMS, required=True, help="the searcher")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -207,16 +206,6 @@ def atomic_save_figure(fig: Any, path: str | os.PathLike) -> Path:
     return path
 
 
-def set_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (CPU and CUDA) for reproducible runs."""
-    import numpy as np
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def is_main_process() -> bool:
     """True on rank 0 of an initialised ``torch.distributed`` group, and always when there is none."""
     import torch.distributed as dist
@@ -290,6 +279,5 @@ __all__ = [
     "remove_stale_temporaries",
     "is_main_process",
     "quiet_loading",
-    "set_seed",
     "wait_for_everyone",
 ]

@@ -12,7 +12,8 @@ Supported inputs:
 * DARTS: NASLib's ``{"cifar10": {compact_genotype: {"val_accuracy": ...}}}`` (NAS-Bench-301 surrogate predictions).
 
 Records that map to the same canonical id are averaged. Several files are merged by canonical id
-(:func:`load_metric_table`); a column that two files both give is an error.
+(:func:`load_metric_table`); a column that two files both give is an error. :func:`load_nb201_metrics` reads the
+NATS-Bench table alone, by arch string.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ Metrics = dict[str, dict[str, float]]
 _NASLIB_NB101_OPS = {0: "input", 1: "output", 2: "maxpool3x3", 3: "conv1x1-bn-relu", 4: "conv3x3-bn-relu"}
 
 
+NATS_TSS_COLUMNS: dict[str, str] = {
+    "CIFAR10TestAccuracy200Epochs": "cifar10_test_acc_200ep",
+    "CIFAR100TestAccuracy200Epochs": "cifar100_test_acc_200ep",
+    "ImageNetTestAccuracy200Epochs": "imagenet16_test_acc_200ep",
+}
+"""Column of ``nats_tss_test_acc_200ep.csv`` (NB201, 200 epochs, test accuracy in percent) → our metric name; its
+arch strings are in the column ``ArchitectureString``."""
+
 MINIBENCH_COLUMNS: dict[str, str] = {
     "cifar10-val": "cifar10_valid_acc_12ep",
     "cifar10-test": "cifar10_test_acc_12ep",
@@ -43,7 +52,8 @@ MINIBENCH_COLUMNS: dict[str, str] = {
     "imagenet-val": "imagenet16_valid_acc_12ep",
     "imagenet-test": "imagenet16_test_acc_12ep",
 }
-"""Column of ``minibench_hp12_accs.csv`` (NB201, 12 epochs, percent) → our metric name."""
+"""Column of ``minibench_hp12_accs.csv`` (NB201, 12 epochs, percent) → our metric name; its arch strings are in
+the column ``cellstr``."""
 
 
 @dataclass
@@ -135,35 +145,53 @@ def _read_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics
     raise ValueError(f"no metrics reader for space {space.name!r}")
 
 
+def load_nb201_metrics(path: str | Path) -> Metrics:
+    """``{arch string: {cifar10_test_acc_200ep, cifar100_test_acc_200ep, imagenet16_test_acc_200ep}}`` of a
+    NATS-Bench table with the columns of ``nats_tss_test_acc_200ep.csv`` (:data:`NATS_TSS_COLUMNS`), in file order.
+
+    Raises ``ValueError`` if columns are missing, a value is not a number, or an arch string repeats, and
+    :class:`InvalidCellError` for a malformed arch string (each naming the line).
+    """
+    from ..spaces import get_space
+
+    return _nb201_csv(
+        get_space("nb201"), Path(path), "ArchitectureString", NATS_TSS_COLUMNS, "NB201 metrics CSV"
+    )
+
+
 def _nb201_table(space: SearchSpace, path: Path) -> tuple[dict[str, Any], Metrics]:
     with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: a byte-order mark is not a name
         header = next(csv.reader(handle), [])
     if "cellstr" in header:
-        values = _nb201_minibench(space, path)
+        values = _nb201_csv(space, path, "cellstr", MINIBENCH_COLUMNS, "NB201 12-epoch CSV")
     else:
-        from ..spaces.nb201 import load_nb201_metrics
-
-        values = load_nb201_metrics(path)
+        values = _nb201_csv(space, path, "ArchitectureString", NATS_TSS_COLUMNS, "NB201 metrics CSV")
     return {cell_id: space.parse(cell_id) for cell_id in values}, values
 
 
-def _nb201_minibench(space: SearchSpace, path: Path) -> Metrics:
-    """``minibench_hp12_accs.csv``: 12-epoch validation and test accuracies of every NB201 cell."""
+def _nb201_csv(
+    space: SearchSpace, path: Path, arch_column: str, columns: dict[str, str], what: str
+) -> Metrics:
+    """The rows of an NB201 CSV table by canonical id (the arch string): ``columns`` maps the file's column names
+    to ours; ``what`` names the table in errors."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in ("cellstr", *MINIBENCH_COLUMNS) if c not in (reader.fieldnames or ())]
+        found = reader.fieldnames or ()
+        missing = [c for c in (arch_column, *columns) if c not in found]
         if missing:
-            raise ValueError(f"{path}: NB201 12-epoch CSV lacks column(s) {', '.join(missing)}")
+            raise ValueError(
+                f"{path}: {what} lacks column(s) {', '.join(missing)}; found {', '.join(found) or 'no header'}"
+            )
         metrics: Metrics = {}
         for line, row in enumerate(reader, start=2):
             try:
-                cell_id = space.canonical_id(space.parse(row["cellstr"]))
+                cell_id = space.canonical_id(space.parse(row[arch_column]))
             except InvalidCellError as err:
                 raise InvalidCellError(f"{path}, line {line}: {err}") from None
             if cell_id in metrics:
                 raise ValueError(f"{path}, line {line}: arch string {cell_id!r} appears twice")
             metrics[cell_id] = {
-                name: _number(row[column], path, line, column) for column, name in MINIBENCH_COLUMNS.items()
+                name: _number(row[column], path, line, column) for column, name in columns.items()
             }
     return metrics
 
@@ -174,8 +202,12 @@ def _number(text: str | None, path: Path, line: int, column: str) -> float:
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
-        raise ValueError(f"{path}, line {line}: column {column} is not a finite number: {text!r}")
+        raise ValueError(f"{path}, line {line}: column {column} is not a finite number: {_clip(repr(text))}")
     return value
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} chars)"
 
 
 def _read_json(path: Path) -> dict:
@@ -273,4 +305,12 @@ def _average(records: Iterable[tuple[str, Any, dict[str, float]]]) -> tuple[dict
     return cells, values
 
 
-__all__ = ["MINIBENCH_COLUMNS", "MetricTable", "Metrics", "load_metric_table", "load_metrics"]
+__all__ = [
+    "MINIBENCH_COLUMNS",
+    "NATS_TSS_COLUMNS",
+    "MetricTable",
+    "Metrics",
+    "load_metric_table",
+    "load_metrics",
+    "load_nb201_metrics",
+]

@@ -109,6 +109,7 @@ def build_searchers(
     predictor (pretrained on the proxies in ``proxy_cache``, measured there first if missing)."""
     from ..generation import ArchitectureGenerator
     from ..search import search_predictor
+    from ..search.configs import GenerativeSearchConfig
     from ..search.generative import GenerativeSearch
 
     unknown = sorted(set(names) - set(SEARCHERS))
@@ -135,7 +136,7 @@ def build_searchers(
         }
         for name in generative:
             finetune, ranker = variants[name]
-            searchers[name] = GenerativeSearch(generator, ranker, finetune=finetune)
+            searchers[name] = GenerativeSearch(generator, ranker, GenerativeSearchConfig(finetune=finetune))
     return searchers
 
 

@@ -106,7 +106,6 @@ class ArchitectureGenerator(Sampler):
         )
         self._decoded_rows: dict[bytes, DecodedCell] = {}  # code row → cell, within one generate call
         self._grammars: dict[tuple[str, int], TextCodeGrammarLogitsProcessor] = {}
-        self._prompt: str | None = None  # a performance prompt replacing the prior's own (conditioned_on)
 
     @classmethod
     def from_pretrained(
@@ -147,8 +146,11 @@ class ArchitectureGenerator(Sampler):
         top_k: int | None = None,
         top_p: float | None = None,
         constrained: bool = False,
+        prompt: str | None = None,
     ) -> Draw:
-        prompt = self._prompt_ids()
+        """``n`` samples (see :meth:`Sampler.draw`); ``prompt`` replaces a text prior's own prompt for this draw
+        (e.g. a :func:`performance_prompt`)."""
+        prompt = self._prompt_ids(prompt)
         if self.info.format == "codes" and top_k is None and top_p is None and not constrained:
             ids = sample_fixed_length(self.prior, prompt, n, self.vqvae.config.code_length, temperature)
         else:
@@ -195,19 +197,15 @@ class ArchitectureGenerator(Sampler):
             "without_replacement": bool(getattr(config, "without_replacement", False)),
         }
 
-    def conditioned_on(self, bucket: int | None, num_buckets: int) -> ArchitectureGenerator:
-        """Sample (from now on) after the performance prompt of ``bucket`` (see :func:`performance_prompt`), or
-        after the prior's own prompt when ``bucket`` is None; text priors only. Returns self."""
-        if bucket is not None and self.info.format != "text":
-            raise ValueError("performance prompts need a prior that writes the codes as text (format 'text')")
-        self._prompt = None if bucket is None else performance_prompt(self.info.prompt, bucket, num_buckets)
-        return self
-
     # --- helpers --------------------------------------------------------------------------------------------------
-    def _prompt_ids(self) -> list[int]:
+    def _prompt_ids(self, prompt: str | None = None) -> list[int]:
+        """The token ids samples start from: bos for a code-token prior; ``prompt`` (by default the prior's own) for
+        a text prior."""
         if self.info.format == "codes":
+            if prompt is not None:
+                raise ValueError("a prompt needs a prior that writes the codes as text (format 'text')")
             return [self.tokenizer.bos_token_id]
-        return self.tokenizer(self._prompt or self.info.prompt)["input_ids"]
+        return self.tokenizer(prompt or self.info.prompt)["input_ids"]
 
     def _grammar(self, prompt_length: int) -> LogitsProcessor:
         if self.info.format == "text":

@@ -29,6 +29,7 @@ weights are initialised from a fixed seed, so the same cell always gets the same
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -112,7 +113,11 @@ def _random_input_proxies(
 
     hooks = []
     if "naswot" in names:
-        hooks = [layer.register_forward_hook(count_agreements) for layer in probe.modules() if isinstance(layer, nn.ReLU)]
+        hooks = [
+            layer.register_forward_hook(count_agreements)
+            for layer in probe.modules()
+            if isinstance(layer, nn.ReLU)
+        ]
     images.requires_grad_("jacov" in names)
     try:
         logits = probe(images)
@@ -141,17 +146,23 @@ def _random_input_proxies(
     return values
 
 
-def naswot(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+def naswot(
+    module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0
+) -> float:
     """NASWOT's ``log |det K|`` of the ReLU activation codes on a seeded random batch (0 where ``K`` is singular)."""
     return _random_input_proxies(module, {"naswot"}, input_size, batch_size, seed)["naswot"]
 
 
-def jacov(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+def jacov(
+    module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0
+) -> float:
     """The Jacobian covariance score on a seeded random batch (see the module docstring)."""
     return _random_input_proxies(module, {"jacov"}, input_size, batch_size, seed)["jacov"]
 
 
-def grad_norm(module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0) -> float:
+def grad_norm(
+    module: nn.Module, input_size: int = 32, batch_size: int = PROBE_BATCH_SIZE, seed: int = 0
+) -> float:
     """``Σ ||∂L/∂W||₂`` over convolution and linear weights, random images and labels (see the module docstring)."""
     return _random_input_proxies(module, {"grad_norm"}, input_size, batch_size, seed)["grad_norm"]
 
@@ -198,6 +209,31 @@ PROXIES: dict[str, Callable[..., float]] = {
 LOG_SCALE_PROXIES = frozenset({"params", "flops", "synflow", "grad_norm", "snip"})
 """Proxies whose values span orders of magnitude: models and plots read them as ``log10``."""
 
+LOG10_OBJECTIVE_PROXIES = frozenset({"synflow"})
+"""Proxies that span tens to hundreds of orders of magnitude (SynFlow multiplies over the layers: 1e17 to 1e36 on
+NB201's benchmark network, up to 2.3e118 on DARTS' evaluation network), so that a search on them maximises, records, reports and plots
+their ``log10`` (as the SynFlow paper plots it), in a column named ``log10_<proxy>``; see :func:`proxy_objective`."""
+
+LOG10_OF_ZERO = -324.0
+"""The ``log10`` a proxy value of 0 is given: below that of every positive float64 (the smallest, 5e-324, has
+-323.3), so that the objective stays a finite number and 0 still ranks last."""
+
+
+def proxy_objective(proxy: str) -> str:
+    """The objective column of a search on ``proxy``: ``log10_<proxy>`` for :data:`LOG10_OBJECTIVE_PROXIES`, the
+    proxy's name otherwise."""
+    return f"log10_{proxy}" if proxy in LOG10_OBJECTIVE_PROXIES else proxy
+
+
+def objective_value(proxy: str, value: float) -> float:
+    """``value`` of ``proxy`` as the objective :func:`proxy_objective` names: its ``log10`` (0 gives
+    :data:`LOG10_OF_ZERO`) for :data:`LOG10_OBJECTIVE_PROXIES`, the value itself otherwise."""
+    if proxy not in LOG10_OBJECTIVE_PROXIES:
+        return value
+    if value < 0:
+        raise ValueError(f"{proxy} is never negative, got {value}")
+    return math.log10(value) if value > 0 else LOG10_OF_ZERO
+
 
 def seeded_network(space: Any, cell: Any, seed: int = 0, **network: Any) -> nn.Module:
     """``space.to_module(cell, **network)`` initialised from ``seed`` (the global torch RNG is left as it was), so
@@ -223,6 +259,8 @@ def _device(module: nn.Module) -> torch.device:
 
 
 __all__ = [
+    "LOG10_OBJECTIVE_PROXIES",
+    "LOG10_OF_ZERO",
     "LOG_SCALE_PROXIES",
     "PROBE_BATCH_SIZE",
     "PROXIES",
@@ -233,6 +271,8 @@ __all__ = [
     "measure_proxies",
     "naswot",
     "num_parameters",
+    "objective_value",
+    "proxy_objective",
     "proxy_of",
     "seeded_network",
     "snip",

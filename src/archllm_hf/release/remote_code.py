@@ -1,7 +1,7 @@
 """The remote code a release repo ships: which of the package's modules, declared once, for one search space.
 
 A repo of space ``S`` carries, flat at its root, exactly :data:`SHIPPED_CORE` (the remote pipeline, the VQ-VAE's
-four modules, the search-space interface and the errors module), the module of ``S`` (:data:`SHIPPED_SPACES`) and a
+four modules, the search-space interface and the errors module), the modules of ``S`` (:data:`SHIPPED_SPACES`) and a
 ``spaces.py`` that imports that one space (:func:`spaces_module`). Nothing else: transformers reads the remote code
 of a ``subfolder=`` load from the repo root (``get_class_from_dynamic_module`` drops ``subfolder``), so
 ``vqvae/config.json``'s ``auto_map`` names the root modules and ``vqvae/`` holds no ``.py`` file.
@@ -33,12 +33,18 @@ SHIPPED_CORE: dict[str, str] = {
 }
 """``{name in the repo: path in the package}`` of the files every release repo ships, whatever its space."""
 
-SHIPPED_SPACES: dict[str, str] = {
-    "nb101": "spaces/nb101.py",
-    "nb201": "spaces/nb201.py",
-    "darts": "spaces/darts.py",
+SHIPPED_SPACES: dict[str, tuple[str, ...]] = {
+    "nb101": (
+        "spaces/nb101.py",
+        "spaces/nb101_cell.py",
+        "spaces/nb101_hash.py",
+        "spaces/nb101_enumeration.py",
+    ),
+    "nb201": ("spaces/nb201.py",),
+    "darts": ("spaces/darts.py",),
 }
-"""``{space: path in the package}`` of the one space module a repo of that space ships (as ``<space>.py``)."""
+"""``{space: paths in the package}`` of the modules a repo of that space ships, under their own names: the space's
+module (``<space>.py``) first, then the modules it is built from."""
 
 _SPACES_TEMPLATE = '''"""The search space of this repo, {space} (written by ``archllm release``): importing its module registers it
 with ``base``, whose ``get_space`` and ``space_of`` the pipeline uses; the package's ``archllm_hf.spaces`` imports
@@ -63,7 +69,8 @@ def remote_code_files(space: str) -> dict[str, str]:
             f"no remote code for search space {space!r}; choose one of {', '.join(SHIPPED_SPACES)}"
         )
     files = {name: _flattened(PACKAGE_ROOT / source) for name, source in SHIPPED_CORE.items()}
-    files[f"{space}.py"] = _flattened(PACKAGE_ROOT / SHIPPED_SPACES[space])
+    for source in SHIPPED_SPACES[space]:
+        files[Path(source).name] = _flattened(PACKAGE_ROOT / source)
     files[SPACES_FILE] = spaces_module(space)
     return files
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from ..presets import SEARCH_PREDICTORS
 from .base import Searcher, SearchResult, SearchRun
+from .configs import SEARCHER_CONFIGS, searcher_config
 from .oracles import CallableOracle, CellNotInTableError, Evaluation, Oracle, TableOracle
 from .searchers import LocalSearch, RandomSearch, RegularizedEvolution
 
@@ -49,7 +50,8 @@ def make_searcher(
     VGAE folder); ``generative`` needs ``prior`` (a prior folder or Hub repo id;
     its VQ-VAE is the one it names), and ``finetune`` / ``predictor`` switch its parts for the ablation;
     ``conditional_llm`` needs ``prior``: a text prior (a pretrained LLM fine-tuned on the codes).
-    ``options`` go to the searcher's constructor.
+    ``options`` are the searcher's hyper-parameters: the fields of its config (:data:`SEARCHER_CONFIGS`; an option
+    it does not take is a ``ValueError``).
 
     ``predictor`` (one of :data:`~archllm_hf.presets.SEARCH_PREDICTORS`) ranks the generative searcher's
     proposals: ``graph``, ours, is pretrained on the zero-cost proxies of the space's cells, measured into
@@ -57,12 +59,15 @@ def make_searcher(
     kept, with the pretrained weights beside it, for every later search; ``code`` reads the prior's codes; ``none``
     queries the proposals in sampling order.
     """
+    if algorithm == "generative":
+        options = {"finetune": finetune, **options}
+    config = searcher_config(algorithm, **options)
     if algorithm == "random":
-        return RandomSearch(**options)
+        return RandomSearch(config)
     if algorithm == "evolution":
-        return RegularizedEvolution(**options)
+        return RegularizedEvolution(config)
     if algorithm == "local":
-        return LocalSearch(**options)
+        return LocalSearch(config)
     if algorithm in ("bo", "rl"):
         if vgae is None:
             raise ValueError(
@@ -76,7 +81,7 @@ def make_searcher(
 
         model = load_vgae(vgae, device=device)
         searcher = BayesianOptimisation if algorithm == "bo" else ReinforceSearch
-        return searcher(Arch2VecEmbedder(model, space_of(model.config)), **options)
+        return searcher(Arch2VecEmbedder(model, space_of(model.config)), config)
     if algorithm == "generative":
         if prior is None:
             raise ValueError(
@@ -92,7 +97,7 @@ def make_searcher(
             )
         generator = ArchitectureGenerator.from_pretrained(prior, device=device)
         ranker = search_predictor(kind, generator.space, prior, proxy_cache, device, progress)
-        return GenerativeSearch(generator, ranker, finetune=finetune, **options)
+        return GenerativeSearch(generator, ranker, config)
     if algorithm == "conditional_llm":
         if prior is None:
             raise ValueError(
@@ -102,8 +107,8 @@ def make_searcher(
         from ..generation.generator import ArchitectureGenerator
         from .conditional import ConditionalLLMSearch
 
-        return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), **options)
-    raise ValueError(f"unknown search algorithm {algorithm!r}; choose one of {', '.join(ALGORITHMS)}")
+        return ConditionalLLMSearch(ArchitectureGenerator.from_pretrained(prior, device=device), config)
+    raise ValueError(f"no searcher is registered for {algorithm!r}")  # a config without a searcher
 
 
 def search_predictor(
@@ -135,7 +140,8 @@ def search_predictor(
     if kind == "code":
         if prior is None:
             raise ValueError("the code predictor reads a prior's codes: give prior")
-        from ..utils import set_seed
+        from transformers import set_seed
+
         from .predictors import ArchPredictor
 
         # The predictor's regression head is new: from_prior draws it from the global torch generator, which each
@@ -155,10 +161,12 @@ __all__ = [
     "Oracle",
     "RandomSearch",
     "RegularizedEvolution",
+    "SEARCHER_CONFIGS",
     "SearchResult",
     "SearchRun",
     "Searcher",
     "TableOracle",
     "make_searcher",
+    "searcher_config",
     "search_predictor",
 ]

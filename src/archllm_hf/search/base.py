@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from tqdm.auto import tqdm
 
 from ..utils import atomic_save_figure, atomic_write_json, atomic_write_jsonl
+from .configs import SearcherConfig
 from .oracles import Evaluation, Oracle
 
 MAX_SAMPLING_ATTEMPTS = 10_000
@@ -96,7 +97,7 @@ class SearchResult:
         if self.report is not None:
             ax.plot(steps, self.trajectory("report"), label=f"{self.report} of the best", linestyle="--")
         ax.set_xlabel("queries")
-        ax.set_ylabel("value")
+        ax.set_ylabel("value" if self.report is not None else self.objective)
         ax.set_title(f"{self.algorithm} on {self.space} (seed {self.seed})")
         ax.legend()
         fig.tight_layout()
@@ -208,9 +209,11 @@ class SearchRun:
 
 
 class Searcher(ABC):
-    """A NAS algorithm: :meth:`search` spends a budget of distinct queries of an oracle."""
+    """A NAS algorithm: :meth:`search` spends a budget of distinct queries of an oracle. Its hyper-parameters are its
+    ``config`` (:mod:`archllm_hf.search.configs`; none by default)."""
 
     name: ClassVar[str]
+    config: SearcherConfig = SearcherConfig()
 
     def search(
         self,
@@ -264,8 +267,8 @@ class Searcher(ABC):
         """Query until the budget is spent (:meth:`SearchRun.query` raises :class:`BudgetSpent`)."""
 
     def _extra(self) -> dict[str, Any]:
-        """Searcher settings for the summary."""
-        return {}
+        """Searcher settings for the summary: its config."""
+        return self.config.to_dict()
 
 
 __all__ = ["BudgetSpent", "SearchResult", "SearchRun", "Searcher"]

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .base import Searcher, SearchRun
+from .configs import BOConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,15 +183,9 @@ class BayesianOptimisation(Searcher):
 
     Args:
         embed: maps cells to vectors ``[n, d]`` (e.g. :class:`~archllm_hf.search.predictors.Arch2VecEmbedder`).
-        num_initial: random cells queried before the first model (arch2vec: 16).
-        pool_size: cells sampled from the space as the pool when the oracle has no candidate list (a table
-            oracle's cells are the pool).
-        batch_size: cells queried per model fit, the best by expected improvement (arch2vec: 1 on NB201, 5 on
-            NB101).
+        config: the initial queries, the pool, the batch and arch2vec's acquisition
+            (:class:`~archllm_hf.search.configs.BOConfig`).
         model: the DNGO (default: arch2vec's, :data:`ARCH2VEC_DNGO`).
-        label_scale: objective values are multiplied by this before the fit (arch2vec: accuracies / 100).
-        ei_incumbent: the value EI improves on, in scaled units: arch2vec's 1.0, or None for the best seen.
-        ei_scale: ``"variance"`` (arch2vec: the predictive variance stands where the std belongs) or ``"std"``.
     """
 
     name = "bo"
@@ -198,57 +193,35 @@ class BayesianOptimisation(Searcher):
     def __init__(
         self,
         embed: Callable[[Sequence[Any]], np.ndarray],
-        num_initial: int = 16,
-        pool_size: int = 20_000,
-        batch_size: int = 1,
+        config: BOConfig | None = None,
         model: DNGO | None = None,
-        label_scale: float = 0.01,
-        ei_incumbent: float | None = 1.0,
-        ei_scale: Literal["variance", "std"] = "variance",
     ):
-        if num_initial < 2:
-            raise ValueError(f"num_initial must be >= 2 (the model needs two points), got {num_initial}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        if label_scale <= 0:
-            raise ValueError(f"label_scale must be positive, got {label_scale}")
-        if ei_scale not in ("variance", "std"):
-            raise ValueError(f"ei_scale must be 'variance' or 'std', got {ei_scale!r}")
-        self.embed, self.num_initial, self.pool_size = embed, num_initial, pool_size
-        self.batch_size = batch_size
+        self.embed, self.config = embed, config or BOConfig()
         self.model = model or DNGO()
-        self.label_scale, self.ei_incumbent, self.ei_scale = label_scale, ei_incumbent, ei_scale
 
     def _search(self, run: SearchRun) -> None:
-        pool = candidate_pool(run, self.pool_size, "BO")
+        pool = candidate_pool(run, self.config.pool_size, "BO")
         ids = [run.space.canonical_id(cell) for cell in pool]
         vectors = np.asarray(self.embed(pool), dtype=np.float32)
         position = {cell_id: i for i, cell_id in enumerate(ids)}
-        for i in run.rng.sample(range(len(pool)), min(self.num_initial, len(pool))):
+        for i in run.rng.sample(range(len(pool)), min(self.config.num_initial, len(pool))):
             run.query(pool[i])
         while True:
             seen = [position[r["id"]] for r in run.history]
-            values = np.array([r["objective"] for r in run.history]) * self.label_scale
+            values = np.array([r["objective"] for r in run.history]) * self.config.label_scale
             self.model.fit(vectors[seen], values, seed=run.seed + len(seen))
             unvisited = np.setdiff1d(np.arange(len(pool)), seen)
             if not len(unvisited):
                 return
             mean, std = self.model.predict(vectors[unvisited])
-            scale = std**2 if self.ei_scale == "variance" else std
-            incumbent = values.max() if self.ei_incumbent is None else self.ei_incumbent
+            scale = std**2 if self.config.ei_scale == "variance" else std
+            incumbent = values.max() if self.config.ei_incumbent is None else self.config.ei_incumbent
             improvement = expected_improvement(mean, np.maximum(scale, 1e-12), incumbent)
-            for i in np.argsort(-improvement, kind="stable")[: self.batch_size]:
+            for i in np.argsort(-improvement, kind="stable")[: self.config.batch_size]:
                 run.query(pool[unvisited[i]])
 
     def _extra(self) -> dict[str, Any]:
-        return {
-            "num_initial": self.num_initial,
-            "batch_size": self.batch_size,
-            "dngo": dataclasses.asdict(self.model.config),
-            "label_scale": self.label_scale,
-            "ei_incumbent": self.ei_incumbent,
-            "ei_scale": self.ei_scale,
-        }
+        return {**self.config.to_dict(), "dngo": dataclasses.asdict(self.model.config)}
 
 
 __all__ = [

@@ -43,7 +43,8 @@ def run_search(
     proxy_cache: str | Path | None = None,
 ) -> SearchResult:
     """Search ``space`` with a table oracle over ``metrics`` (maximising the column ``objective``), or with the
-    data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``), and write
+    data-free ``proxy`` of each cell's network (``params``, ``flops``, ``synflow``, ...; SynFlow's objective is its
+    ``log10``, the column ``log10_synflow``: see :class:`~archllm_hf.search.oracles.ProxyOracle`), and write
     ``out/history.jsonl``, ``out/summary.json`` and ``out/curve.png``.
 
     The output folder is checked before any work and locked while the search runs (a second search into it is
@@ -59,12 +60,14 @@ def run_search(
         raise ValueError("a proxy search uses no table: leave out metrics, objective and report")
     if proxy is None and (not metrics or objective is None):
         raise ValueError("search with metrics files and an objective column, or with a proxy: one of the two")
+    from ..networks.proxies import proxy_objective
+
     out = check_output_folder(out)
     identity = {
         "algorithm": algorithm,
         "space": space,
         "seed": seed,
-        "objective": objective,
+        "objective": objective if proxy is None else proxy_objective(proxy),
         "report": report,
         "proxy": proxy,
         "metrics": [Path(m).name for m in metrics or ()],

@@ -18,7 +18,8 @@ from scipy.stats import rankdata
 from ..generation.generator import ArchitectureGenerator, performance_prompt
 from ..training.prior import CausalLMCollator, tokenize_text
 from .base import SearchRun
-from .generative import PriorSearch, finetune, propose_new_cells
+from .configs import ConditionalLLMSearchConfig
+from .generative import PriorSearch, finetune
 
 
 class ConditionalLLMSearch(PriorSearch):
@@ -26,58 +27,35 @@ class ConditionalLLMSearch(PriorSearch):
 
     Args:
         generator: the text prior (format ``"text"``) and its VQ-VAE.
-        num_initial: cells sampled from the prior (its own prompt) and queried before the first round.
-        batch_size: cells queried per round.
-        num_buckets: performance buckets of the prompts.
-        finetune_steps, finetune_batch_size, finetune_learning_rate: each round's fine-tuning (AdamW, minibatches
-            drawn from the queried cells).
-        temperature: sampling temperature.
+        config: the rounds' sizes, the performance buckets, each round's fine-tuning and the sampling temperature
+            (:class:`~archllm_hf.search.configs.ConditionalLLMSearchConfig`).
     """
 
     name = "conditional_llm"
 
-    def __init__(
-        self,
-        generator: ArchitectureGenerator,
-        num_initial: int = 10,
-        batch_size: int = 10,
-        num_buckets: int = 4,
-        finetune_steps: int = 10,
-        finetune_batch_size: int = 16,
-        finetune_learning_rate: float = 1e-4,
-        temperature: float = 1.0,
-    ):
+    def __init__(self, generator: ArchitectureGenerator, config: ConditionalLLMSearchConfig | None = None):
         if generator.info.format != "text":
             raise ValueError(
                 "the conditional searcher needs a prior that writes codes as text (format 'text')"
             )
-        if min(num_initial, batch_size, finetune_batch_size) < 1 or num_buckets < 2 or finetune_steps < 0:
-            raise ValueError("need num_initial, batch_size, finetune_batch_size >= 1 and num_buckets >= 2")
-        self.generator = generator
-        self.num_initial, self.batch_size, self.num_buckets = num_initial, batch_size, num_buckets
-        self.finetune_steps, self.finetune_batch_size = finetune_steps, finetune_batch_size
-        self.finetune_learning_rate, self.temperature = finetune_learning_rate, temperature
+        self.generator, self.config = generator, config or ConditionalLLMSearchConfig()
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        sampling = {"temperature": self.temperature, "constrained": True}
-        self._query(run, cells, propose_new_cells(self.generator, run, self.num_initial, **sampling))
-        while run.remaining > 0:
-            self.generator.prior.load_state_dict(pretrained)
-            self._finetune(run, cells)
-            best = int(self.buckets([r["objective"] for r in run.history]).max())  # trained on, never empty
-            self.generator.conditioned_on(best, self.num_buckets)
-            self._query(run, cells, propose_new_cells(self.generator, run, self.batch_size, **sampling))
-            self.generator.conditioned_on(None, self.num_buckets)
+    def _sampling(self) -> dict[str, Any]:
+        return {"temperature": self.config.temperature, "constrained": True}
 
-    def _reset(self) -> None:
-        self.generator.conditioned_on(None, self.num_buckets)
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """Proposals after the prompt of the best bucket (the prior was just trained on it, so it is never empty)."""
+        best = int(self.buckets([r["objective"] for r in run.history]).max())
+        prompt = performance_prompt(self.generator.info.prompt, best, self.config.num_buckets)
+        return self._propose(run, self.config.batch_size, prompt=prompt)
 
     def buckets(self, objectives: list[float]) -> np.ndarray:
         """The performance bucket of each objective: quantiles of the objectives themselves; tied values share
         one bucket, the one of their mean rank."""
         values = np.asarray(objectives, dtype=float)
         ranks = rankdata(values, method="average") - 1  # 0 .. n-1
-        return np.minimum((ranks * self.num_buckets / len(values)).astype(int), self.num_buckets - 1)
+        num_buckets = self.config.num_buckets
+        return np.minimum((ranks * num_buckets / len(values)).astype(int), num_buckets - 1)
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         generator = self.generator
@@ -85,29 +63,18 @@ class ConditionalLLMSearch(PriorSearch):
         texts = generator.processor.cells_to_text(generator.vqvae, queried)
         buckets = self.buckets([r["objective"] for r in run.history])
         rows: list[dict[str, Any]] = []
-        for bucket in range(self.num_buckets):
+        for bucket in range(self.config.num_buckets):
             chosen = [text for text, b in zip(texts, buckets) if b == bucket]
             if chosen:
-                prompt = performance_prompt(generator.info.prompt, bucket, self.num_buckets)
+                prompt = performance_prompt(generator.info.prompt, bucket, self.config.num_buckets)
                 rows.extend(tokenize_text(generator.tokenizer, chosen, prompt).to_list())
         collate = CausalLMCollator(generator.tokenizer.pad_token_id)
 
         def next_batch() -> dict[str, torch.Tensor]:
-            picked = torch.randperm(len(rows))[: self.finetune_batch_size].tolist()
+            picked = torch.randperm(len(rows))[: self.config.finetune_batch_size].tolist()
             return {k: v.to(generator.device) for k, v in collate([rows[i] for i in picked]).items()}
 
-        finetune(generator.prior, next_batch, self.finetune_steps, self.finetune_learning_rate)
-
-    def _extra(self) -> dict[str, Any]:
-        return {
-            "num_initial": self.num_initial,
-            "batch_size": self.batch_size,
-            "num_buckets": self.num_buckets,
-            "finetune_steps": self.finetune_steps,
-            "finetune_batch_size": self.finetune_batch_size,
-            "finetune_learning_rate": self.finetune_learning_rate,
-            "temperature": self.temperature,
-        }
+        finetune(generator.prior, next_batch, self.config.finetune_steps, self.config.finetune_learning_rate)
 
 
 __all__ = ["ConditionalLLMSearch"]

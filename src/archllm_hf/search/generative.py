@@ -17,6 +17,7 @@ With both off this is sampling from the prior without replacement.
 from __future__ import annotations
 
 import copy
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ import torch
 
 from ..generation.generator import ArchitectureGenerator
 from .base import Searcher, SearchRun
+from .configs import GenerativeSearchConfig, PriorSearchConfig
 from .predictors import Predictor
 
 
@@ -66,11 +68,16 @@ def finetune(
 
 
 class PriorSearch(Searcher):
-    """What the searchers that steer a prior share: the prior's space must be the oracle's; the search runs from a
-    seeded torch generator in rounds (:meth:`_rounds`, given the cells queried so far by id and the prior's weights
-    before the search), and the prior leaves it with those weights, in eval mode, as :meth:`_reset` leaves it."""
+    """The skeleton of the searchers that steer a prior (ours and the conditional LLM search).
+
+    The prior's space must be the oracle's. From a seeded torch generator, ``config.num_initial`` cells sampled from
+    the pretrained prior are queried; then, each round, the prior is fine-tuned from its weights before the search
+    on what has been queried (:meth:`_finetune`, when :meth:`_finetunes`) and the next cells are proposed and
+    queried (:meth:`_next_cells`). The prior leaves the search with its weights from before, in eval mode.
+    """
 
     generator: ArchitectureGenerator
+    config: PriorSearchConfig
 
     def _search(self, run: SearchRun) -> None:
         if run.space.name != self.generator.space.name:
@@ -79,18 +86,37 @@ class PriorSearch(Searcher):
             )
         pretrained = copy.deepcopy(self.generator.prior.state_dict())
         torch.manual_seed(run.seed)
+        cells: dict[str, Any] = {}  # the cells queried so far, by id
         try:
-            self._rounds(run, {}, pretrained)
+            self._query(run, cells, self._propose(run, self.config.num_initial))
+            while run.remaining > 0:
+                if self._finetunes():
+                    self.generator.prior.load_state_dict(pretrained)
+                    self._finetune(run, cells)
+                self._query(run, cells, self._next_cells(run, cells))
         finally:
-            self._reset()
             self.generator.prior.load_state_dict(pretrained)
             self.generator.prior.eval()
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        raise NotImplementedError
+    def _finetunes(self) -> bool:
+        """Whether the prior is fine-tuned before each round."""
+        return True
 
-    def _reset(self) -> None:
-        """Undo what a round left on the generator besides the prior's weights (nothing by default)."""
+    @abstractmethod
+    def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
+        """Fine-tune the prior on the cells queried so far."""
+
+    @abstractmethod
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """The cells the round queries, in order."""
+
+    def _propose(self, run: SearchRun, n: int, prompt: str | None = None) -> list[Any]:
+        """Up to ``n`` new cells sampled from the prior (after ``prompt``, by default its own)."""
+        return propose_new_cells(self.generator, run, n, prompt=prompt, **self._sampling())
+
+    def _sampling(self) -> dict[str, Any]:
+        """The prior's sampling options."""
+        return {"temperature": self.config.temperature}
 
     @staticmethod
     def _query(run: SearchRun, cells: dict[str, Any], new_cells: list[Any]) -> None:
@@ -105,13 +131,8 @@ class GenerativeSearch(PriorSearch):
     Args:
         generator: the pretrained prior and its VQ-VAE.
         predictor: the accuracy predictor that ranks each pool (None: query proposals in sampling order).
-        finetune: fine-tune the prior on the best cells before each round.
-        num_initial: cells sampled from the pretrained prior and queried before the first round.
-        batch_size: cells queried per round.
-        pool_size: proposals per round (the predictor ranks them; without a predictor only ``batch_size`` are drawn).
-        elite_size: how many of the best cells the prior is fine-tuned on.
-        finetune_steps, finetune_learning_rate: the fine-tuning schedule (full batch of the elite, AdamW).
-        temperature: sampling temperature.
+        config: fine-tuning on or off, the rounds' sizes, the fine-tuning schedule and the sampling temperature
+            (:class:`~archllm_hf.search.configs.GenerativeSearchConfig`).
     """
 
     name = "generative"
@@ -120,79 +141,56 @@ class GenerativeSearch(PriorSearch):
         self,
         generator: ArchitectureGenerator,
         predictor: Predictor | None = None,
-        finetune: bool = True,
-        num_initial: int = 10,
-        batch_size: int = 10,
-        pool_size: int = 500,
-        elite_size: int = 10,
-        finetune_steps: int = 30,
-        finetune_learning_rate: float = 1e-3,
-        temperature: float = 1.0,
+        config: GenerativeSearchConfig | None = None,
     ):
         if generator.info.format != "codes":
             raise ValueError("the generative searcher needs a code-token prior (format 'codes')")
-        if min(num_initial, batch_size, pool_size, elite_size) < 1 or pool_size < batch_size:
-            raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
-        self.generator, self.predictor, self.finetune = generator, predictor, finetune
-        self.num_initial, self.batch_size, self.pool_size, self.elite_size = (
-            num_initial,
-            batch_size,
-            pool_size,
-            elite_size,
-        )
-        self.finetune_steps, self.finetune_learning_rate = finetune_steps, finetune_learning_rate
-        self.temperature = temperature
+        self.generator, self.predictor = generator, predictor
+        self.config = config or GenerativeSearchConfig()
         self.name = {
             (False, False): "generative_prior",
             (True, False): "generative_finetune",
             (False, True): "generative_predictor",
             (True, True): "generative",
-        }[(finetune, predictor is not None)]
+        }[(self.config.finetune, predictor is not None)]
 
     @property
     def variant(self) -> str:
         parts = (
-            ["prior"] + (["finetune"] if self.finetune else []) + (["predictor"] if self.predictor else [])
+            ["prior"]
+            + (["finetune"] if self.config.finetune else [])
+            + (["predictor"] if self.predictor else [])
         )
         return "+".join(parts)
 
-    def _rounds(self, run: SearchRun, cells: dict[str, Any], pretrained: dict[str, Any]) -> None:
-        self._query(run, cells, self._propose(run, self.num_initial))
-        while run.remaining > 0:
-            if self.finetune:
-                self.generator.prior.load_state_dict(pretrained)
-                self._finetune(run, cells)
-            pool = self._propose(run, self.pool_size if self.predictor else self.batch_size)
-            if self.predictor is not None and len(pool) > self.batch_size:
-                queried = [cells[r["id"]] for r in run.history]
-                self.predictor.config.seed = run.seed
-                self.predictor.fit(queried, [r["objective"] for r in run.history])
-                order = np.argsort(-self.predictor.predict(pool), kind="stable")
-                pool = [pool[i] for i in order]
-            self._query(run, cells, pool[: self.batch_size])
+    def _finetunes(self) -> bool:
+        return self.config.finetune
 
-    def _propose(self, run: SearchRun, n: int) -> list[Any]:
-        return propose_new_cells(self.generator, run, n, temperature=self.temperature)
+    def _next_cells(self, run: SearchRun, cells: dict[str, Any]) -> list[Any]:
+        """A pool of proposals, ranked by the predictor fit on every query so far (without one: sampling order)."""
+        batch_size = self.config.batch_size
+        pool = self._propose(run, self.config.pool_size if self.predictor else batch_size)
+        if self.predictor is not None and len(pool) > batch_size:
+            queried = [cells[r["id"]] for r in run.history]
+            self.predictor.config.seed = run.seed
+            self.predictor.fit(queried, [r["objective"] for r in run.history])
+            order = np.argsort(-self.predictor.predict(pool), kind="stable")
+            pool = [pool[i] for i in order]
+        return pool[:batch_size]
 
     def _finetune(self, run: SearchRun, cells: dict[str, Any]) -> None:
         """A few full-batch steps of the causal-LM loss on the elite's code strings."""
-        elite = sorted(run.history, key=lambda r: -r["objective"])[: self.elite_size]
+        elite = sorted(run.history, key=lambda r: -r["objective"])[: self.config.elite_size]
         generator = self.generator
         texts = generator.processor.cells_to_text(generator.vqvae, [cells[r["id"]] for r in elite])
         ids = torch.as_tensor(generator.tokenizer(texts)["input_ids"], device=generator.device)
         batch = {"input_ids": ids, "labels": ids}
-        finetune(generator.prior, lambda: batch, self.finetune_steps, self.finetune_learning_rate)
+        finetune(
+            generator.prior, lambda: batch, self.config.finetune_steps, self.config.finetune_learning_rate
+        )
 
     def _extra(self) -> dict[str, Any]:
-        return {
-            "variant": self.variant,
-            "num_initial": self.num_initial,
-            "batch_size": self.batch_size,
-            "pool_size": self.pool_size,
-            "elite_size": self.elite_size,
-            "finetune_steps": self.finetune_steps,
-            "temperature": self.temperature,
-        }
+        return {"variant": self.variant, **self.config.to_dict()}
 
 
 __all__ = ["GenerativeSearch", "PriorSearch", "finetune", "propose_new_cells"]

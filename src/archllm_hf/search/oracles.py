@@ -216,20 +216,28 @@ class CallableOracle(Oracle):
 
 class ProxyOracle(CallableOracle):
     """A data-free proxy of the network each cell builds (``space.to_module``; see
-    :mod:`archllm_hf.networks.proxies`): ``"params"``, ``"flops"`` or ``"synflow"``. It needs no table, so every
-    space, DARTS included, can be searched end to end; the objective column is the proxy's name.
+    :mod:`archllm_hf.networks.proxies`): ``"params"``, ``"flops"``, ``"synflow"``, ... It needs no table, so every
+    space, DARTS included, can be searched end to end.
+
+    The objective column is the proxy's name, except for the proxies that span hundreds of orders of magnitude
+    (:data:`~archllm_hf.networks.proxies.LOG10_OBJECTIVE_PROXIES`: SynFlow reaches 2.3e118 on DARTS): the search
+    maximises their ``log10``, and the column says so (``log10_synflow``), so that its history, summary and curve
+    are readable numbers.
 
     ``network``: sizes for ``space.to_module`` (by default the space's network: NB101's and NB201's benchmark
     networks, DARTS' evaluation network with C = 36 and 20 layers). Weights are initialised from a fixed seed.
     """
 
     def __init__(self, space: SearchSpace, proxy: str, input_size: int = 32, **network: Any):
-        from ..networks.proxies import PROXIES, proxy_of
+        from ..networks.proxies import PROXIES, objective_value, proxy_objective, proxy_of
 
         if proxy not in PROXIES:
             raise ValueError(f"unknown proxy {proxy!r}; choose one of {', '.join(PROXIES)}")
+        self.proxy = proxy
         super().__init__(
-            space, lambda cell: proxy_of(space, cell, proxy, input_size, **network), objective=proxy
+            space,
+            lambda cell: objective_value(proxy, proxy_of(space, cell, proxy, input_size, **network)),
+            objective=proxy_objective(proxy),
         )
 
 

@@ -36,6 +36,7 @@ from transformers import (
     AutoTokenizer,
     PreTrainedModel,
     Trainer,
+    set_seed,
 )
 from transformers.trainer_callback import PrinterCallback
 
@@ -45,7 +46,7 @@ from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
 from ..training.common import PaddingCollator, training_arguments
-from ..utils import atomic_files, quiet_loading, set_seed
+from ..utils import atomic_files, quiet_loading
 
 
 class Predictor(ABC):

@@ -25,6 +25,7 @@ from torch import nn
 
 from .base import Searcher, SearchRun
 from .bayesian import candidate_pool
+from .configs import RLConfig
 from .predictors import own_randomness
 
 
@@ -48,53 +49,21 @@ class ReinforceSearch(Searcher):
 
     Args:
         embed: maps cells to vectors ``[n, d]`` (e.g. :class:`~archllm_hf.search.predictors.Arch2VecEmbedder`).
-        pool_size: cells sampled from the space as the pool when the oracle has no candidate list.
-        hidden_size: the LSTM cell's state size (arch2vec: 128).
-        update_every: queries per policy update (arch2vec: 16).
-        baseline: constant reward baseline (arch2vec: 0.4).
-        learning_rate: Adam's step size (arch2vec: 1e-2).
-        action_std: standard deviation of the Gaussian action in every latent dimension (arch2vec: 1).
-        reward_scale: the reward is the objective times this (arch2vec: accuracy / 100).
+        config: the pool, the policy and its updates (:class:`~archllm_hf.search.configs.RLConfig`).
     """
 
     name = "rl"
 
-    def __init__(
-        self,
-        embed: Callable[[Sequence[Any]], np.ndarray],
-        pool_size: int = 20_000,
-        hidden_size: int = 128,
-        update_every: int = 16,
-        baseline: float = 0.4,
-        learning_rate: float = 1e-2,
-        action_std: float = 1.0,
-        reward_scale: float = 0.01,
-    ):
-        for name, value in (
-            ("hidden_size", hidden_size),
-            ("update_every", update_every),
-            ("pool_size", pool_size),
-        ):
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        for name, value in (
-            ("learning_rate", learning_rate),
-            ("action_std", action_std),
-            ("reward_scale", reward_scale),
-        ):
-            if value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
-        self.embed, self.pool_size, self.hidden_size = embed, pool_size, hidden_size
-        self.update_every, self.baseline, self.learning_rate = update_every, baseline, learning_rate
-        self.action_std, self.reward_scale = action_std, reward_scale
+    def __init__(self, embed: Callable[[Sequence[Any]], np.ndarray], config: RLConfig | None = None):
+        self.embed, self.config = embed, config or RLConfig()
         self.num_updates = 0
         """Policy updates made by the last search."""
 
     def _search(self, run: SearchRun) -> None:
-        pool = candidate_pool(run, self.pool_size, "RL")
+        pool = candidate_pool(run, self.config.pool_size, "RL")
         vectors = torch.as_tensor(np.asarray(self.embed(pool), dtype=np.float32))
         with own_randomness(run.seed):  # the policy's initial weights; the caller's generators are left alone
-            policy = LatentPolicy(vectors.shape[1], self.hidden_size)
+            policy = LatentPolicy(vectors.shape[1], self.config.hidden_size)
         self._run_policy(run, pool, vectors, policy)
 
     def _run_policy(
@@ -102,7 +71,7 @@ class ReinforceSearch(Searcher):
     ) -> None:
         visited = torch.zeros(len(pool), dtype=torch.bool)
         generator = torch.Generator().manual_seed(run.seed)
-        optimizer = torch.optim.Adam(policy.parameters(), lr=self.learning_rate)
+        optimizer = torch.optim.Adam(policy.parameters(), lr=self.config.learning_rate)
 
         start = run.rng.randrange(len(pool))
         visited[start] = True
@@ -114,20 +83,20 @@ class ReinforceSearch(Searcher):
         while True:
             mean, lstm_state = policy(state_vector[None], lstm_state)
             noise = torch.randn(mean.shape, generator=generator)
-            action = (mean + self.action_std * noise).detach()
-            log_probs.append(_gaussian_log_density(action, mean, self.action_std)[0])
+            action = (mean + self.config.action_std * noise).detach()
+            log_probs.append(_gaussian_log_density(action, mean, self.config.action_std)[0])
             nearest = self._nearest_unvisited(vectors, visited, action[0])
             visited[nearest] = True
             state_vector = vectors[nearest]
-            rewards.append(run.query(pool[nearest]).objective * self.reward_scale)
-            if len(rewards) == self.update_every:
+            rewards.append(run.query(pool[nearest]).objective * self.config.reward_scale)
+            if len(rewards) == self.config.update_every:
                 self._update(optimizer, log_probs, rewards)
                 log_probs, rewards, lstm_state = [], [], None
 
     def _update(
         self, optimizer: torch.optim.Optimizer, log_probs: list[torch.Tensor], rewards: list[float]
     ) -> None:
-        advantages = torch.tensor(rewards) - self.baseline
+        advantages = torch.tensor(rewards) - self.config.baseline
         loss = torch.mean(-torch.stack(log_probs) * advantages)
         optimizer.zero_grad()
         loss.backward()
@@ -139,17 +108,6 @@ class ReinforceSearch(Searcher):
         distances = torch.linalg.vector_norm(vectors - point, dim=1)
         distances[visited] = float("inf")
         return int(torch.argmin(distances))
-
-    def _extra(self) -> dict[str, Any]:
-        return {
-            "pool_size": self.pool_size,
-            "hidden_size": self.hidden_size,
-            "update_every": self.update_every,
-            "baseline": self.baseline,
-            "learning_rate": self.learning_rate,
-            "action_std": self.action_std,
-            "reward_scale": self.reward_scale,
-        }
 
 
 def _gaussian_log_density(x: torch.Tensor, mean: torch.Tensor, std: float) -> torch.Tensor:

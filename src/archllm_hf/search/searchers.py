@@ -10,12 +10,16 @@ from collections import deque
 from typing import Any
 
 from .base import Searcher, SearchRun
+from .configs import EvolutionConfig, LocalSearchConfig, RandomSearchConfig
 
 
 class RandomSearch(Searcher):
     """Uniformly random cells, never one twice."""
 
     name = "random"
+
+    def __init__(self, config: RandomSearchConfig | None = None):
+        self.config = config or RandomSearchConfig()
 
     def _search(self, run: SearchRun) -> None:
         while True:
@@ -25,33 +29,27 @@ class RandomSearch(Searcher):
 class RegularizedEvolution(Searcher):
     """Aging evolution (Real et al. 2019): tournament selection, one-edge/one-op mutation, the oldest dies.
 
-    Defaults are NAS-Bench-201's: population 10, tournament 3. A mutant that was queried before is drawn again
-    (after 100 failed draws a random new cell is queried instead), so every query is a new cell.
+    The population and tournament sizes are the config's (:class:`~archllm_hf.search.configs.EvolutionConfig`;
+    NAS-Bench-201's 10 and 3 by default). A mutant that was queried before is drawn again (after 100 failed draws a
+    random new cell is queried instead), so every query is a new cell.
     """
 
     name = "evolution"
 
-    def __init__(self, population_size: int = 10, tournament_size: int = 3):
-        if not 1 <= tournament_size <= population_size:
-            raise ValueError(
-                f"need 1 <= tournament_size <= population_size, got {tournament_size} and {population_size}"
-            )
-        self.population_size, self.tournament_size = population_size, tournament_size
+    def __init__(self, config: EvolutionConfig | None = None):
+        self.config = config or EvolutionConfig()
 
     def _search(self, run: SearchRun) -> None:
         population: deque[tuple[Any, float]] = deque()
-        while len(population) < self.population_size:
+        while len(population) < self.config.population_size:
             cell = run.random_new_cell()
             population.append((cell, run.query(cell).objective))
         while True:
-            contenders = run.rng.sample(list(population), self.tournament_size)
+            contenders = run.rng.sample(list(population), self.config.tournament_size)
             parent = max(contenders, key=lambda member: member[1])[0]
             child = run.mutant(parent)
             population.append((child, run.query(child).objective))
             population.popleft()
-
-    def _extra(self) -> dict[str, Any]:
-        return {"population_size": self.population_size, "tournament_size": self.tournament_size}
 
 
 class LocalSearch(Searcher):
@@ -59,6 +57,9 @@ class LocalSearch(Searcher):
     it improves; at a local optimum, restart from a new random cell."""
 
     name = "local"
+
+    def __init__(self, config: LocalSearchConfig | None = None):
+        self.config = config or LocalSearchConfig()
 
     def _search(self, run: SearchRun) -> None:
         while True:

@@ -27,11 +27,11 @@ from transformers import (
     PreTrainedModel,
     Trainer,
     TrainerCallback,
+    set_seed,
 )
 
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
-from ..utils import set_seed
 from .common import PaddingCollator, cosine_schedule, load_cells, train_resuming, training_arguments
 from .graphs import split_cells
 from .llm import load_base_model

@@ -17,12 +17,11 @@ from typing import Any
 import datasets
 from tokenizers import Tokenizer, decoders, models, processors, trainers
 from tqdm.auto import tqdm
-from transformers import PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerFast, set_seed
 
 from .._hub import PriorInfo
 from ..presets import PriorTrainingConfig, preset
 from ..spaces import SearchSpace, get_space
-from ..utils import set_seed
 from .common import load_cells
 from .prior import fit_causal_lm, save_causal_lm_prior, scratch_llama
 

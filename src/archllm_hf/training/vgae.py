@@ -56,6 +56,7 @@ from typing import Any, Literal
 
 import datasets
 import torch
+from transformers import set_seed
 
 from .._hub import save_vgae
 from ..data import arch2vec_split
@@ -63,7 +64,6 @@ from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
 from ..spaces import SearchSpace, get_space
 from ..spaces.arch2vec_rules import arch2vec_layout
-from ..utils import set_seed
 from .common import ReconstructionTrainer, load_cells
 from .graphs import GraphTensors, fit_graph_model, graph_dataset, graph_training_summary
 

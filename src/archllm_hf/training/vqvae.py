@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+from transformers import set_seed
 
 from .._hub import save_vqvae
 from ..models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import VQVAETrainingConfig, preset
 from ..spaces import SearchSpace, get_space
-from ..utils import set_seed
 from .common import ReconstructionTrainer, cosine_schedule, load_cells
 from .graphs import fit_graph_model, graph_dataset, graph_training_summary, reconstruction_metrics
 
