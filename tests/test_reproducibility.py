@@ -1,6 +1,6 @@
 """Issue 23.12: the same command and seed give a byte-identical history.jsonl (and samples file) in fresh processes,
 whatever their PYTHONHASHSEED, for every searcher of ``archllm search`` (random, evolution, local, bo, generative
-ranking with ours or with the code predictor, conditional_llm) and for ``archllm generate``."""
+ranking with ours or with the code predictor, rl, conditional_llm) and for ``archllm generate``."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ assert main([*generative, "--proxy-cache", f"{{out}}/proxies.jsonl", "--out", f"
 assert main([*generative, "--predictor", "code", "--out", f"{{out}}/gen-code"]) == 0
 # bo: 16 random cells, then 4 rounds that fit its model; conditional_llm: 10 random cells, then a fine-tuned round
 assert main([*search, "--algorithm", "bo", "--vgae", vgae, "--budget", "20", "--out", f"{{out}}/bo"]) == 0
+assert main([*search, "--algorithm", "rl", "--vgae", vgae, "--budget", "20", "--out", f"{{out}}/rl"]) == 0
 assert main([*search, "--algorithm", "conditional_llm", "--prior", text_prior, "--budget", "20",
              "--out", f"{{out}}/conditional"]) == 0
 assert main(["generate", "--prior", prior, "--num", "40", "--seed", "9110", "--out", f"{{out}}/samples.jsonl",
@@ -62,7 +63,7 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
         )
         assert done.returncode == 0, done.stderr[-3000:]
         outs.append(out)
-    searches = ("random", "evolution", "local", "gen", "gen-code", "bo", "conditional")
+    searches = ("random", "evolution", "local", "gen", "gen-code", "bo", "rl", "conditional")
     files = [Path(name, "history.jsonl") for name in searches]
     files.append(Path("samples.jsonl"))
     for name in files:
