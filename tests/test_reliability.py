@@ -346,6 +346,33 @@ def test_an_interrupted_search_keeps_its_queries_and_resumes(tmp_path, capsys, s
     assert (out / "history.jsonl").read_text() != expected
 
 
+def test_a_search_an_older_version_recorded_resumes(tmp_path, capsys, shared_data, monkeypatch):
+    """A setting an older version did not record (the predictor, say) counts as its default, None: the search
+    resumes; a setting recorded with another value is named in the refusal."""
+    from archllm_hf.search import base
+
+    out = tmp_path / "out"
+    original = base.SearchRun.query
+
+    def interrupted(self, cell):
+        if len(self.history) == 4:
+            raise KeyboardInterrupt
+        return original(self, cell)
+
+    monkeypatch.setattr(base.SearchRun, "query", interrupted)
+    assert cli(search_args(shared_data, out, 5)) == 130
+    monkeypatch.setattr(base.SearchRun, "query", original)
+    info = json.loads((out / "search.json").read_text())
+    assert info.pop("predictor") is None
+    (out / "search.json").write_text(json.dumps(info))  # as the previous version wrote it
+    assert cli(search_args(shared_data, out, 5)) == 0
+    assert len((out / "history.jsonl").read_text().splitlines()) == 12
+    info["seed"], info["extra"] = 5, "x"
+    (out / "search.json").write_text(json.dumps(info))
+    capsys.readouterr()
+    assert "(it differs in extra)" in error_of(search_args(shared_data, out, 5), capsys)
+
+
 def test_a_killed_data_build_leaves_nothing_that_stays_or_uploads(tmp_path):
     out = tmp_path / "data"
     cells = build_cells_dataset("nb201", num_samples=40, progress=False)

@@ -83,6 +83,7 @@ def test_generative_search_ranks_with_ours_by_default(nats, minibench, tmp_path,
     assert len((out / "history.jsonl").read_text().splitlines()) == 30
     assert json.loads((out / "summary.json").read_text())["variant"] == "prior+finetune+predictor"
     assert json.loads((out / "search.json").read_text())["predictor"] == "graph"
+    assert json.loads((out / "summary.json").read_text())["predictor"] == "graph"  # what ranked the pools
     assert fits and set(fits) == {1}  # each round that ranks a pool fits one network
     assert (cache.parent / "graph-pretrained-nb201" / "config.json").is_file()  # pretrained once, kept
     assert cache.is_file()  # the proxies of the pretraining cells and of every ranked proposal
@@ -98,6 +99,7 @@ def test_generative_search_from_a_prior_folder(nats, minibench, tmp_path):
     assert len((out / "history.jsonl").read_text().splitlines()) == 15
     assert json.loads((out / "summary.json").read_text())["variant"] == "prior+finetune+predictor"
     assert json.loads((out / "search.json").read_text())["predictor"] == "code"
+    assert json.loads((out / "summary.json").read_text())["predictor"] == "code_pretrained"
     plain = tmp_path / "plain"
     args = search_args(nats, minibench, plain, "--algorithm", "generative", "--prior", str(prior))
     assert cli_main([*args, "--predictor", "none"]) == 0

@@ -178,6 +178,41 @@ def test_every_searcher_has_one_config_and_make_searcher_checks_its_options(orac
     assert searcher_config("bo", batch_size=5) == BOConfig(num_initial=16, pool_size=20_000, batch_size=5)
 
 
+@pytest.mark.parametrize(
+    "algorithm,options,message",
+    [
+        ("generative", {"temperature": 0.0}, "temperature must be positive"),
+        ("generative", {"finetune_steps": -5}, "finetune_steps >= 0"),
+        ("generative", {"finetune": 1}, "GenerativeSearchConfig.finetune must be a bool, got 1"),
+        ("conditional_llm", {"temperature": float("nan")}, "temperature must be a finite number, got nan"),
+        ("conditional_llm", {"finetune_learning_rate": -1e-4}, "finetune_learning_rate must be positive"),
+        ("bo", {"pool_size": -3}, "pool_size must be >= 1"),
+        ("bo", {"ei_incumbent": float("inf")}, "ei_incumbent must be a finite number or None"),
+        ("evolution", {"population_size": 2.5}, "EvolutionConfig.population_size must be an int, got 2.5"),
+        ("rl", {"baseline": "0.4"}, "RLConfig.baseline must be a finite number"),
+    ],
+)
+def test_a_config_refuses_values_of_the_wrong_type_or_range(algorithm, options, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        searcher_config(algorithm, **options)
+    assert searcher_config("bo", ei_incumbent=None).ei_incumbent is None  # None where the type allows it
+
+
+def test_a_search_seed_outside_numpys_range_is_refused_before_any_query(oracle):
+    for seed in (-1, 2**32, 1.5, True):
+        with pytest.raises(ValueError, match="the search seed must be an integer in \\[0, 4,294,967,295\\]"):
+            make_searcher("random").search(oracle, 5, seed=seed)
+    assert len(make_searcher("random").search(oracle, 5, seed=2**32 - 1).history) == 5
+
+
+def test_ours_needs_two_initial_cells_to_fit_its_predictor(prior_dir):
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    predictor = ArchPredictor.from_prior(prior_dir)
+    with pytest.raises(ValueError, match="num_initial must be >= 2"):
+        GenerativeSearch(generator, predictor, GenerativeSearchConfig(num_initial=1))
+    assert GenerativeSearch(generator, None, GenerativeSearchConfig(num_initial=1)).config.num_initial == 1
+
+
 def test_the_result_writes_history_summary_and_curve(oracle, tmp_path):
     result = make_searcher("random").search(oracle, 12, seed=0)
     result.save(tmp_path)

@@ -17,6 +17,8 @@ from .configs import SearcherConfig
 from .oracles import Evaluation, Oracle
 
 MAX_SAMPLING_ATTEMPTS = 10_000
+MAX_SEARCH_SEED = 2**32 - 1
+"""The largest seed of a search (NumPy's and ``transformers.set_seed``'s limit)."""
 
 
 class BudgetSpent(Exception):
@@ -208,6 +210,12 @@ class SearchRun:
         return self.random_new_cell()
 
 
+def check_search_seed(seed: Any) -> None:
+    """Refuse a search seed outside ``[0, MAX_SEARCH_SEED]`` (or not an int) with a clear ``ValueError``."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEARCH_SEED:
+        raise ValueError(f"the search seed must be an integer in [0, {MAX_SEARCH_SEED:,}], got {seed!r}")
+
+
 class Searcher(ABC):
     """A NAS algorithm: :meth:`search` spends a budget of distinct queries of an oracle. Its hyper-parameters are its
     ``config`` (:mod:`archllm_hf.search.configs`; none by default)."""
@@ -230,10 +238,12 @@ class Searcher(ABC):
         run of the same search and seed, which this run repeats (answered from the records) and then continues
         (see :class:`SearchRun`).
 
-        Raises ``ValueError`` for a budget below 1 or above the number of cells the oracle can answer.
+        Raises ``ValueError`` for a budget below 1 or above the number of cells the oracle can answer, and for a seed
+        outside ``[0, 2**32 - 1]`` (what NumPy's and transformers' seeding take; the searchers' fits seed with it).
         """
         if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
             raise ValueError(f"budget must be a positive integer, got {budget!r}")
+        check_search_seed(seed)
         size = oracle.size
         if size is not None and budget > size:
             raise ValueError(f"budget {budget:,} is larger than the {size:,} cells the oracle can answer")
@@ -271,4 +281,4 @@ class Searcher(ABC):
         return self.config.to_dict()
 
 
-__all__ = ["BudgetSpent", "SearchResult", "SearchRun", "Searcher"]
+__all__ = ["MAX_SEARCH_SEED", "BudgetSpent", "SearchResult", "SearchRun", "Searcher", "check_search_seed"]

@@ -15,7 +15,7 @@ from ..presets import PREDICTOR_KINDS
 from ..spaces import get_space
 from ..utils import atomic_write_json, atomic_write_jsonl, check_output_folder, folder_lock
 from . import make_searcher
-from .base import SearchResult
+from .base import SearchResult, check_search_seed
 from .oracles import Oracle, ProxyOracle, TableOracle
 
 
@@ -62,6 +62,7 @@ def run_search(
         raise ValueError("search with metrics files and an objective column, or with a proxy: one of the two")
     from ..networks.proxies import proxy_objective
 
+    check_search_seed(seed)
     out = check_output_folder(out)
     identity = {
         "algorithm": algorithm,
@@ -117,9 +118,11 @@ def _recorded_history(
             earlier = json.loads(info_path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError):
             earlier = None
+    if isinstance(earlier, dict):  # a setting an older version did not record had its default, None
+        earlier = {**dict.fromkeys(identity), **earlier}
     if earlier != identity:
         differs = (
-            [k for k in identity if (earlier or {}).get(k) != identity[k]]
+            sorted(k for k in {*identity, *earlier} if earlier.get(k) != identity.get(k))
             if isinstance(earlier, dict)
             else []
         )

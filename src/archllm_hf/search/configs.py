@@ -9,13 +9,23 @@ nothing else; :data:`SEARCHER_CONFIGS` maps each algorithm name to its config cl
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
 
 @dataclass
 class SearcherConfig:
-    """The base: a searcher without hyper-parameters (random and local search)."""
+    """The base: a searcher without hyper-parameters (random and local search). Every config checks that its
+    fields hold what their types say (an int, a finite float, a bool; ``None`` where allowed); subclasses add the
+    ranges."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for field in dataclasses.fields(self):
+            _check_type(type(self).__name__, field.name, getattr(self, field.name), hints[field.name])
 
     def to_dict(self) -> dict[str, Any]:
         """The hyper-parameters, for the search summary."""
@@ -45,6 +55,7 @@ class EvolutionConfig(SearcherConfig):
     tournament_size: int = 3
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not 1 <= self.tournament_size <= self.population_size:
             raise ValueError(
                 "need 1 <= tournament_size <= population_size, got "
@@ -75,6 +86,9 @@ class BOConfig(SearcherConfig):
     ei_scale: Literal["variance", "std"] = "variance"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pool_size < 1:
+            raise ValueError(f"pool_size must be >= 1, got {self.pool_size}")
         if self.num_initial < 2:
             raise ValueError(f"num_initial must be >= 2 (the model needs two points), got {self.num_initial}")
         if self.batch_size < 1:
@@ -108,6 +122,7 @@ class RLConfig(SearcherConfig):
     reward_scale: float = 0.01
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         for name in ("hidden_size", "update_every", "pool_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -131,10 +146,13 @@ class PriorSearchConfig(SearcherConfig):
     temperature: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if min(self.num_initial, self.batch_size) < 1:
             raise ValueError(
                 f"need num_initial, batch_size >= 1, got {self.num_initial} and {self.batch_size}"
             )
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
 
 
 @dataclass
@@ -161,6 +179,11 @@ class GenerativeSearchConfig(PriorSearchConfig):
         super().__post_init__()
         if self.elite_size < 1 or self.pool_size < self.batch_size:
             raise ValueError("need num_initial, batch_size, elite_size >= 1 and pool_size >= batch_size")
+        if self.finetune_steps < 0 or self.finetune_learning_rate <= 0:
+            raise ValueError(
+                "need finetune_steps >= 0 and a positive finetune_learning_rate, got "
+                f"{self.finetune_steps} and {self.finetune_learning_rate}"
+            )
 
 
 @dataclass
@@ -183,6 +206,34 @@ class ConditionalLLMSearchConfig(PriorSearchConfig):
         super().__post_init__()
         if self.finetune_batch_size < 1 or self.num_buckets < 2 or self.finetune_steps < 0:
             raise ValueError("need num_initial, batch_size, finetune_batch_size >= 1 and num_buckets >= 2")
+        if self.finetune_learning_rate <= 0:
+            raise ValueError(f"finetune_learning_rate must be positive, got {self.finetune_learning_rate}")
+
+
+def _check_type(config: str, name: str, value: Any, hint: Any) -> None:
+    """``value`` of the field ``name`` holds what ``hint`` says: an int (not a bool), a finite float (an int will
+    do), a bool, a string of a ``Literal``, or ``None`` where the hint allows it."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    if value is None and type(None) in options:
+        return
+    for option in options:
+        if option is bool and isinstance(value, bool):
+            return
+        if option is int and isinstance(value, int) and not isinstance(value, bool):
+            return
+        if option is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if math.isfinite(value):
+                return
+        if typing.get_origin(option) is Literal and value in typing.get_args(option):
+            return
+    raise ValueError(f"{config}.{name} must be {_describe(options)}, got {value!r}")
+
+
+def _describe(options: tuple[Any, ...]) -> str:
+    names = {bool: "a bool", int: "an int", float: "a finite number", type(None): "None"}
+    return " or ".join(
+        names.get(option) or " or ".join(repr(v) for v in typing.get_args(option)) for option in options
+    )
 
 
 SEARCHER_CONFIGS: dict[str, type[SearcherConfig]] = {

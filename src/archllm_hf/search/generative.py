@@ -147,6 +147,10 @@ class GenerativeSearch(PriorSearch):
             raise ValueError("the generative searcher needs a code-token prior (format 'codes')")
         self.generator, self.predictor = generator, predictor
         self.config = config or GenerativeSearchConfig()
+        if predictor is not None and self.config.num_initial < 2:
+            raise ValueError(
+                f"a predictor fits on the cells queried so far: num_initial must be >= 2, got {self.config.num_initial}"
+            )
         self.name = {
             (False, False): "generative_prior",
             (True, False): "generative_finetune",
@@ -190,7 +194,10 @@ class GenerativeSearch(PriorSearch):
         )
 
     def _extra(self) -> dict[str, Any]:
-        return {"variant": self.variant, **self.config.to_dict()}
+        ranker = (
+            None if self.predictor is None else getattr(self.predictor, "name", type(self.predictor).__name__)
+        )
+        return {"variant": self.variant, "predictor": ranker, **self.config.to_dict()}
 
 
 __all__ = ["GenerativeSearch", "PriorSearch", "finetune", "propose_new_cells"]

@@ -5,7 +5,7 @@ batch 32, gradient clipping at 5, constant learning rate, 8 epochs on NB101 and 
 ``vgae_epochs``). After training, the training-set posterior means give the per-(node, dimension) mean and std that
 sampling rescales ``N(0, I)`` draws with; they are stored in the model (buffers) before it is saved.
 
-:class:`VGAETrainingConfig` holds the three points where arch2vec's code does something its paper does not say; each
+:class:`VGAETrainingConfig` holds the four points where arch2vec's code does something its paper does not say; each
 is on by default (:data:`PUBLISHED`), because that is what produced the published numbers:
 
 * ``eval_mode_after_first_epoch`` (**the quirk**): arch2vec's per-epoch sampling check calls ``eval()`` and nothing
