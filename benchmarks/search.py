@@ -43,7 +43,8 @@ def main() -> None:
         "--proxy-cache",
         type=Path,
         default=None,
-        help="the NB201 proxies ours pretrains on (default: WORK/full/proxies-nb201.jsonl, or WORK/quick/... with --quick; measured once)",
+        help="the NB201 proxies ours pretrains on (default: WORK/full/proxies-nb201.jsonl, WORK/quick/... with "
+        "--quick; measured once)",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
