@@ -267,6 +267,8 @@ def search_tables() -> list[str]:
                 "|---|" + "---:|" * (len(by_dataset) + 2),
             ]
             for name, label in SEARCH_NAMES.items():
+                if any(name not in by_name for by_name in by_dataset.values()):
+                    continue  # a searcher this run did not have
                 cells, seconds, optimum = [], [], []
                 for dataset, by_name in by_dataset.items():
                     c = by_name[name]
@@ -286,7 +288,17 @@ def search_tables() -> list[str]:
                     + " | ".join(cells)
                     + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
                 )
-        lines += ["", f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`."]
+        ranker = r["settings"].get("generative_predictor")
+        lines += [
+            "",
+            f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`. "
+            + (
+                f"Ours ranks its pools with the {ranker['kind']} predictor."
+                if ranker
+                else "This run predates the current defaults: ours ranked its pools with the code predictor, and BO "
+                "was the earlier DNGO (ReLU, 100 steps of batch 256, 5 cells a fit); it is to be re-made."
+            ),
+        ]
     return lines
 
 
