@@ -265,6 +265,32 @@ def test_atomic_save_figure_uses_a_unique_temporary_name(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".curve.png.tmp.png", "curve.png"]
 
 
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_atomic_writes_give_the_mode_open_would(tmp_path, umask, mode):
+    """A file written through a temporary one has the mode a plain ``open()`` gives under the umask (the
+    temporary file's 0600 must not stick to results, samples and figures)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from archllm_hf.utils import atomic_write_json, atomic_writer
+
+    previous = os.umask(umask)
+    try:
+        atomic_write_json(tmp_path / "result.json", {"a": 1})
+        with atomic_writer(tmp_path / "samples.jsonl") as handle:
+            handle.write("{}\n")
+        fig, _ = plt.subplots()
+        atomic_save_figure(fig, tmp_path / "curve.png")
+        with open(tmp_path / "plain.txt", "w") as handle:
+            handle.write("x")
+    finally:
+        os.umask(previous)
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    assert modes == dict.fromkeys(["result.json", "samples.jsonl", "curve.png", "plain.txt"], mode)
+
+
 def search_args(shared_data: Path, out: Path, seed: int, budget: int = 12) -> list[str]:
     return [
         "search", "--space", "nb201", "--metrics", str(shared_data / "nb201/nats_tss_test_acc_200ep.csv"),

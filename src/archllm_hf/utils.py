@@ -16,6 +16,14 @@ LOCK_NAME = ".archllm.lock"
 """The lock file :func:`folder_lock` holds in an output folder while a run writes it."""
 
 
+def _new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under the current umask (``tempfile.mkstemp`` makes its files 0600, so
+    a file written through one gets this mode before it is renamed into place)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary file in the same folder, then rename it into place."""
     return atomic_write_bytes(path, text.encode("utf-8"))
@@ -29,6 +37,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -47,6 +56,7 @@ def atomic_writer(path: str | os.PathLike) -> Iterator[Any]:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             yield handle
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -199,6 +209,7 @@ def atomic_save_figure(fig: Any, path: str | os.PathLike) -> Path:
     tmp = Path(name)
     try:
         fig.savefig(tmp, format=path.suffix.lstrip(".") or None)
+        os.chmod(tmp, _new_file_mode())
         os.replace(tmp, path)
     finally:
         plt.close(fig)
