@@ -4,6 +4,7 @@ NAS-Bench-201, the cell/JSONL front ends and the ``evaluate`` metric wrapper."""
 from __future__ import annotations
 
 import json
+import re
 import math
 from pathlib import Path
 
@@ -585,3 +586,26 @@ def test_metric_takes_the_rule_in_space_configs(evaluate):
     assert (lenient["num_valid"], lenient["num_unique_valid"]) == (3, 2)
     with pytest.raises(ValueError, match="space config"):
         evaluate.load(METRIC_PATH, keep_in_memory=True).compute(predictions=["a"], rule="arch2vec")
+
+
+@pytest.mark.parametrize(
+    "graph,message",
+    [
+        ({"ops": [0] * 8}, '"graph" must be {"adjacency": 8 x 8 integers, "ops": 8 integers}'),
+        ("x", '"graph" must be {"adjacency": 8 x 8 integers'),
+        ({"adjacency": [[0] * 8] * 8, "ops": ["conv"] * 8}, '"graph" must be'),
+        (
+            {"adjacency": [[0] * 7] * 7, "ops": [0] * 7},
+            '"graph" must be {"adjacency": 8 x 8 integers, "ops": 8 integers}; got adjacency (7, 7) and ops (7,)',
+        ),
+    ],
+)
+def test_a_malformed_raw_graph_is_a_clear_error_naming_its_line(tmp_path, graph, message):
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text(
+        json.dumps({"cell": ARCH_A}) + "\n" + json.dumps({"cell": None, "graph": graph}) + "\n"
+    )
+    with pytest.raises(ValueError, match=re.escape(f"{samples}:2: {message}")):
+        score_jsonl(samples, "nb201", rule="arch2vec")
+    with pytest.raises(ValueError, match=re.escape(f"sample 0: {message}")):
+        score_samples([{"cell": None, "graph": graph}], space="nb201", rule="arch2vec")

@@ -228,8 +228,7 @@ def score_samples(
         graphs = []
         for k, sample in enumerate(samples):
             if sample.get("graph") is not None:
-                graph = sample["graph"]
-                graphs.append((np.asarray(graph["adjacency"]), np.asarray(graph["ops"])))
+                graphs.append(_raw_graph(sample["graph"], space, f"sample {k}"))
             elif "cell" in sample:
                 graphs.append(_encoding(space, space.decode_native(sample["cell"])))
             else:
@@ -254,6 +253,25 @@ def score_samples(
         isomorphism_ids=[s.get("isomorphism_id") for s in samples] if isomorphism else None,
         train_isomorphism_ids=train_isomorphism_ids,
     )
+
+
+def _raw_graph(graph: Any, space: SearchSpace, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """A record's raw ``graph`` as (adjacency, ops) arrays, or a ``ValueError`` that says where and what is wrong:
+    it must be ``{"adjacency": N x N integers, "ops": N integers}`` with N the space's node count."""
+    n = space.num_nodes
+    expected = f'{{"adjacency": {n} x {n} integers, "ops": {n} integers}}'
+    if not isinstance(graph, dict) or not {"adjacency", "ops"} <= set(graph):
+        raise ValueError(f'{where}: "graph" must be {expected}')
+    try:
+        adjacency = np.asarray(graph["adjacency"], dtype=np.int64)
+        ops = np.asarray(graph["ops"], dtype=np.int64)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f'{where}: "graph" must be {expected}') from None
+    if adjacency.shape != (n, n) or ops.shape != (n,):
+        raise ValueError(
+            f'{where}: "graph" must be {expected}; got adjacency {adjacency.shape} and ops {ops.shape}'
+        )
+    return adjacency, ops
 
 
 def score_graphs(
@@ -340,7 +358,10 @@ def score_jsonl(
                 if line.strip():
                     record = _parse_sample_line(line, f"{path}:{lineno}")
                     cells.append(record["cell"])
-                    graphs.append(record.get("graph"))
+                    graph = record.get("graph")
+                    if rule == "arch2vec" and graph is not None:
+                        _raw_graph(graph, space, f"{path}:{lineno}")
+                    graphs.append(graph)
         except UnicodeDecodeError as err:
             raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     if not cells:
