@@ -162,6 +162,7 @@ __all__ = [
     "reconstruct",
     "reconstructs",
     "tiny_arch2vec_config",
+    "tiny_text_prior",
     "tiny_vqvae_config",
     "train_until_reconstructed",
     "use_tiny_graph_predictor",
@@ -270,6 +271,27 @@ def tiny_causal_lm(path: Any) -> None:
         eos_token_id=tokenizer.eos_token_id,
     )
     GPT2LMHeadModel(config).save_pretrained(path)
+
+
+def tiny_text_prior(root: Any) -> Any:
+    """A text prior (:func:`tiny_causal_lm` fine-tuned on the codes of 64 NB201 cells of an untrained tiny VQ-VAE),
+    as the conditional_llm searcher needs: ``root / "prior"``."""
+    import datasets
+
+    from archllm_hf._hub import save_vqvae
+    from archllm_hf.data import build_cells_dataset
+    from archllm_hf.models.arch_vqvae import ArchVQVAEModel
+    from archllm_hf.presets import PriorTrainingConfig
+    from archllm_hf.training.prior import train_prior
+
+    tiny_causal_lm(root / "base")
+    torch.manual_seed(0)
+    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201")).eval(), root / "vqvae")
+    full = build_cells_dataset("nb201", progress=False)
+    cells = datasets.DatasetDict({k: v.select(range(64)) for k, v in full.items()})
+    config = PriorTrainingConfig(base_model=str(root / "base"), epochs=1, batch_size=16, learning_rate=1e-3)
+    train_prior(root / "vqvae", root / "prior", dataset=cells, config=config, progress=False)
+    return root / "prior"
 
 
 from pathlib import Path  # for the annotations below; the import block above is left as it was

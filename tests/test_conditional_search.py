@@ -3,35 +3,21 @@ its labelled queries and samples the best bucket."""
 
 from __future__ import annotations
 
-import datasets
 import pytest
 import torch
-from fixtures import tiny_causal_lm, tiny_vqvae_config
+from fixtures import tiny_text_prior
 
-from archllm_hf._hub import save_vqvae
-from archllm_hf.data import build_cells_dataset
 from archllm_hf.generation import ArchitectureGenerator
 from archllm_hf.generation.generator import performance_prompt
-from archllm_hf.models.arch_vqvae import ArchVQVAEModel
-from archllm_hf.presets import PriorTrainingConfig
 from archllm_hf.search import CallableOracle, make_searcher
 from archllm_hf.search.conditional import ConditionalLLMSearch
 from archllm_hf.search.configs import ConditionalLLMSearchConfig
 from archllm_hf.spaces import get_space
-from archllm_hf.training.prior import train_prior
 
 
 @pytest.fixture(scope="module")
 def text_prior(tmp_path_factory):
-    root = tmp_path_factory.mktemp("text_prior")
-    tiny_causal_lm(root / "base")
-    torch.manual_seed(0)
-    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201")).eval(), root / "vqvae")
-    full = build_cells_dataset("nb201", progress=False)
-    cells = datasets.DatasetDict({k: v.select(range(64)) for k, v in full.items()})
-    config = PriorTrainingConfig(base_model=str(root / "base"), epochs=1, batch_size=16, learning_rate=1e-3)
-    train_prior(root / "vqvae", root / "prior", dataset=cells, config=config, progress=False)
-    return root / "prior"
+    return tiny_text_prior(tmp_path_factory.mktemp("text_prior"))
 
 
 def conv_count(cell) -> float:

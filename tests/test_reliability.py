@@ -8,6 +8,8 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -341,26 +343,33 @@ def test_a_search_folder_another_process_holds_is_refused(tmp_path, capsys, shar
     assert len((out / "history.jsonl").read_text().splitlines()) == 12
 
 
-def test_an_interrupted_search_keeps_its_queries_and_resumes(tmp_path, capsys, shared_data, monkeypatch):
+@contextmanager
+def interrupted_after(queries: int) -> Iterator[None]:
+    """Inside the block, a search is interrupted (Ctrl-C) when it asks for its query number ``queries + 1``."""
     from archllm_hf.search import base
 
+    original = base.SearchRun.query
+
+    def interrupted(self, cell):  # noqa: ANN001, ANN202
+        if len(self.history) == queries:
+            raise KeyboardInterrupt
+        return original(self, cell)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base.SearchRun, "query", interrupted)
+        yield
+
+
+def test_an_interrupted_search_keeps_its_queries_and_resumes(tmp_path, capsys, shared_data):
     reference = tmp_path / "reference"
     assert cli(search_args(shared_data, reference, 5)) == 0
     expected = (reference / "history.jsonl").read_text()
 
     out = tmp_path / "out"
-    original = base.SearchRun.query
-
-    def interrupted(self, cell):
-        if len(self.history) == 7:
-            raise KeyboardInterrupt
-        return original(self, cell)
-
-    monkeypatch.setattr(base.SearchRun, "query", interrupted)
-    assert cli(search_args(shared_data, out, 5)) == 130
+    with interrupted_after(7):
+        assert cli(search_args(shared_data, out, 5)) == 130
     kept = (out / "history.jsonl").read_text().splitlines()
     assert len(kept) == 7 and kept == expected.splitlines()[:7]  # written as the queries happened
-    monkeypatch.setattr(base.SearchRun, "query", original)
 
     assert cli(search_args(shared_data, out, 5)) == 0  # the same search again resumes it
     assert (out / "history.jsonl").read_text() == expected
@@ -372,22 +381,12 @@ def test_an_interrupted_search_keeps_its_queries_and_resumes(tmp_path, capsys, s
     assert (out / "history.jsonl").read_text() != expected
 
 
-def test_a_search_an_older_version_recorded_resumes(tmp_path, capsys, shared_data, monkeypatch):
+def test_a_search_an_older_version_recorded_resumes(tmp_path, capsys, shared_data):
     """A setting an older version did not record (the predictor, say) counts as its default, None: the search
     resumes; a setting recorded with another value is named in the refusal."""
-    from archllm_hf.search import base
-
     out = tmp_path / "out"
-    original = base.SearchRun.query
-
-    def interrupted(self, cell):
-        if len(self.history) == 4:
-            raise KeyboardInterrupt
-        return original(self, cell)
-
-    monkeypatch.setattr(base.SearchRun, "query", interrupted)
-    assert cli(search_args(shared_data, out, 5)) == 130
-    monkeypatch.setattr(base.SearchRun, "query", original)
+    with interrupted_after(4):
+        assert cli(search_args(shared_data, out, 5)) == 130
     info = json.loads((out / "search.json").read_text())
     assert info.pop("predictor") is None
     (out / "search.json").write_text(json.dumps(info))  # as the previous version wrote it

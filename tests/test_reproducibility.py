@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
-from fixtures import TINY_ARCH2VEC, tiny_arch2vec_config, tiny_causal_lm, tiny_nb201_prior
+from fixtures import TINY_ARCH2VEC, tiny_arch2vec_config, tiny_nb201_prior, tiny_text_prior
 
 CHILD = """
 import sys
@@ -69,28 +69,6 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
     for name in files:
         first, second = ((out / name).read_bytes() for out in outs)
         assert first and first == second, f"{name} differs between the two processes"
-
-
-def tiny_text_prior(root: Path) -> Path:
-    """A text prior (a tiny GPT-2 fine-tuned on the codes of 64 NB201 cells), as conditional_llm needs."""
-    import datasets
-    import torch
-    from fixtures import tiny_vqvae_config
-
-    from archllm_hf._hub import save_vqvae
-    from archllm_hf.data import build_cells_dataset
-    from archllm_hf.models.arch_vqvae import ArchVQVAEModel
-    from archllm_hf.presets import PriorTrainingConfig
-    from archllm_hf.training.prior import train_prior
-
-    tiny_causal_lm(root / "base")
-    torch.manual_seed(0)
-    save_vqvae(ArchVQVAEModel(tiny_vqvae_config("nb201")).eval(), root / "vqvae")
-    full = build_cells_dataset("nb201", progress=False)
-    cells = datasets.DatasetDict({k: v.select(range(64)) for k, v in full.items()})
-    config = PriorTrainingConfig(base_model=str(root / "base"), epochs=1, batch_size=16, learning_rate=1e-3)
-    train_prior(root / "vqvae", root / "prior", dataset=cells, config=config, progress=False)
-    return root / "prior"
 
 
 def tiny_vgae(folder: Path) -> Path:

@@ -60,7 +60,7 @@ Conventions:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from os import PathLike
 from pathlib import Path
@@ -68,7 +68,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .spaces import SearchSpace, get_space
+from .spaces import DecodedCell, SearchSpace, get_space
 from .spaces.arch2vec_rules import arch2vec_graph_hash, arch2vec_valid
 
 METRIC_NAME = "arch_generation"
@@ -186,15 +186,7 @@ def score_cells(
         train_ids = [result.id for result in train]
         if isomorphism and train_isomorphism_ids is None:
             train_isomorphism_ids = [_isomorphism_id(space, result) for result in train]
-    return score_generation(
-        [result.id if result.valid else None for result in decoded],
-        [result.valid for result in decoded],
-        train_ids=train_ids,
-        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded]
-        if isomorphism
-        else None,
-        train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
-    )
+    return _score_decoded(space, decoded, train_ids, train_isomorphism_ids, isomorphism)
 
 
 def score_samples(
@@ -303,15 +295,7 @@ def score_graphs(
         return _score_arch2vec(space, list(zip(adjacency, ops)))
     decoded = space.decode_graphs(adjacency, ops) if len(ops) else []
     isomorphism = space.has_isomorphism_classes if isomorphism is None else isomorphism
-    return score_generation(
-        [result.id if result.valid else None for result in decoded],
-        [result.valid for result in decoded],
-        train_ids=train_ids,
-        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded]
-        if isomorphism
-        else None,
-        train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
-    )
+    return _score_decoded(space, decoded, train_ids, train_isomorphism_ids, isomorphism)
 
 
 def training_reference(space: SearchSpace, train_split: Any) -> dict[str, set[str] | None]:
@@ -465,6 +449,25 @@ def _encoding(space: SearchSpace, result: Any) -> tuple[np.ndarray, np.ndarray] 
         return None
     graph = space.to_graph(result.cell)
     return graph.adjacency, graph.ops
+
+
+def _score_decoded(
+    space: SearchSpace,
+    decoded: Sequence[DecodedCell],
+    train_ids: Iterable[str] | None,
+    train_isomorphism_ids: Iterable[str] | None,
+    isomorphism: bool,
+) -> Scores:
+    """Our (strict) scores of decoded cells: their canonical ids, and isomorphism ids when ``isomorphism``."""
+    return score_generation(
+        [result.id if result.valid else None for result in decoded],
+        [result.valid for result in decoded],
+        train_ids=train_ids,
+        isomorphism_ids=[_isomorphism_id(space, r) if r.valid else None for r in decoded]
+        if isomorphism
+        else None,
+        train_isomorphism_ids=train_isomorphism_ids if isomorphism else None,
+    )
 
 
 def _score_arch2vec(space: SearchSpace, graphs: list[tuple[np.ndarray, np.ndarray] | None]) -> Scores:
