@@ -8,8 +8,8 @@ search with the code prior) with its ablations.
 P1: the objective is the 12-epoch validation accuracy, the figure the 200-epoch test accuracy of the cell with the
 best objective. P2: the objective and the figure are the 200-epoch test accuracy (the best found). Models: the prior
 given by ``--prior`` (its VQ-VAE is the one it names) and the VGAE given by ``--vgae``, or trained into ``--work``.
-Each run is kept in ``--work`` and reused, so the benchmark resumes run by run; ``--protocols`` and ``--searchers``
-split it between processes. Once every run is there, writes ``benchmarks/results/search-nb201[-quick].json`` and a
+Each run is kept in ``--work`` and reused, so the benchmark resumes run by run; ``--protocols``, ``--datasets`` and
+``--searchers`` split it between processes. Once every run is there, writes ``benchmarks/results/search-nb201[-quick].json`` and a
 PNG of the curves; ``python benchmarks/render_readme.py`` puts them in the README.
 """
 
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from _common import RESULTS
 
-from archllm_hf.evaluation.search import PROTOCOLS, SEARCHERS, SearchBenchmark, plot_search
+from archllm_hf.evaluation.search import DATASETS, PROTOCOLS, SEARCHERS, SearchBenchmark, plot_search
 from archllm_hf.utils import atomic_write_json
 
 
@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=200)
     parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS))
     parser.add_argument("--searchers", nargs="+", choices=list(SEARCHERS), default=list(SEARCHERS))
+    parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
     parser.add_argument("--device", default=None)
     parser.add_argument(
         "--proxy-cache",
@@ -57,6 +58,7 @@ def main() -> None:
         budget=args.budget,
         protocols=args.protocols,
         searchers=args.searchers,
+        datasets=args.datasets,
         quick=args.quick,
         device=args.device,
         proxy_cache=args.proxy_cache,

@@ -3,6 +3,7 @@ The generative searcher runs on a tiny prior."""
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from pathlib import Path
@@ -28,6 +29,7 @@ from archllm_hf.search.bayesian import (
     DNGOConfig,
     bayesian_linear_regression,
     expected_improvement,
+    train_mlp,
 )
 from archllm_hf.search.configs import BOConfig, EvolutionConfig, GenerativeSearchConfig, RLConfig
 from archllm_hf.search.generative import GenerativeSearch
@@ -352,23 +354,38 @@ def test_dngo_is_configured_as_arch2vec_configures_it():
         DNGO({"epochs": 1})
 
 
-def test_dngo_trains_on_full_minibatches_of_ten(monkeypatch):
+def test_dngo_trains_on_full_minibatches_of_ten():
+    rng = np.random.default_rng(2)
+    model = DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(25, 3)), rng.normal(size=25))
+    assert model.steps == 3 * 2  # 25 points: two full batches of 10 per epoch, the last 5 left out
+    model = DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(6, 3)), rng.normal(size=6))
+    assert model.steps == 3  # fewer points than a batch: one batch of all of them
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_train_mlp_takes_torchs_adam_steps(activation):
     import torch
 
-    steps: list[int] = []
-    original = torch.optim.Adam.step
-
-    def counting_step(self, *args, **kwargs):
-        steps.append(len(self.param_groups))
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(torch.optim.Adam, "step", counting_step)
-    rng = np.random.default_rng(2)
-    DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(25, 3)), rng.normal(size=25))
-    assert len(steps) == 3 * 2  # 25 points: two full batches of 10 per epoch, the last 5 left out
-    steps.clear()
-    DNGO(DNGOConfig(hidden_size=8, epochs=3)).fit(rng.normal(size=(6, 3)), rng.normal(size=6))
-    assert len(steps) == 3  # fewer points than a batch: one batch of all of them
+    config = DNGOConfig(hidden_size=16, epochs=5, activation=activation)
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(23, 4)).astype(np.float32), rng.normal(size=23).astype(np.float32)
+    orders = [rng.permutation(23) for _ in range(config.epochs)]
+    torch.manual_seed(0)
+    ours = DNGO(config)._network(4)
+    reference = copy.deepcopy(ours)
+    steps = train_mlp(ours, x, y, config, iter(orders).__next__)
+    optimizer = torch.optim.Adam(reference.parameters(), lr=config.learning_rate)
+    inputs, labels = torch.from_numpy(x), torch.from_numpy(y)
+    for order in orders:
+        for start in range(0, 23 - 10 + 1, 10):
+            rows = torch.from_numpy(order[start : start + 10])
+            loss = torch.mean((reference(inputs[rows])[:, 0] - labels[rows]) ** 2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    assert steps == 5 * 2
+    for a, b in zip(ours.parameters(), reference.parameters()):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 
 
 def test_bo_acquisition_variants_are_checked():

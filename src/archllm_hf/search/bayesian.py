@@ -97,22 +97,10 @@ class DNGO:
             (float(y.mean()), float(y.std()) or 1.0) if config.normalize_output else (0.0, 1.0)
         )
         targets = (y - self.mean) / self.std
-        generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
         self.net = self._network(x.shape[1])
-        inputs = torch.as_tensor(self._inputs(x), dtype=torch.float32)
-        labels = torch.as_tensor(targets, dtype=torch.float32)
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=config.learning_rate)
-        batch = min(config.batch_size, len(x))  # fewer points than a batch: one batch of all of them
-        self.net.train()
-        for _ in range(config.epochs):
-            order = torch.randperm(len(x), generator=generator)
-            for start in range(0, len(x) - batch + 1, batch):  # full batches only
-                rows = order[start : start + batch]
-                loss = torch.mean((self.net(inputs[rows])[:, 0] - labels[rows]) ** 2)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
+        order = np.random.default_rng(seed)
+        self.steps = train_mlp(self.net, self._inputs(x), targets, config, lambda: order.permutation(len(x)))
         self.net.eval()
         self.weights, self.covariance, self.beta = bayesian_linear_regression(self._features(x), targets)
         return self
@@ -131,6 +119,66 @@ class DNGO:
     def _features(self, x: np.ndarray) -> np.ndarray:
         hidden = self.net[:-1](torch.as_tensor(self._inputs(x), dtype=torch.float32)).double().numpy()
         return np.hstack([hidden, np.ones((len(x), 1))])
+
+
+def train_mlp(
+    net: nn.Sequential,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    config: DNGOConfig,
+    permutation: Callable[[], np.ndarray],
+) -> int:
+    """Train ``net`` (Linear/activation layers) in place on the mean squared error with Adam at torch's defaults,
+    ``config.epochs`` epochs of full minibatches of ``config.batch_size`` in the order ``permutation()`` gives
+    (one batch of all points when there are fewer); returns the number of steps.
+
+    The updates are torch's ``Adam`` step for step, done in numpy on one flat buffer: on a network this small, torch's
+    per-step overhead is most of the time, and arch2vec's search fits one after every query."""
+    linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+    shapes = [
+        shape for layer in linears for shape in (tuple(layer.weight.shape[::-1]), (layer.out_features,))
+    ]
+    sizes = [int(np.prod(shape)) for shape in shapes]
+    offsets = np.cumsum([0, *sizes])
+    flat = np.concatenate(
+        [t.detach().numpy().T.ravel() for layer in linears for t in (layer.weight, layer.bias)]
+    ).astype(np.float32)
+    grad, first, second, scratch = (np.zeros_like(flat) for _ in range(4))
+    params = [flat[a:b].reshape(shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
+    grads = [grad[a:b].reshape(shape) for a, b, shape in zip(offsets, offsets[1:], shapes)]
+    x, y = np.asarray(inputs, dtype=np.float32), np.asarray(targets, dtype=np.float32)
+    batch = min(config.batch_size, len(x))
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    step = 0
+    for _ in range(config.epochs):
+        order = permutation()
+        for start in range(0, len(x) - batch + 1, batch):
+            rows = order[start : start + batch]
+            hidden = [x[rows]]
+            for layer in range(len(linears) - 1):
+                pre = hidden[-1] @ params[2 * layer] + params[2 * layer + 1]
+                hidden.append(np.tanh(pre) if config.activation == "tanh" else np.maximum(pre, 0))
+            error = (2.0 / batch) * (hidden[-1] @ params[-2] + params[-1] - y[rows, None])
+            for layer in range(len(linears) - 1, -1, -1):
+                np.matmul(hidden[layer].T, error, out=grads[2 * layer])
+                error.sum(axis=0, out=grads[2 * layer + 1])
+                if layer:
+                    slope = 1 - hidden[layer] ** 2 if config.activation == "tanh" else hidden[layer] > 0
+                    error = (error @ params[2 * layer].T) * slope
+            step += 1
+            first *= beta1
+            first += (1 - beta1) * grad
+            second *= beta2
+            np.multiply(grad, grad, out=scratch)
+            second += (1 - beta2) * scratch
+            np.sqrt(second / (1 - beta2**step), out=scratch)
+            scratch += eps
+            flat -= (config.learning_rate / (1 - beta1**step)) * first / scratch
+    with torch.no_grad():
+        for layer, weight, bias in zip(linears, params[::2], params[1::2]):
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(weight.T)))
+            layer.bias.copy_(torch.from_numpy(bias.copy()))
+    return step
 
 
 def bayesian_linear_regression(
@@ -232,4 +280,5 @@ __all__ = [
     "bayesian_linear_regression",
     "candidate_pool",
     "expected_improvement",
+    "train_mlp",
 ]
