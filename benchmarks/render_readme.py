@@ -267,11 +267,15 @@ def search_tables() -> list[str]:
                 "|---|" + "---:|" * (len(by_dataset) + 2),
             ]
             for name, label in SEARCH_NAMES.items():
-                if any(name not in by_name for by_name in by_dataset.values()):
+                if all(name not in by_name for by_name in by_dataset.values()):
                     continue  # a searcher this run did not have
                 cells, seconds, optimum = [], [], []
-                for dataset, by_name in by_dataset.items():
-                    c = by_name[name]
+                for by_name in by_dataset.values():
+                    c = by_name.get(name)
+                    if c is None:  # a row still running when the file was written (listed below the table)
+                        cells.append("running")
+                        optimum.append("–")
+                        continue
                     cells.append(
                         " / ".join(
                             f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}"
@@ -289,9 +293,17 @@ def search_tables() -> list[str]:
                     + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
                 )
         ranker = r["settings"].get("generative_predictor")
+        missing = r.get("missing", {})
         lines += [
             "",
             f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`. "
+            + (
+                f"Rows not complete when the file was written (runs done of {r['settings']['seeds']}), left out: "
+                + ", ".join(f"{key.replace('/', ' ')} ({done})" for key, done in missing.items())
+                + ". "
+                if missing
+                else ""
+            )
             + (
                 f"Ours ranks its pools with the {ranker['kind']} predictor."
                 if ranker

@@ -9,7 +9,7 @@ P1: the objective is the 12-epoch validation accuracy, the figure the 200-epoch 
 best objective. P2: the objective and the figure are the 200-epoch test accuracy (the best found). Models: the prior
 given by ``--prior`` (its VQ-VAE is the one it names) and the VGAE given by ``--vgae``, or trained into ``--work``.
 Each run is kept in ``--work`` and reused, so the benchmark resumes run by run; ``--protocols``, ``--datasets`` and
-``--searchers`` split it between processes. Once every run is there, writes ``benchmarks/results/search-nb201[-quick].json`` and a
+``--searchers`` split it between processes. Once every run is there (``--partial``: the rows that are complete), writes ``benchmarks/results/search-nb201[-quick].json`` and a
 PNG of the curves; ``python benchmarks/render_readme.py`` puts them in the README.
 """
 
@@ -47,6 +47,11 @@ def main() -> None:
         help="the NB201 proxies ours pretrains on (default: WORK/full/proxies-nb201.jsonl, WORK/quick/... with "
         "--quick; measured once)",
     )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="write the JSON with the rows whose runs are all there (the others listed under 'missing')",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     benchmark = SearchBenchmark(
@@ -62,6 +67,7 @@ def main() -> None:
         quick=args.quick,
         device=args.device,
         proxy_cache=args.proxy_cache,
+        partial=args.partial,
     )
     result = benchmark.run()
     if result is None:

@@ -157,6 +157,9 @@ class SearchBenchmark:
     device: str | None = None
     proxy_cache: Path | None = None
     """The NB201 proxies ours pretrains on (default: ``work/proxies-nb201.jsonl``, measured there once)."""
+    partial: bool = False
+    """Aggregate the (protocol, dataset, searcher) rows whose runs are all there, listing the rest under
+    ``missing``, instead of waiting for the whole grid."""
 
     def __post_init__(self) -> None:
         if self.quick:
@@ -166,7 +169,8 @@ class SearchBenchmark:
             self.proxy_cache = self.work / "proxies-nb201.jsonl"
 
     def run(self) -> dict[str, Any] | None:
-        """Run what is missing; the aggregated result once every run of the full grid is there, else None."""
+        """Run what is missing; the aggregated result once every run of the full grid is there (with ``partial``:
+        once any row is complete), else None."""
         started = provenance()
         table = nb201_table(self.metrics_dir)
         models = NB201Models.prepare(self.work, self.prior, self.vgae, self.quick, self.device)
@@ -203,15 +207,9 @@ class SearchBenchmark:
     def aggregate(
         self, table: MetricTable, models: NB201Models, started: dict[str, Any]
     ) -> dict[str, Any] | None:
-        results: dict[str, Any] = {}
-        for protocol in PROTOCOLS:
-            for dataset in self.datasets:
-                for name in SEARCHERS:
-                    runs = [self._run_path(protocol, dataset, name, seed) for seed in range(self.seeds)]
-                    if not all(path.is_file() for path in runs):
-                        return None
-                    cell = summarise([json.loads(path.read_text()) for path in runs], self.budget)
-                    results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
+        results, missing = collect_rows(self.work / "runs", self.datasets, self.seeds, self.budget)
+        if not results or (missing and not self.partial):
+            return None
         optima = {
             d: max(
                 row[f"{d}_test_acc_200ep"]
@@ -239,10 +237,36 @@ class SearchBenchmark:
             "models": models.describe(),
             "optima_200ep_test": optima,
             "results": results,
+            **({"missing": missing} if missing else {}),
         }
 
     def _run_path(self, protocol: str, dataset: str, name: str, seed: int) -> Path:
-        return self.work / "runs" / f"{protocol}-{dataset}-{name}-{seed:03d}.json"
+        return run_path(self.work / "runs", protocol, dataset, name, seed)
+
+
+def run_path(runs: Path, protocol: str, dataset: str, name: str, seed: int) -> Path:
+    """Where the benchmark keeps one run's curve."""
+    return runs / f"{protocol}-{dataset}-{name}-{seed:03d}.json"
+
+
+def collect_rows(
+    runs: Path, datasets: Sequence[str], seeds: int, budget: int
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The summary of every (protocol, dataset, searcher) row whose ``seeds`` runs are all in ``runs``, nested in
+    that order, and how many runs each incomplete row has (``"P1/cifar10/bo": 7``)."""
+    results: dict[str, Any] = {}
+    missing: dict[str, int] = {}
+    for protocol in PROTOCOLS:
+        for dataset in datasets:
+            for name in SEARCHERS:
+                paths = [run_path(runs, protocol, dataset, name, seed) for seed in range(seeds)]
+                done = [path for path in paths if path.is_file()]
+                if len(done) < len(paths):
+                    missing[f"{protocol}/{dataset}/{name}"] = len(done)
+                    continue
+                cell = summarise([json.loads(path.read_text()) for path in done], budget)
+                results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
+    return results, missing
 
 
 def optimum_ids(table: MetricTable, column: str) -> set[str]:
@@ -279,11 +303,20 @@ def plot_search(result: dict[str, Any], path: Path) -> Path:
     """Mean reported accuracy against queries: one panel per (protocol, dataset), one line per searcher."""
     import matplotlib.pyplot as plt
 
-    panels = [(p, d) for p, by_dataset in result["results"].items() for d in by_dataset]
+    protocols = list(result["results"])
+    columns = max(len(by_dataset) for by_dataset in result["results"].values())
     fig, axes = plt.subplots(
-        2, max(1, len(panels) // 2), figsize=(5 * max(1, len(panels) // 2), 7), squeeze=False
+        len(protocols), columns, figsize=(5 * columns, 3.5 * len(protocols)), squeeze=False
     )
-    for ax, (protocol, dataset) in zip(axes.flat, panels):
+    for row, protocol in enumerate(protocols):
+        for ax in axes[row, len(result["results"][protocol]) :]:
+            ax.set_visible(False)
+    panels = [
+        (axes[row, column], protocol, dataset)
+        for row, protocol in enumerate(protocols)
+        for column, dataset in enumerate(result["results"][protocol])
+    ]
+    for ax, protocol, dataset in panels:
         for name, cell in result["results"][protocol][dataset].items():
             curve = cell["mean_curve"]
             ax.plot(range(1, len(curve) + 1), curve, label=name, linewidth=2 if name == "generative" else 1)
@@ -308,8 +341,10 @@ __all__ = [
     "NB201Models",
     "SearchBenchmark",
     "build_searchers",
+    "collect_rows",
     "nb201_table",
     "optimum_ids",
     "plot_search",
+    "run_path",
     "summarise",
 ]

@@ -1,0 +1,85 @@
+"""The search benchmark's aggregation: complete rows only, the rest listed as missing, and its plot and README
+table with rows that are still running."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from archllm_hf.evaluation.search import PROTOCOLS, SEARCHERS, collect_rows, plot_search, run_path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def write_runs(
+    runs: Path, protocol: str, dataset: str, name: str, seeds: range, budget: int, start: float
+) -> None:
+    runs.mkdir(parents=True, exist_ok=True)
+    for seed in seeds:
+        curve = [start + seed + 0.01 * q for q in range(budget)]
+        record = {"curve": curve, "seconds": 1.5, "queries_to_optimum": 10 + seed if seed % 2 else None}
+        run_path(runs, protocol, dataset, name, seed).write_text(json.dumps(record))
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Path:
+    runs = tmp_path / "runs"
+    for protocol in PROTOCOLS:
+        write_runs(runs, protocol, "cifar10", "random", range(2), 50, 90.0)
+    write_runs(runs, "P2", "cifar100", "random", range(2), 50, 70.0)
+    write_runs(runs, "P2", "cifar10", "generative", range(1), 50, 93.0)  # 1 of 2 seeds: still running
+    return runs
+
+
+def test_only_complete_rows_are_summarised_and_the_rest_counted(runs):
+    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budget=50)
+    assert set(results) == set(PROTOCOLS)
+    assert list(results["P1"]) == ["cifar10"] and list(results["P2"]) == ["cifar10", "cifar100"]
+    assert all(
+        list(by_name) == ["random"] for by_dataset in results.values() for by_name in by_dataset.values()
+    )
+    cell = results["P2"]["cifar10"]["random"]
+    assert cell["num_runs"] == 2 and cell["runs_reaching_optimum"] == 1
+    assert cell["mean"][-1] == pytest.approx(90.0 + 0.5 + 0.49)  # seeds 0 and 1 at the 50th query
+    assert missing["P2/cifar10/generative"] == 1
+    assert missing["P1/cifar100/random"] == 0
+    expected = len(PROTOCOLS) * 2 * len(SEARCHERS) - sum(
+        len(d) for by in results.values() for d in by.values()
+    )
+    assert len(missing) == expected
+
+
+def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tmp_path, monkeypatch):
+    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budget=50)
+    results["P2"]["cifar10"]["generative"] = dict(results["P2"]["cifar10"]["random"])  # as if it had finished
+    del missing["P2/cifar10/generative"]
+    result = {
+        "settings": {
+            "seeds": 2,
+            "budget": 50,
+            "budgets": [25, 50],
+            "quick": True,
+            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
+            "generative_predictor": {"kind": "graph"},
+        },
+        "optima_200ep_test": {"cifar10": 94.37, "cifar100": 73.51},
+        "results": results,
+        "missing": missing,
+    }
+    assert plot_search(result, tmp_path / "curves.png").stat().st_size > 0
+
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
+    import render_readme
+
+    monkeypatch.setattr(
+        render_readme, "_load", lambda name: result if name == "search-nb201-quick.json" else None
+    )
+    text = "\n".join(render_readme.search_tables())
+    row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
+    assert "| running |" in row  # CIFAR-100 has no generative row
+    assert "P1 cifar100 random (0)" in text and "P2 cifar10 generative (" not in text
+    assert "ours ranks its pools with the graph predictor" in text.lower()
