@@ -80,7 +80,7 @@ class GenerationBenchmark:
                 results[method] = result
                 headline = {k: round(v, 4) for k, v in result["scores"].items() if k in HEADLINE}
                 logger.info("%s: %s %s", name, method, headline)
-        missing = [method for method in METHODS if method not in results]
+        missing = [method for method in self.required_methods() if method not in results]
         if missing:
             logger.info("%s: still to run: %s", name, ", ".join(missing))
             return None
@@ -95,6 +95,12 @@ class GenerationBenchmark:
             "num_train_cells": len(cells["train"]),
             "methods": results,
         }
+
+    def required_methods(self) -> list[str]:
+        """The methods whose results the space's file waits for: every one of :data:`METHODS`, except that a quick
+        run leaves out :data:`FULL_RUN_ONLY` unless ``methods`` names it (its file has it whenever it has a
+        result in ``work``)."""
+        return [m for m in METHODS if m in self.methods or not (self.quick and m in FULL_RUN_ONLY)]
 
     def cached(
         self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]
@@ -342,6 +348,16 @@ METHODS: dict[str, Callable[[MethodContext, Path], dict[str, Any]]] = {
     "direct_lm": direct_lm,
     "pretrained_llm": pretrained_llm,
 }
+FULL_RUN_ONLY: tuple[str, ...] = ("pretrained_llm",)
+"""Methods a quick run leaves out unless named (:meth:`GenerationBenchmark.required_methods`,
+:func:`default_methods`): SmolLM2's LoRA fine-tuning and its 10,000 samples take over an hour on a CPU, and a quick
+run is minutes."""
+
+
+def default_methods(quick: bool) -> list[str]:
+    """The methods a run measures when none are named: all of :data:`METHODS`, less :data:`FULL_RUN_ONLY` when
+    ``quick``."""
+    return [m for m in METHODS if not (quick and m in FULL_RUN_ONLY)]
 
 
 # --- arch2vec's own scores of its samples ---------------------------------------------------------------------
@@ -503,6 +519,7 @@ def plot_generation(result: dict[str, Any], path: Path) -> Path:
 
 
 __all__ = [
+    "FULL_RUN_ONLY",
     "MATCH_TOLERANCE",
     "METHODS",
     "NUM_SAMPLES",
@@ -510,6 +527,7 @@ __all__ = [
     "GenerationBenchmark",
     "MethodContext",
     "claim_verdict",
+    "default_methods",
     "headline_rows",
     "normal_cell_validity",
     "plot_generation",
