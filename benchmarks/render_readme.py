@@ -248,9 +248,13 @@ def headline_table(stems: tuple[str, ...] = tuple(f"generation-{s}" for s in SPA
             "arch2vec as published, and its verdicts are to be re-made",
         }[protocol]
         predates = any(row["ours"] is None and row["rule"] == "arch2vec" for row in headline_rows(r))
+        if r["methods"].get("arch2vec_vgae", {}).get("graph_space", {}).get("cells") == "normal":
+            baseline += (
+                " (the normal cell only, as published; ours models both cells, each judged by the rule)"
+            )
         sentences.append(
-            f"- **{space}** (`{stem}.json`, `python benchmarks/generation.py --space {r['space']}`"
-            f"{' --quick' if r['quick'] else ''}; {baseline}"
+            f"- **{space}** (`{stem}.json`, `python benchmarks/generation.py --space {r['space']}"
+            f"{' --quick' if r['quick'] else ''}`; {baseline}"
             + ("; the file predates arch2vec's rule for our rows" if predates else "")
             + f"): {'; '.join(said)}."
         )

@@ -20,6 +20,7 @@ from archllm_hf.evaluation.generation import (
     headline_rows,
     vgae_protocol,
 )
+from archllm_hf.training.vgae import PUBLISHED, REDESIGNED
 
 
 def scores(validity: float, uniqueness: float) -> dict:
@@ -132,8 +133,6 @@ def test_a_baseline_at_zero_and_a_missing_method():
 
 
 def test_vgae_protocol():
-    from archllm_hf.training.vgae import PUBLISHED, REDESIGNED
-
     def with_config(config):
         return result("nb201", baseline={"scores": scores(1, 1), "training_config": config})
 
@@ -166,6 +165,19 @@ def test_headline_table_renders_both_rules_and_not_measured(render_readme, monke
         ours={"scores": scores(1.0, 0.6), "arch2vec_scores": scores(1.0, 0.5)},
     )
     older = result("nb101", baseline={"scores": scores(0.5, 0.5)}, ours={"scores": scores(0.9, 0.9)})
+    published = {**dataclasses.asdict(PUBLISHED), "epochs": 2}
+    darts = result(
+        "darts",
+        baseline={
+            "scores": scores(0.0, 0.0),
+            "arch2vec_scores": scores(0.5, 1.0),
+            "training_config": published,
+            "graph_space": {"name": "darts", "ops": "darts", "cells": "normal"},
+        },
+        ours={"scores": scores(0.9, 1.0), "arch2vec_scores": scores(1.0, 1.0)},
+        quick=True,
+    )
+    (tmp_path / "generation-darts-quick.json").write_text(json.dumps(darts))
     (tmp_path / "generation-nb201.json").write_text(json.dumps(both))
     (tmp_path / "generation-nb101.json").write_text(json.dumps(older))
     monkeypatch.setattr(render_readme, "RESULTS", tmp_path)
@@ -182,3 +194,9 @@ def test_headline_table_renders_both_rules_and_not_measured(render_readme, monke
     assert "not measured for arch2vec's VGAE and ours" in sentences[0]
     assert "predates the published training" in sentences[1]
     assert "generation.py --space nb201" in sentences[1]
+    assert render_readme.headline_table() == lines  # full runs only: the quick DARTS file is not among them
+    quick = render_readme.headline_table(("generation-darts-quick",))
+    assert [r for r in quick if r.startswith("| DARTS")][1].count("∞") == 0  # +100% under arch2vec's rule
+    (sentence,) = [line for line in quick if line.startswith("- **")]
+    assert "--space darts --quick" in sentence and "trained as its code trains it" in sentence
+    assert "the normal cell only" in sentence and "predates" not in sentence
