@@ -22,7 +22,12 @@ import logging
 import datasets
 from _common import RESULTS
 
-from archllm_hf.evaluation.generation import METHODS, GenerationBenchmark, plot_generation
+from archllm_hf.evaluation.generation import (
+    METHODS,
+    GenerationBenchmark,
+    default_methods,
+    plot_generation,
+)
 from archllm_hf.utils import atomic_write_json
 
 
@@ -47,9 +52,9 @@ def main() -> None:
         "--methods",
         nargs="+",
         choices=list(METHODS),
-        default=list(METHODS),
+        default=None,
         help="measure only these (several processes or machines can share one --work); the JSON is written "
-        "once every method has a result",
+        "once every method has a result (default: all; --quick leaves out pretrained_llm unless named)",
     )
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(
@@ -62,7 +67,7 @@ def main() -> None:
         work=args.work,
         quick=args.quick,
         device=args.device,
-        methods=args.methods,
+        methods=args.methods or default_methods(args.quick),
         fresh=args.fresh,
         batch_size=args.batch_size,
         sweep_samples=args.sweep_samples,

@@ -46,6 +46,21 @@ def test_method_left_out_without_result_is_none(tmp_path):
     assert not (tmp_path / "uniform").exists()
 
 
+def test_a_quick_run_waits_for_the_slow_llm_only_when_named(tmp_path):
+    from archllm_hf.evaluation.generation import FULL_RUN_ONLY, METHODS, default_methods
+
+    assert FULL_RUN_ONLY and set(FULL_RUN_ONLY) < set(METHODS)
+    fast = [m for m in METHODS if m not in FULL_RUN_ONLY]
+    assert default_methods(quick=False) == list(METHODS)
+    assert default_methods(quick=True) == fast
+    assert GenerationBenchmark(work=tmp_path, quick=True, methods=fast).required_methods() == fast
+    assert GenerationBenchmark(work=tmp_path, quick=True, methods=["uniform"]).required_methods() == fast
+    named = GenerationBenchmark(work=tmp_path, quick=True, methods=list(FULL_RUN_ONLY))
+    assert named.required_methods() == list(METHODS)
+    full = GenerationBenchmark(work=tmp_path, quick=False, methods=["uniform"])
+    assert full.required_methods() == list(METHODS)  # several processes share a full run's --work
+
+
 def test_trained_reuses_a_finished_model(tmp_path):
     calls = []
 

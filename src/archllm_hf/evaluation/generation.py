@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,7 +80,7 @@ class GenerationBenchmark:
                 results[method] = result
                 headline = {k: round(v, 4) for k, v in result["scores"].items() if k in HEADLINE}
                 logger.info("%s: %s %s", name, method, headline)
-        missing = [method for method in METHODS if method not in results]
+        missing = [method for method in self.required_methods() if method not in results]
         if missing:
             logger.info("%s: still to run: %s", name, ", ".join(missing))
             return None
@@ -94,6 +95,12 @@ class GenerationBenchmark:
             "num_train_cells": len(cells["train"]),
             "methods": results,
         }
+
+    def required_methods(self) -> list[str]:
+        """The methods whose results the space's file waits for: every one of :data:`METHODS`, except that a quick
+        run leaves out :data:`FULL_RUN_ONLY` unless ``methods`` names it (its file has it whenever it has a
+        result in ``work``)."""
+        return [m for m in METHODS if m in self.methods or not (self.quick and m in FULL_RUN_ONLY)]
 
     def cached(
         self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]
@@ -341,6 +348,16 @@ METHODS: dict[str, Callable[[MethodContext, Path], dict[str, Any]]] = {
     "direct_lm": direct_lm,
     "pretrained_llm": pretrained_llm,
 }
+FULL_RUN_ONLY: tuple[str, ...] = ("pretrained_llm",)
+"""Methods a quick run leaves out unless named (:meth:`GenerationBenchmark.required_methods`,
+:func:`default_methods`): SmolLM2's LoRA fine-tuning and its 10,000 samples take over an hour on a CPU, and a quick
+run is minutes."""
+
+
+def default_methods(quick: bool) -> list[str]:
+    """The methods a run measures when none are named: all of :data:`METHODS`, less :data:`FULL_RUN_ONLY` when
+    ``quick``."""
+    return [m for m in METHODS if not (quick and m in FULL_RUN_ONLY)]
 
 
 # --- arch2vec's own scores of its samples ---------------------------------------------------------------------
@@ -380,6 +397,99 @@ def normal_cell_validity(space: SearchSpace, adjacency: Any, ops: Any) -> dict[s
     return {"arch2vec_normal_cell_validity": sum(normal) / max(len(normal), 1)}
 
 
+# --- the headline table: arch2vec vs ours, as the papers headline it --------------------------------------------
+PAPER_CLAIMS: dict[str, dict[str, float]] = {
+    "Arch-LLM": {"nb101": 0.80, "nb201": 0.08},
+    "Arch-VQ": {"nb101": 0.22, "nb201": 0.26, "darts": 1.35},
+}
+"""The relative improvement in valid∧unique (``valid_unique_rate``) over VAE baselines that each paper headlines,
+per space: Arch-LLM "+80 % on NB101, +8 % on NB201", Arch-VQ "+22 %, +26 %, +135 %" on NB101, NB201, DARTS."""
+MATCH_TOLERANCE = 0.05
+"""An improvement within this many points (0.05: 5 percentage points) of a claim *matches* it."""
+HEADLINE_RULES: tuple[str, ...] = ("strict", "arch2vec")
+HEADLINE_KEYS: tuple[str, ...] = ("validity", "uniqueness", "valid_unique_rate")
+_RULE_FIELDS = {"strict": "scores", "arch2vec": "arch2vec_scores"}
+
+
+def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """arch2vec's VGAE (``arch2vec_vgae``) against ours (``archllm``) in one generation result, one row per rule.
+
+    Each row: ``space``, ``rule`` (``"strict"``: ``scores``; ``"arch2vec"``: ``arch2vec_scores``), ``arch2vec``
+    and ``ours`` (``validity``, ``uniqueness``, ``valid_unique_rate`` and ``earlier_rule``; None where the file
+    lacks the method or its scores under the rule: not measured), ``improvement`` (ours' valid_unique_rate over
+    arch2vec's, minus 1; ``math.inf`` when arch2vec's is 0 and ours is not; None when either is missing or both
+    are 0), ``claims`` (:data:`PAPER_CLAIMS` for the space) and ``verdicts`` (per claim, ``"exceeds"``,
+    ``"matches"`` (within :data:`MATCH_TOLERANCE`) or ``"falls short"``; empty without an improvement).
+
+    ``earlier_rule`` marks arch2vec scores in the format of the VGAE-only rule the benchmark had before the one
+    scorer (``validity``, ``uniqueness``, ``num_valid``, ``num_unique``): their valid_unique_rate is
+    ``num_unique / num_samples``, the same counts. Nothing else is derived: a missing number stays None.
+    """
+    space = result["space"]
+    claims = {paper: by_space[space] for paper, by_space in PAPER_CLAIMS.items() if space in by_space}
+    methods = result.get("methods", {})
+    rows = []
+    for rule in HEADLINE_RULES:
+        field = _RULE_FIELDS[rule]
+        baseline = _headline_rates(methods.get("arch2vec_vgae", {}).get(field), result.get("num_samples"))
+        ours = _headline_rates(methods.get("archllm", {}).get(field), result.get("num_samples"))
+        improvement = None
+        if baseline is not None and ours is not None:
+            old, new = baseline["valid_unique_rate"], ours["valid_unique_rate"]
+            if old > 0:
+                improvement = new / old - 1
+            elif new > 0:
+                improvement = math.inf
+        rows.append(
+            {
+                "space": space,
+                "rule": rule,
+                "arch2vec": baseline,
+                "ours": ours,
+                "improvement": improvement,
+                "claims": claims,
+                "verdicts": {}
+                if improvement is None
+                else {paper: claim_verdict(improvement, claim) for paper, claim in claims.items()},
+            }
+        )
+    return rows
+
+
+def claim_verdict(improvement: float, claim: float) -> str:
+    """``"matches"`` when ``improvement`` is within :data:`MATCH_TOLERANCE` of ``claim``, else ``"exceeds"`` or
+    ``"falls short"``."""
+    if abs(improvement - claim) <= MATCH_TOLERANCE:
+        return "matches"
+    return "exceeds" if improvement > claim else "falls short"
+
+
+def vgae_protocol(result: dict[str, Any]) -> str | None:
+    """How the result's VGAE was trained: ``"published"`` (arch2vec's code, quirk and layout included), ``"other"``
+    (some other :class:`~archllm_hf.training.vgae.VGAETrainingConfig`), or None when the file does not record it
+    (results from before the published training, which trained the textbook VAE)."""
+    config = result.get("methods", {}).get("arch2vec_vgae", {}).get("training_config")
+    if not config or "eval_mode_after_first_epoch" not in config:
+        return None
+    published = config["eval_mode_after_first_epoch"] and config.get("layout") == "arch2vec"
+    return "published" if published else "other"
+
+
+def _headline_rates(scores: dict[str, Any] | None, num_samples: int | None) -> dict[str, Any] | None:
+    if not scores:
+        return None
+    if "valid_unique_rate" in scores:
+        return {**{k: scores[k] for k in HEADLINE_KEYS}, "earlier_rule": False}
+    if "num_unique" in scores and num_samples:  # the VGAE-only rule's format (see headline_rows)
+        return {
+            "validity": scores["validity"],
+            "uniqueness": scores["uniqueness"],
+            "valid_unique_rate": scores["num_unique"] / num_samples,
+            "earlier_rule": True,
+        }
+    return None
+
+
 def plot_generation(result: dict[str, Any], path: Path) -> Path:
     """Bar chart of the headline scores of every method."""
     import matplotlib
@@ -409,12 +519,19 @@ def plot_generation(result: dict[str, Any], path: Path) -> Path:
 
 
 __all__ = [
+    "FULL_RUN_ONLY",
+    "MATCH_TOLERANCE",
     "METHODS",
     "NUM_SAMPLES",
+    "PAPER_CLAIMS",
     "GenerationBenchmark",
     "MethodContext",
+    "claim_verdict",
+    "default_methods",
+    "headline_rows",
     "normal_cell_validity",
     "plot_generation",
     "trained",
+    "vgae_protocol",
     "with_raw_graphs",
 ]
