@@ -530,6 +530,19 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     return cls(**kwargs)
 
 
+def resolve_space(space: SearchSpace | str) -> SearchSpace:
+    """``space`` itself, or the search space of that name (:func:`get_space`).
+
+    Raises:
+        TypeError: ``space`` is neither a :class:`SearchSpace` nor a name.
+    """
+    if isinstance(space, str):
+        return get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
+    return space
+
+
 def space_of(config: Any) -> SearchSpace:
     """The search space a model config (or a prior's description) names in its ``space`` and ``space_kwargs``."""
     return get_space(config.space, **dict(getattr(config, "space_kwargs", None) or {}))
@@ -545,5 +558,6 @@ __all__ = [
     "as_index",
     "as_int_matrix",
     "get_space",
+    "resolve_space",
     "space_of",
 ]
