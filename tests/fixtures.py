@@ -383,3 +383,26 @@ def tiny_gguf_llama(folder: Path) -> Path:
     writer.write_tensors_to_file()
     writer.close()
     return path
+
+
+def run_offline_python(script: str, tmp_path: Path) -> dict:
+    """Run ``script`` in a fresh interpreter, offline, with its own HF home and no ``PYTHONPATH`` (so remote code is
+    read as a user without this checkout would); the last line it prints, as JSON."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PYTHONPATH": ""}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

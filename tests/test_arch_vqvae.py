@@ -8,17 +8,14 @@ needed to turn graphs into cells (NB201). The checks every model passes (output 
 from __future__ import annotations
 
 import json
-import os
 import random
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from fixtures import TINY_VQVAE, train_until_reconstructed
+from fixtures import TINY_VQVAE, run_offline_python, train_until_reconstructed
 from huggingface_hub.errors import StrictDataclassClassValidationError, StrictDataclassFieldValidationError
 from transformers import AutoConfig, AutoModel
 
@@ -367,26 +364,10 @@ def test_remote_code_loads_without_the_package(trained, data, tmp_path: Path, mo
         }}))
         """
     )
-    result = _run_python(script, tmp_path)
+    result = run_offline_python(script, tmp_path)
     assert result["module"].startswith("transformers_modules.")
     assert result["codes"] == trained.encode(adjacency, ops).codes.tolist()
     assert result["adjacency"] == adjacency.tolist() and result["ops"] == ops.tolist()
-
-
-def _run_python(script: str, tmp_path: Path) -> dict:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf_home"), "PYTHONPATH": ""}
-    proc = subprocess.run(
-        [sys.executable, "-c", script],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def test_trainer_reports_eval_loss(data, tmp_path: Path) -> None:

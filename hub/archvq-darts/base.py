@@ -19,6 +19,7 @@ Results that may be invalid (:meth:`SearchSpace.validate`, ``decode_graph(s)``, 
 from __future__ import annotations
 
 import json
+import operator
 import random
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -319,7 +320,7 @@ class SearchSpace(ABC, Generic[CellT]):
             "id": self.canonical_id(cell),
             "adjacency": adjacency.astype(np.int8).tolist(),
             "operations": [self.node_vocab[i] for i in graph.ops[keep]],
-            "num_vertices": int(len(keep)),
+            "num_vertices": len(keep),
             "num_edges": int(adjacency.sum()),
         }
         if self.text_column is not None:
@@ -493,6 +494,16 @@ def _remember(cache: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
     return value
 
 
+def as_index(value: Any) -> int | None:
+    """``value`` as an int when it is an integer (numpy's included; a bool is not one here), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
 def as_int_matrix(matrix: Sequence[Sequence[int]] | np.ndarray, what: str = "matrix") -> np.ndarray:
     """Square 0/1 integer matrix from nested sequences or an array, or :class:`InvalidCellError`."""
     try:
@@ -519,6 +530,19 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     return cls(**kwargs)
 
 
+def resolve_space(space: SearchSpace | str) -> SearchSpace:
+    """``space`` itself, or the search space of that name (:func:`get_space`).
+
+    Raises:
+        TypeError: ``space`` is neither a :class:`SearchSpace` nor a name.
+    """
+    if isinstance(space, str):
+        return get_space(space)
+    if not isinstance(space, SearchSpace):
+        raise TypeError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
+    return space
+
+
 def space_of(config: Any) -> SearchSpace:
     """The search space a model config (or a prior's description) names in its ``space`` and ``space_kwargs``."""
     return get_space(config.space, **dict(getattr(config, "space_kwargs", None) or {}))
@@ -531,7 +555,9 @@ __all__ = [
     "DecodedCell",
     "GraphEncoding",
     "SearchSpace",
+    "as_index",
     "as_int_matrix",
     "get_space",
+    "resolve_space",
     "space_of",
 ]

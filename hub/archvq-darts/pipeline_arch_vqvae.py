@@ -2,8 +2,9 @@
 the package.
 
 ``archllm release`` ships this file at the root of the repo, beside the VQ-VAE's modules (``configuration_``,
-``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``) and the repo's search space (``spaces.py``, ``base.py``,
-the space's module, ``errors.py``), and names it in ``config.json`` under ``custom_pipelines``. It runs only there:
+``modeling_``, ``tokenization_`` and ``processing_arch_vqvae.py``), the package's sampling loop (``sampler.py``) and
+the repo's search space (``spaces.py``, ``base.py``, the space's module, ``errors.py``), and names it in
+``config.json`` under ``custom_pipelines``. It runs only there:
 
     >>> from transformers import pipeline
     >>> generate = pipeline(model="archllm-hf/archvq-nb201", trust_remote_code=True)
@@ -21,8 +22,6 @@ With the package installed, ``pipeline("architecture-generation", model=REPO_ID)
 from __future__ import annotations
 
 import json
-import math
-import numbers
 import posixpath
 import re
 from pathlib import Path
@@ -33,6 +32,7 @@ from transformers import AutoModel, AutoTokenizer, LogitsProcessorList, Pipeline
 from transformers.utils import cached_file
 
 from .processing_arch_vqvae import ArchVQVAEProcessor, CodeGrammarLogitsProcessor
+from .sampler import Draw, Sampler, sampling_defaults
 from .spaces import space_of
 
 PRIOR_INFO_NAME = "archllm_prior.json"
@@ -102,50 +102,45 @@ class ArchVQVAEGenerationPipeline(Pipeline):
 
     @torch.no_grad()
     def _forward(self, model_inputs: dict[str, Any], num_samples: int = 1, **options: Any) -> dict[str, Any]:
-        config = self.model.generation_config
-        temperature = float(options.get("temperature", getattr(config, "temperature", None) or 1.0))
-        constrained = bool(options.get("constrained", getattr(config, "constrained", False)))
-        distinct = bool(options.get("without_replacement", getattr(config, "without_replacement", False)))
-        batch_size = options.get("sampling_batch_size", 2000)
-        _check_request(
-            self.processor.space, num_samples, batch_size, temperature, distinct, options.get("seed")
+        settings = {**sampling_defaults(self.model.generation_config), **options}
+        sampler = _CodePriorSampler(self.model, self.tokenizer, self.vqvae, self.processor)
+        samples = sampler.generate(
+            num_samples,
+            batch_size=settings.get("sampling_batch_size", 2000),
+            without_replacement=bool(settings["without_replacement"]),
+            seed=settings.get("seed"),
+            temperature=float(settings["temperature"]),
+            constrained=bool(settings["constrained"]),
         )
-        if "seed" in options:
-            torch.manual_seed(options["seed"])
-        code_length = self.vqvae.config.code_length
-        records: list[dict[str, Any]] = []
-        seen: set[tuple[bool, str]] = set()
-        draws = 0
-        while len(records) < num_samples:
-            if distinct and draws >= 100 * num_samples:
-                raise RuntimeError(f"only {len(records)} distinct samples in {draws} draws")
-            n = batch_size if distinct else min(batch_size, num_samples - len(records))
-            prompt = torch.full((n, 1), self.tokenizer.bos_token_id, dtype=torch.long, device=self.device)
-            ids = self.model.generate(
-                prompt,
-                attention_mask=torch.ones_like(prompt),
-                do_sample=True,
-                temperature=temperature,
-                top_k=0,
-                top_p=1.0,
-                min_new_tokens=code_length,
-                max_new_tokens=code_length,
-                logits_processor=LogitsProcessorList([self._grammar()] if constrained else []),
-            )[:, 1:]
-            draws += n
-            texts = [text.strip() for text in self.tokenizer.batch_decode(ids.tolist())]
-            for text, decoded in zip(texts, self.processor.decode_text(self.vqvae, texts)):
-                if len(records) == num_samples:
-                    break
-                key = (decoded.valid, decoded.id if decoded.valid else text)
-                if distinct and key in seen:
-                    continue
-                seen.add(key)
-                records.append(self.processor.space.sample_record(decoded, text))
-        return {"samples": records}
+        return {"samples": samples}
 
     def postprocess(self, model_outputs: dict[str, Any]) -> list[dict[str, Any]]:
         return model_outputs["samples"]
+
+
+class _CodePriorSampler(Sampler):
+    """The repo's prior, through ``generate``, and its VQ-VAE as a :class:`Sampler` (the package's own loop)."""
+
+    def __init__(self, prior: Any, tokenizer: Any, vqvae: Any, processor: ArchVQVAEProcessor):
+        self.prior, self.tokenizer, self.vqvae, self.processor = prior, tokenizer, vqvae, processor
+        self.space = processor.space
+
+    def draw(self, n: int, temperature: float = 1.0, constrained: bool = False) -> Draw:
+        code_length = self.vqvae.config.code_length
+        prompt = torch.full((n, 1), self.tokenizer.bos_token_id, dtype=torch.long, device=self.prior.device)
+        ids = self.prior.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            do_sample=True,
+            temperature=temperature,
+            top_k=0,
+            top_p=1.0,
+            min_new_tokens=code_length,
+            max_new_tokens=code_length,
+            logits_processor=LogitsProcessorList([self._grammar()] if constrained else []),
+        )[:, 1:]
+        texts = [text.strip() for text in self.tokenizer.batch_decode(ids.tolist())]
+        return self.processor.decode_text(self.vqvae, texts), texts
 
     def _grammar(self) -> CodeGrammarLogitsProcessor:
         offset = self.processor.tokenizer.code_token_offset
@@ -153,39 +148,6 @@ class ArchVQVAEGenerationPipeline(Pipeline):
         return CodeGrammarLogitsProcessor(
             codes, self.tokenizer.eos_token_id, 1, self.vqvae.config.code_length
         )
-
-
-MAX_SAMPLES = 10_000_000
-"""The most samples one call may ask for (the records are held in memory)."""
-SEED_RANGE = (-(2**63), 2**64 - 1)
-"""The seeds ``torch.manual_seed`` takes."""
-
-
-def _check_request(
-    space: Any, num_samples: Any, batch_size: Any, temperature: float, distinct: bool, seed: Any
-) -> None:
-    """Refuse, before anything is drawn, a request that is malformed or cannot be met (the package's pipeline
-    refuses the same): a count that is not an int in range, a temperature that is not a finite number > 0, more
-    distinct samples than the space has cells, a seed torch cannot take."""
-    _check_int("num_samples", num_samples, 0, MAX_SAMPLES)
-    _check_int("batch_size", batch_size, 1, None)
-    if not math.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if distinct and space.num_cells is not None and num_samples > space.num_cells:
-        raise ValueError(
-            f"cannot draw {num_samples:,} distinct samples without replacement: {space.name} has only "
-            f"{space.num_cells:,} cells; ask for at most {space.num_cells:,}, or sample with replacement"
-        )
-    if seed is not None:
-        _check_int("seed", seed, *SEED_RANGE)
-
-
-def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be an int, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low:,}" if high is None else f"in [{low:,}, {high:,}]"
-        raise ValueError(f"{name} must be {bound}, got {value:,}")
 
 
 def _loaded_commit(source: str) -> str | None:

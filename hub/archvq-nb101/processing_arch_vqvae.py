@@ -11,7 +11,6 @@ The one place that joins the model to a search space. The space is handed in by 
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import torch
 from transformers import LogitsProcessor
 
 from .configuration_arch_vqvae import ArchVQVAEConfig
-from .tokenization_arch_vqvae import ArchCodeTokenizer
+from .tokenization_arch_vqvae import ArchCodeTokenizer, check_code_row
 
 
 class ArchVQVAEProcessor:
@@ -203,7 +202,7 @@ def _checked_rows(codes: Any, code_length: int, codebook_size: int) -> tuple[tor
         inside = ((tensor >= 0) & (tensor < codebook_size)).all(dim=1).tolist()
         if all(inside):
             return tensor, [None] * len(inside)
-    rows = [_check_row(row, code_length, codebook_size) for row in _code_rows(codes)]
+    rows = [check_code_row(row, codebook_size, code_length) for row in _code_rows(codes)]
     tensor = torch.tensor(
         [row if reason is None else [0] * code_length for row, reason in rows], dtype=torch.long
     )
@@ -239,33 +238,6 @@ def _code_rows(codes: Any) -> list[Any]:
     if items and all(_is_scalar(item) for item in items):
         return [items]
     return items
-
-
-def _check_row(row: Any, code_length: int, codebook_size: int) -> tuple[list[int] | None, str | None]:
-    """``(codes, None)`` for a well-formed row, else ``(None, reason)``."""
-    if isinstance(row, (str, bytes)):
-        return None, f"a code sequence must hold integers, got a {type(row).__name__} (parse code text first)"
-    ndim = getattr(row, "ndim", None)
-    if isinstance(ndim, int) and hasattr(row, "tolist"):
-        if ndim != 1:
-            return None, f"a code sequence must be 1-D, got shape {list(getattr(row, 'shape', ()))}"
-        row = row.tolist()
-    elif isinstance(row, Mapping) or not isinstance(row, Iterable):
-        return None, f"a code sequence must be a sequence of integers, got {type(row).__name__}"
-    values = []
-    for position, value in enumerate(row):
-        if isinstance(value, bool) or "bool" in type(value).__name__:
-            return None, f"code at position {position} is a boolean, not an integer"
-        try:
-            values.append(operator.index(value))
-        except TypeError:
-            return None, f"code at position {position} is not an integer: {value!r} ({type(value).__name__})"
-    if len(values) != code_length:
-        return None, f"expected {code_length} codes, got {len(values)}"
-    for position, value in enumerate(values):
-        if not 0 <= value < codebook_size:
-            return None, f"code {value} at position {position} is outside the codebook [0, {codebook_size})"
-    return values, None
 
 
 __all__ = ["ArchVQVAEProcessor", "CodeGrammarLogitsProcessor", "check_space", "check_tokenizer"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tokenizers import Tokenizer, pre_tokenizers, processors
@@ -153,27 +153,45 @@ class ArchCodeTokenizer(TokenizersBackend):
             raise ValueError(f"expected {self.code_length} codes, got {len(codes)}")
         return codes
 
-    def _check_codes(self, row: list[Any]) -> list[int]:
-        values = []
-        for position, code in enumerate(row):
-            if isinstance(code, bool):
-                raise ValueError(f"code at position {position} is a boolean, not an integer")
-            try:
-                value = operator.index(code)
-            except TypeError:
-                raise ValueError(f"code at position {position} is not an integer: {code!r}") from None
-            if not 0 <= value < self.codebook_size:
-                raise ValueError(
-                    f"code {value} at position {position} is outside the codebook [0, {self.codebook_size})"
-                )
-            values.append(value)
-        if self.code_length is not None and len(values) != self.code_length:
-            raise ValueError(f"expected {self.code_length} codes, got {len(values)}")
-        return values
+    def _check_codes(self, row: Any) -> list[int]:
+        codes, reason = check_code_row(row, self.codebook_size, self.code_length)
+        if reason is not None:
+            raise ValueError(reason)
+        return codes
+
+
+def check_code_row(
+    row: Any, codebook_size: int, code_length: int | None = None
+) -> tuple[list[int] | None, str | None]:
+    """``(codes, None)`` for a well-formed code sequence (integers in ``[0, codebook_size)``, ``code_length`` of
+    them when given), else ``(None, reason)``."""
+    if isinstance(row, (str, bytes)):
+        return None, f"a code sequence must hold integers, got a {type(row).__name__} (parse code text first)"
+    ndim = getattr(row, "ndim", None)
+    if isinstance(ndim, int) and hasattr(row, "tolist"):
+        if ndim != 1:
+            return None, f"a code sequence must be 1-D, got shape {list(getattr(row, 'shape', ()))}"
+        row = row.tolist()
+    elif isinstance(row, Mapping) or not isinstance(row, Iterable):
+        return None, f"a code sequence must be a sequence of integers, got {type(row).__name__}"
+    values = []
+    for position, value in enumerate(row):
+        if isinstance(value, bool) or "bool" in type(value).__name__:
+            return None, f"code at position {position} is a boolean, not an integer"
+        try:
+            values.append(operator.index(value))
+        except TypeError:
+            return None, f"code at position {position} is not an integer: {value!r} ({type(value).__name__})"
+    if code_length is not None and len(values) != code_length:
+        return None, f"expected {code_length} codes, got {len(values)}"
+    for position, value in enumerate(values):
+        if not 0 <= value < codebook_size:
+            return None, f"code {value} at position {position} is outside the codebook [0, {codebook_size})"
+    return values, None
 
 
 def _shorten(token: str, limit: int = 20) -> str:
     return repr(token if len(token) <= limit else token[:limit] + "...")
 
 
-__all__ = ["ArchCodeTokenizer"]
+__all__ = ["ArchCodeTokenizer", "check_code_row"]

@@ -16,6 +16,7 @@ import time
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .errors import CellNotInTableError
@@ -288,6 +289,11 @@ def _read_ids(source: str, space: str) -> set[str]:
     return {line.strip() for line in text.splitlines() if line.strip()}
 
 
+def _options(args: argparse.Namespace, *names: str) -> dict[str, Any]:
+    """The parsed options ``names`` as keyword arguments of the same names."""
+    return {name: getattr(args, name) for name in names}
+
+
 def _cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from .run import run_main_job
 
@@ -322,16 +328,19 @@ def _cmd_search(args: argparse.Namespace, argv: Sequence[str]) -> int:
         args.algorithm,
         args.budget,
         args.out,
-        report=args.report,
-        prior=args.prior,
-        vgae=args.vgae,
-        seed=args.seed,
-        device=args.device,
         progress=not args.quiet,
-        proxy=args.proxy,
-        overwrite=args.overwrite,
-        predictor=args.predictor,
-        proxy_cache=args.proxy_cache,
+        **_options(
+            args,
+            "report",
+            "prior",
+            "vgae",
+            "seed",
+            "device",
+            "proxy",
+            "overwrite",
+            "predictor",
+            "proxy_cache",
+        ),
     )
     best = result.best
     reported = f", {args.report} {best['report']:.4g}" if args.report else ""
@@ -352,13 +361,8 @@ def _cmd_train_predictor(args: argparse.Namespace, argv: Sequence[str]) -> int:
         args.label,
         args.out,
         kind=args.predictor,
-        space=args.space,
-        prior=args.prior,
-        num_cells=args.num_cells,
-        seed=args.seed,
-        proxy_cache=args.proxy_cache,
-        device=args.device,
         progress=True,
+        **_options(args, "space", "prior", "num_cells", "seed", "proxy_cache", "device"),
     )
     line = f"saved the {summary['predictor']} predictor ({summary['num_train_cells']:,} training cells) to {args.out}"
     if "kendall_tau" in summary:

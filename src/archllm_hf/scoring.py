@@ -68,7 +68,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .spaces import DecodedCell, SearchSpace, get_space
+from .spaces import DecodedCell, SearchSpace, resolve_space
 from .spaces.arch2vec_rules import arch2vec_graph_hash, arch2vec_valid
 
 METRIC_NAME = "arch_generation"
@@ -166,7 +166,7 @@ def score_cells(
         ValueError: both ``train_ids`` and ``train_cells`` are given, a training cell is not valid, or ``rule``
             is unknown.
     """
-    space = _resolve_space(space)
+    space = resolve_space(space)
     _check_rule(rule)
     isomorphism = space.has_isomorphism_classes if isomorphism is None else isomorphism
     decoded = [space.decode_native(cell) for cell in cells]
@@ -216,7 +216,7 @@ def score_samples(
     if rule == "arch2vec":
         if space is None:
             raise ValueError("rule='arch2vec' judges graphs and needs the space")
-        space = _resolve_space(space)
+        space = resolve_space(space)
         graphs = []
         for k, sample in enumerate(samples):
             if sample.get("graph") is not None:
@@ -286,7 +286,7 @@ def score_graphs(
     Raises:
         ValueError: the two batches differ in length, a graph has the wrong shape, or ``rule`` is unknown.
     """
-    space = _resolve_space(space)
+    space = resolve_space(space)
     _check_rule(rule)
     adjacency, ops = np.asarray(adjacency), np.asarray(ops)
     if len(adjacency) != len(ops):
@@ -330,7 +330,7 @@ def score_jsonl(
         ValueError: the file holds no sample, is not UTF-8, or a line is not a JSON object with ``"cell"``; the
             message names the file (and line number).
     """
-    space = _resolve_space(space)
+    space = resolve_space(space)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"generated-samples file not found: {path}")
@@ -477,14 +477,6 @@ def _score_arch2vec(space: SearchSpace, graphs: list[tuple[np.ndarray, np.ndarra
         valid = graph is not None and arch2vec_valid(space, *graph)
         ids.append(arch2vec_graph_hash(*graph) if valid else None)  # type: ignore[misc]
     return score_generation(ids)
-
-
-def _resolve_space(space: SearchSpace | str) -> SearchSpace:
-    if isinstance(space, str):
-        return get_space(space)
-    if not isinstance(space, SearchSpace):
-        raise TypeError(f"space must be a SearchSpace or a space name, got {type(space).__name__}")
-    return space
 
 
 __all__ = [

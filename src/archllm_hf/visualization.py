@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidCellError
-from .spaces import SearchSpace, get_space
+from .spaces import SearchSpace, resolve_space
 from .spaces.darts import CELL_TYPES, CONCAT, INTERMEDIATE_NODES
 from .spaces.nb201 import EDGES as NB201_EDGES
 from .spaces.nb201 import NUM_CELL_NODES as NB201_NODES
@@ -747,14 +747,10 @@ def _darts_layout(space: Any, cell: Any) -> CellLayout:
 _LAYOUTS = {"nb201": _nb201_layout, "nb101": _nb101_layout, "darts": _darts_layout}
 
 
-def _space(space: SearchSpace | str) -> SearchSpace:
-    return get_space(space) if isinstance(space, str) else space
-
-
 def cell_layout(space: SearchSpace | str, cell: Any) -> CellLayout:
     """Where everything of ``cell``'s drawing goes, in inches (no drawing). Raises :class:`InvalidCellError`
     for a cell ``space`` rejects."""
-    space = _space(space)
+    space = resolve_space(space)
     if space.name not in _LAYOUTS:
         raise ValueError(f"no drawing for the {space.name!r} space; drawable: {', '.join(_LAYOUTS)}")
     result = space.validate(cell)
@@ -904,7 +900,7 @@ def contact_sheet(
 ) -> Any:
     """One figure of many cells in a grid (``columns`` default: about square), each under its title (default:
     its position ``#i``). Raises :class:`InvalidCellError` naming the first cell the space rejects."""
-    space = _space(space)
+    space = resolve_space(space)
     if not cells:
         raise ValueError("a contact sheet needs at least one cell")
     if titles is None:
@@ -1007,7 +1003,7 @@ def draw_samples(
     """Draw generated sample records (``archllm generate``): ``sample_<i>.svg`` per valid sample (``i`` its
     position) and ``contact_sheet.png`` of the first ``sheet_limit`` valid ones, into ``out_dir``. Invalid samples
     have no cell to draw and are skipped. Returns ``{"svgs": [...], "contact_sheet": path or None, "skipped": n}``."""
-    space = _space(space)
+    space = resolve_space(space)
     out_dir = Path(out_dir)
     width = len(str(max(len(samples) - 1, 0)))
     drawn, svgs, skipped = [], [], 0

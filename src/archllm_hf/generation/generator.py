@@ -15,7 +15,7 @@ from transformers import DynamicCache, LogitsProcessor, LogitsProcessorList, Pre
 from .._hub import PriorInfo, load_prior, load_vqvae, pin_revision, prior_vqvae
 from ..models.arch_vqvae import ArchVQVAEModel, ArchVQVAEProcessor, CodeGrammarLogitsProcessor
 from ..spaces import DecodedCell, SearchSpace
-from .sampler import Draw, Sampler
+from .sampler import Draw, Sampler, sampling_defaults
 from .text_grammar import TextCodeGrammarLogitsProcessor
 
 
@@ -190,12 +190,7 @@ class ArchitectureGenerator(Sampler):
 
     def recommended_sampling(self) -> dict[str, Any]:
         """``temperature``, ``constrained`` and ``without_replacement`` as the prior's generation config sets them."""
-        config = self.prior.generation_config
-        return {
-            "temperature": float(getattr(config, "temperature", None) or 1.0),
-            "constrained": bool(getattr(config, "constrained", False)),
-            "without_replacement": bool(getattr(config, "without_replacement", False)),
-        }
+        return sampling_defaults(self.prior.generation_config)
 
     # --- helpers --------------------------------------------------------------------------------------------------
     def _prompt_ids(self, prompt: str | None = None) -> list[int]:

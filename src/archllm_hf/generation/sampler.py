@@ -1,5 +1,8 @@
 """What every sampler shares: the sample record, seeding, and the batch loop with or without replacement.
 
+A release repo ships this module as it is (``sampler.py``, see :mod:`archllm_hf.release.remote_code`), so its remote
+pipeline draws through the same loop as the package: it imports nothing of the package but the search-space base.
+
 A sampler draws batches of :class:`~archllm_hf.spaces.DecodedCell` results (valid or not) with the text it wrote
 for each; :meth:`Sampler.generate` turns them into sample records, one JSON-ready dict per sample:
 
@@ -18,7 +21,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..spaces import DecodedCell, SearchSpace
+from ..spaces.base import DecodedCell, SearchSpace
 
 Draw = tuple[list[DecodedCell], list[str | None]]
 """One batch: the decoded samples and, for each, the text the sampler wrote (or None)."""
@@ -124,6 +127,16 @@ class Sampler(ABC):
                 bar.update(count - before)
 
 
+def sampling_defaults(generation_config: Any) -> dict[str, Any]:
+    """``temperature``, ``constrained`` and ``without_replacement`` as a prior's generation config sets them (a
+    released checkpoint records its recommended settings there), else 1.0, False and False."""
+    return {
+        "temperature": float(getattr(generation_config, "temperature", None) or 1.0),
+        "constrained": bool(getattr(generation_config, "constrained", False)),
+        "without_replacement": bool(getattr(generation_config, "without_replacement", False)),
+    }
+
+
 MAX_SAMPLES = 10_000_000
 """The most samples one generation call may ask for (records of a larger request would not fit in memory)."""
 
@@ -179,4 +192,12 @@ def _check_int(name: str, value: Any, low: int, high: int | None) -> None:
         raise ValueError(f"{name} must be {bound}, got {value:,}")
 
 
-__all__ = ["MAX_SAMPLES", "SEED_RANGE", "Draw", "Sampler", "check_sampling", "sample_record"]
+__all__ = [
+    "MAX_SAMPLES",
+    "SEED_RANGE",
+    "Draw",
+    "Sampler",
+    "check_sampling",
+    "sample_record",
+    "sampling_defaults",
+]

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import operator
+from ..spaces.base import as_index
 
 
 def positive_int(name: str, value: object) -> int:
     """``value`` as an int, or a ``ValueError`` naming ``name`` unless it is an integer >= 1 (bools refused)."""
-    if isinstance(value, bool):
+    number = as_index(value)
+    if number is None or number < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a positive integer, got {type(value).__name__}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be a positive integer, got {number}")
     return number
 
 

@@ -22,7 +22,7 @@ import datasets
 
 from ..data import MetricTable, load_cells_repo, load_metric_table
 from ..errors import CellNotInTableError
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, resolve_space
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class TableOracle(Oracle):
         report: str | None = None,
     ) -> TableOracle:
         """Read one or more metric files (see :mod:`archllm_hf.data.metrics`) and merge them by canonical id."""
-        space = get_space(space) if isinstance(space, str) else space
+        space = resolve_space(space)
         return cls(space, load_metric_table(space, files), objective, report)
 
     @classmethod
@@ -148,7 +148,7 @@ class TableOracle(Oracle):
         report: str | None = None,
     ) -> TableOracle:
         """The metric columns of a cells dataset (built with ``archllm data build --metrics``); every split."""
-        space = get_space(space) if isinstance(space, str) else space
+        space = resolve_space(space)
         if isinstance(dataset, (str, Path)):
             dataset = load_cells_repo(dataset, space.name)
         splits = list(dataset.values()) if isinstance(dataset, datasets.DatasetDict) else [dataset]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, get_space, space_of
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, get_space, resolve_space, space_of
 from .darts import DARTSCell, DARTSSpace
 from .nb101 import NB101Cell, NB101Space
 from .nb201 import NB201Cell, NB201Space
@@ -23,5 +23,6 @@ __all__ = [
     "NB201Space",
     "SearchSpace",
     "get_space",
+    "resolve_space",
     "space_of",
 ]

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import ast
 import itertools
-import operator
 import random
 import re
 from collections.abc import Sequence
@@ -51,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidCellError
-from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, _remember
+from .base import PAD, DecodedCell, GraphEncoding, SearchSpace, _remember, as_index
 
 NASLIB_OPS: tuple[str, ...] = (
     "max_pool_3x3",
@@ -142,19 +141,16 @@ def _as_pairs(pairs: object, what: str) -> tuple[tuple[str, int], ...]:
         op, node = pair
         if not isinstance(op, str):
             raise InvalidCellError(f"{what} pair {i}: op must be a string, got {op!r}")
-        if isinstance(node, bool):
+        index = as_index(node)
+        if index is None:
             raise InvalidCellError(f"{what} pair {i}: input must be an int, got {node!r}")
-        try:
-            node = operator.index(node)
-        except TypeError:
-            raise InvalidCellError(f"{what} pair {i}: input must be an int, got {node!r}") from None
-        out.append((str(op), node))
+        out.append((str(op), index))
     return tuple(out)
 
 
 # --- text parsing ---------------------------------------------------------------------------------------
-_GENOTYPE_RE = re.compile(r"\s*Genotype\s*\((.*)\)\s*", re.S)
-_ARG_RE = re.compile(r"\s*(?:([A-Za-z_]\w*)\s*=(?!=))?\s*(.*?)\s*", re.S)
+_GENOTYPE_RE = re.compile(r"\s*Genotype\s*\((.*)\)\s*", re.DOTALL)
+_ARG_RE = re.compile(r"\s*(?:([A-Za-z_]\w*)\s*=(?!=))?\s*(.*?)\s*", re.DOTALL)
 _RANGE_RE = re.compile(r"range\s*\(\s*(\d+)\s*,\s*(\d+)\s*\)")
 _LITERAL_CHARS = re.compile(r"[\w\s'\"\[\](),-]*")
 _COMPACT_CHARS = re.compile(r"[\d\s\[\](),-]*")

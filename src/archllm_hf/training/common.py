@@ -84,6 +84,31 @@ def device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
+def training_summary(
+    head: dict[str, Any],
+    trainer: Trainer,
+    train_output: Any,
+    train_seconds: float,
+    resumed_from: str | None,
+    training_config: dict[str, Any],
+    **measures: Any,
+) -> dict[str, Any]:
+    """The one shape of every training function's summary (``training_summary.json``): ``head`` (what was
+    trained), where and how long it trained, ``measures`` (data sizes, held-out metrics), the settings and the
+    checkpoint it resumed from."""
+    return {
+        **head,
+        "device": str(trainer.args.device),
+        "device_name": device_name(trainer.args.device),
+        "train_seconds": train_seconds,
+        "train_steps": train_output.global_step,
+        "train_loss": train_output.training_loss,
+        **measures,
+        "training_config": training_config,
+        "resumed_from": resumed_from,
+    }
+
+
 class ConsoleCallback(TrainerCallback):
     """What a user sees of a training run: one progress bar for the stage and one line per evaluation (epoch,
     train and eval loss, and the stage's own metrics). The Trainer's raw log dicts go to the logger at DEBUG."""
@@ -193,4 +218,5 @@ __all__ = [
     "load_cells",
     "train_resuming",
     "training_arguments",
+    "training_summary",
 ]

@@ -13,7 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..spaces import SearchSpace
-from .common import device_name, train_resuming, training_arguments
+from .common import train_resuming, training_arguments, training_summary
 
 GRAPH_COLUMNS = ("adjacency", "ops", "node_mask")
 
@@ -163,21 +163,19 @@ def graph_training_summary(
     """The training summary of a graph model: ``head`` (what the model is), then where and how long it trained
     (``fit`` from :func:`fit_graph_model`), the data sizes, the held-out ``test`` metrics and the settings."""
     trainer, train_output, train_seconds, last = fit
-    return {
-        **head,
-        "device": str(trainer.args.device),
-        "device_name": device_name(trainer.args.device),
-        "train_seconds": train_seconds,
-        "train_steps": train_output.global_step,
-        "epochs": epochs,
-        "seconds_per_epoch": train_seconds / max(epochs, 1e-9),
-        "train_loss": train_output.training_loss,
-        "num_train_cells": num_train_cells,
-        "num_test_cells": len(test_graphs),
-        "test": test,
-        "training_config": training_config,
-        "resumed_from": last,
-    }
+    return training_summary(
+        head,
+        trainer,
+        train_output,
+        train_seconds,
+        last,
+        training_config,
+        epochs=epochs,
+        seconds_per_epoch=train_seconds / max(epochs, 1e-9),
+        num_train_cells=num_train_cells,
+        num_test_cells=len(test_graphs),
+        test=test,
+    )
 
 
 __all__ = [

@@ -32,7 +32,14 @@ from transformers import (
 
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
-from .common import PaddingCollator, cosine_schedule, load_cells, train_resuming, training_arguments
+from .common import (
+    PaddingCollator,
+    cosine_schedule,
+    load_cells,
+    train_resuming,
+    training_arguments,
+    training_summary,
+)
 from .graphs import split_cells
 from .llm import load_base_model
 
@@ -245,18 +252,17 @@ def save_causal_lm_prior(
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )
-    summary = {
-        "space": info.space,
-        "device": str(trainer.args.device),
-        "train_seconds": train_seconds,
-        "train_steps": train_output.global_step,
-        "train_loss": train_output.training_loss,
-        "eval_loss": eval_metrics.get("eval_loss"),
+    summary = training_summary(
+        {"space": info.space},
+        trainer,
+        train_output,
+        train_seconds,
+        last,
+        asdict(config),
+        eval_loss=eval_metrics.get("eval_loss"),
         **sizes,
-        "num_parameters": sum(p.numel() for p in model.parameters()),
-        "training_config": asdict(config),
-        "resumed_from": last,
-    }
+        num_parameters=sum(p.numel() for p in model.parameters()),
+    )
     save_prior(out_dir, model, tokenizer, info, summary)
     return summary
 

@@ -21,7 +21,7 @@ from transformers import PreTrainedTokenizerFast, set_seed
 
 from .._hub import PriorInfo
 from ..presets import PriorTrainingConfig, preset
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, resolve_space
 from .common import load_cells
 from .prior import fit_causal_lm, save_causal_lm_prior, scratch_llama
 
@@ -81,7 +81,7 @@ def train_text_prior(
     ``lora`` are not used here. ``vocab_size`` bounds the BPE vocabulary (:func:`cell_text_tokenizer`; the preset's
     ``text_vocab_size`` when None). The folder loads with plain ``AutoModelForCausalLM`` / ``AutoTokenizer``.
     """
-    space = get_space(space) if isinstance(space, str) else space
+    space = resolve_space(space)
     config = config or preset(space.name).prior
     vocab_size = vocab_size or preset(space.name).text_vocab_size
     out_dir = Path(out_dir)

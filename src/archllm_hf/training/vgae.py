@@ -62,7 +62,7 @@ from .._hub import save_vgae
 from ..data import arch2vec_split
 from ..models.arch2vec import Arch2VecConfig, Arch2VecModel
 from ..presets import preset
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, resolve_space
 from ..spaces.arch2vec_rules import arch2vec_layout
 from .common import ReconstructionTrainer, load_cells
 from .graphs import GraphTensors, fit_graph_model, graph_dataset, graph_training_summary
@@ -270,7 +270,7 @@ def train_vgae(
         A summary: test reconstruction, training time, device, sizes and settings. It is also written to
         ``training_summary.json`` (with ``reconstruction.json``).
     """
-    space = get_space(space) if isinstance(space, str) else space
+    space = resolve_space(space)
     epochs = preset(space.name).vgae_epochs if epochs is None else epochs
     if epochs <= 0 or batch_size < 1 or lr <= 0:
         raise ValueError(f"need epochs > 0, batch_size >= 1 and lr > 0; got {epochs}, {batch_size}, {lr}")

@@ -18,7 +18,7 @@ from transformers import set_seed
 from .._hub import save_vqvae
 from ..models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
 from ..presets import VQVAETrainingConfig, preset
-from ..spaces import SearchSpace, get_space
+from ..spaces import SearchSpace, resolve_space
 from .common import ReconstructionTrainer, cosine_schedule, load_cells
 from .graphs import fit_graph_model, graph_dataset, graph_training_summary, reconstruction_metrics
 
@@ -55,7 +55,7 @@ def train_vqvae(
     Returns:
         A summary: test reconstruction metrics, training time, device, sizes.
     """
-    space = get_space(space) if isinstance(space, str) else space
+    space = resolve_space(space)
     config = config or preset(space.name).vqvae
     out_dir = Path(out_dir)
     set_seed(config.seed)
