@@ -9,6 +9,7 @@ repo is measured (10,000 samples at its recommended settings and as many raw iid
 ``benchmarks/results/release-<space>.json``; and the repo is written again with that evaluation, which its card
 quotes. A space whose repo already holds the evaluation its results file records is not measured again, only
 written again from it (``--fresh`` measures it again); a reused run must have been trained with the current presets.
+``--sizes-only`` records the committed repos' file sizes again, nothing else (after their code is regenerated).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from _common import RESULTS, provenance
 
 from archllm_hf._hub import is_saved
 from archllm_hf.data import build_cells_dataset
-from archllm_hf.evaluation.release import check_run_presets, evaluate_release, is_released
+from archllm_hf.evaluation.release import check_run_presets, evaluate_release, is_released, repo_sizes
 from archllm_hf.release import release_run
 from archllm_hf.release.card import EVALUATION_NAME
 from archllm_hf.run import run_main_job
@@ -39,6 +40,11 @@ def main() -> None:
     parser.add_argument("--num-samples", type=int, default=10_000)
     parser.add_argument("--device", default=None)
     parser.add_argument("--fresh", action="store_true", help="measure spaces that are done again")
+    parser.add_argument(
+        "--sizes-only",
+        action="store_true",
+        help="only record the sizes of the committed repo folders again (after their code was regenerated)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -49,6 +55,10 @@ def main() -> None:
             Path(args.hub) / f"archvq-{space}",
             RESULTS / f"release-{space}.json",
         )
+        if args.sizes_only:
+            atomic_write_json(out, {**json.loads(out.read_text()), **repo_sizes(repo)})
+            print(f"{space}: repo {repo_sizes(repo)['repo_bytes'] / 1e6:.2f} MB")
+            continue
         if not is_saved(run / "prior", "prior"):
             run_main_job(space, run, device=args.device)
         check_run_presets(run)
@@ -66,13 +76,7 @@ def main() -> None:
             }
         atomic_write_json(out, {"benchmark": "release", **evaluation})  # first: the repo is written from it
         release_run(run, repo, evaluation=evaluation)
-        sizes = {str(p.relative_to(repo)): p.stat().st_size for p in sorted(repo.rglob("*")) if p.is_file()}
-        result = {
-            "benchmark": "release",
-            **evaluation,
-            "repo_files": sizes,
-            "repo_bytes": sum(sizes.values()),
-        }
+        result = {"benchmark": "release", **evaluation, **repo_sizes(repo)}
         atomic_write_json(out, result)
         scores, raw = evaluation["recommended"]["scores"], evaluation["raw_iid"]["scores"]
         print(

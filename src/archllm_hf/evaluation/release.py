@@ -104,4 +104,17 @@ def is_released(repo: str | Path, result_file: str | Path) -> bool:
     return json.loads(repo_file.read_text()) == measured
 
 
-__all__ = ["check_run_presets", "evaluate_release", "is_released"]
+def repo_sizes(repo: str | Path) -> dict[str, Any]:
+    """The size in bytes of every file of a release repo folder (``repo_files``) and their sum (``repo_bytes``),
+    as the release benchmark records them (bytecode caches and hidden folders are not part of a repo)."""
+    repo = Path(repo)
+    files = {
+        str(p.relative_to(repo)): p.stat().st_size
+        for p in sorted(repo.rglob("*"))
+        if p.is_file()
+        and not any(part.startswith(".") or part == "__pycache__" for part in p.relative_to(repo).parts)
+    }
+    return {"repo_files": files, "repo_bytes": sum(files.values())}
+
+
+__all__ = ["check_run_presets", "evaluate_release", "is_released", "repo_sizes"]
