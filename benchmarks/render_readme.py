@@ -385,8 +385,8 @@ def search_tables() -> list[str]:
                 cells, seconds, optimum = [], [], []
                 for by_name in by_dataset.values():
                     c = by_name.get(name)
-                    if c is None:  # a row still running when the file was written (listed below the table)
-                        cells.append("running")
+                    if c is None:  # a row not run yet when the file was written (listed below the table)
+                        cells.append("not run yet")
                         optimum.append("–")
                         continue
                     cells.append(
@@ -394,6 +394,7 @@ def search_tables() -> list[str]:
                             f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}"
                             for b in shown
                         )
+                        + (f" ({c['num_runs']} seeds)" if c["num_runs"] < r["settings"]["seeds"] else "")
                     )
                     seconds.append(c["seconds_per_run"])
                     median = c["median_queries_to_optimum"]
@@ -407,14 +408,25 @@ def search_tables() -> list[str]:
                 )
         ranker = r["settings"].get("generative_predictor")
         missing = r.get("missing", {})
+        left_out = {
+            key: done
+            for key, done in missing.items()
+            if key.split("/")[2] not in r["results"].get(key.split("/")[0], {}).get(key.split("/")[1], {})
+        }
         lines += [
             "",
             f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`. "
             + (
-                f"Rows not complete when the file was written (runs done of {r['settings']['seeds']}), left out: "
-                + ", ".join(f"{key.replace('/', ' ')} ({done})" for key, done in missing.items())
-                + ". "
+                f"This file was written before every run was done: a row with fewer than {r['settings']['seeds']} "
+                "seeds says how many it has (its first seeds). "
                 if missing
+                else ""
+            )
+            + (
+                "Left out (seeds done): "
+                + ", ".join(f"{key.replace('/', ' ')} ({done})" for key, done in left_out.items())
+                + ". "
+                if left_out
                 else ""
             )
             + (

@@ -9,7 +9,7 @@ P1: the objective is the 12-epoch validation accuracy, the figure the 200-epoch 
 best objective. P2: the objective and the figure are the 200-epoch test accuracy (the best found). Models: the prior
 given by ``--prior`` (its VQ-VAE is the one it names) and the VGAE given by ``--vgae``, or trained into ``--work``.
 Each run is kept in ``--work`` and reused, so the benchmark resumes run by run; ``--protocols``, ``--datasets`` and
-``--searchers`` split it between processes. Once every run is there (``--partial``: the rows that are complete), writes ``benchmarks/results/search-nb201[-quick].json`` and a
+``--searchers`` split it between processes. Once every run is there (``--min-seeds N``: now, with the rows that have N seeds), writes ``benchmarks/results/search-nb201[-quick].json`` and a
 PNG of the curves; ``python benchmarks/render_readme.py`` puts them in the README.
 """
 
@@ -48,9 +48,11 @@ def main() -> None:
         "--quick; measured once)",
     )
     parser.add_argument(
-        "--partial",
-        action="store_true",
-        help="write the JSON with the rows whose runs are all there (the others listed under 'missing')",
+        "--min-seeds",
+        type=int,
+        default=None,
+        help="write the JSON now, with every row that has at least this many seeds (each says how many; the "
+        "incomplete rows are listed under 'missing'), instead of once every run is there",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -67,7 +69,7 @@ def main() -> None:
         quick=args.quick,
         device=args.device,
         proxy_cache=args.proxy_cache,
-        partial=args.partial,
+        min_seeds=args.min_seeds,
     )
     result = benchmark.run()
     if result is None:

@@ -80,6 +80,38 @@ def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tm
     )
     text = "\n".join(render_readme.search_tables())
     row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
-    assert "| running |" in row  # CIFAR-100 has no generative row
+    assert "| not run yet |" in row  # CIFAR-100 has no generative row
     assert "P1 cifar100 random (0)" in text and "P2 cifar10 generative (" not in text
+    assert not any("seeds)" in line for line in text.splitlines() if line.startswith("|"))  # all seeds in
     assert "ours ranks its pools with the graph predictor" in text.lower()
+
+
+def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatch):
+    write_runs(runs, "P2", "cifar10", "generative", range(2, 3), 50, 93.0)  # seeds 0 and 2: seed 1 is missing
+    results, missing = collect_rows(runs, ["cifar10"], seeds=2, budget=50, min_seeds=1)
+    assert results["P2"]["cifar10"]["generative"]["num_runs"] == 1  # its first seeds only, in order
+    assert missing["P2/cifar10/generative"] == 1
+    assert (
+        "generative"
+        not in collect_rows(runs, ["cifar10"], seeds=2, budget=50, min_seeds=2)[0]["P2"]["cifar10"]
+    )
+    result = {
+        "settings": {
+            "seeds": 2,
+            "budget": 50,
+            "budgets": [25, 50],
+            "quick": False,
+            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
+        },
+        "results": results,
+        "missing": missing,
+    }
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
+    import render_readme
+
+    monkeypatch.setattr(render_readme, "_load", lambda name: result if name == "search-nb201.json" else None)
+    text = "\n".join(render_readme.search_tables())
+    row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
+    assert row.count("(1 seeds)") == 1 and "written before every run was done" in text
+    assert "P2 cifar10 generative (" not in text.split("Left out")[1]  # shown with its count, not left out

@@ -157,9 +157,9 @@ class SearchBenchmark:
     device: str | None = None
     proxy_cache: Path | None = None
     """The NB201 proxies ours pretrains on (default: ``work/proxies-nb201.jsonl``, measured there once)."""
-    partial: bool = False
-    """Aggregate the (protocol, dataset, searcher) rows whose runs are all there, listing the rest under
-    ``missing``, instead of waiting for the whole grid."""
+    min_seeds: int | None = None
+    """Aggregate every (protocol, dataset, searcher) row with at least this many seeds' runs (each row records how
+    many it has), listing the incomplete rows under ``missing``, instead of waiting for the whole grid (None)."""
 
     def __post_init__(self) -> None:
         if self.quick:
@@ -169,8 +169,8 @@ class SearchBenchmark:
             self.proxy_cache = self.work / "proxies-nb201.jsonl"
 
     def run(self) -> dict[str, Any] | None:
-        """Run what is missing; the aggregated result once every run of the full grid is there (with ``partial``:
-        once any row is complete), else None."""
+        """Run what is missing; the aggregated result once every run of the full grid is there (with ``min_seeds``:
+        once any row has that many), else None."""
         started = provenance()
         table = nb201_table(self.metrics_dir)
         models = NB201Models.prepare(self.work, self.prior, self.vgae, self.quick, self.device)
@@ -207,8 +207,10 @@ class SearchBenchmark:
     def aggregate(
         self, table: MetricTable, models: NB201Models, started: dict[str, Any]
     ) -> dict[str, Any] | None:
-        results, missing = collect_rows(self.work / "runs", self.datasets, self.seeds, self.budget)
-        if not results or (missing and not self.partial):
+        results, missing = collect_rows(
+            self.work / "runs", self.datasets, self.seeds, self.budget, min_seeds=self.min_seeds
+        )
+        if not results or (missing and self.min_seeds is None):
             return None
         optima = {
             d: max(
@@ -250,22 +252,27 @@ def run_path(runs: Path, protocol: str, dataset: str, name: str, seed: int) -> P
 
 
 def collect_rows(
-    runs: Path, datasets: Sequence[str], seeds: int, budget: int
+    runs: Path, datasets: Sequence[str], seeds: int, budget: int, min_seeds: int | None = None
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    """The summary of every (protocol, dataset, searcher) row whose ``seeds`` runs are all in ``runs``, nested in
-    that order, and how many runs each incomplete row has (``"P1/cifar10/bo": 7``)."""
+    """The summary of every (protocol, dataset, searcher) row whose runs of seeds ``0 .. seeds - 1`` are all in
+    ``runs`` (or, with ``min_seeds``, whose first ``min_seeds`` or more seeds are), nested in that order, and how
+    many seeds each incomplete row has (``"P1/cifar10/bo": 7``)."""
     results: dict[str, Any] = {}
     missing: dict[str, int] = {}
     for protocol in PROTOCOLS:
         for dataset in datasets:
             for name in SEARCHERS:
-                paths = [run_path(runs, protocol, dataset, name, seed) for seed in range(seeds)]
-                done = [path for path in paths if path.is_file()]
-                if len(done) < len(paths):
+                done = []
+                for seed in range(seeds):  # the seeds run in order: a row's runs are its first seeds
+                    path = run_path(runs, protocol, dataset, name, seed)
+                    if not path.is_file():
+                        break
+                    done.append(path)
+                if len(done) < seeds:
                     missing[f"{protocol}/{dataset}/{name}"] = len(done)
-                    continue
-                cell = summarise([json.loads(path.read_text()) for path in done], budget)
-                results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
+                if len(done) == seeds or (min_seeds is not None and len(done) >= max(min_seeds, 1)):
+                    cell = summarise([json.loads(path.read_text()) for path in done], budget)
+                    results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
     return results, missing
 
 
