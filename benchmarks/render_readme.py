@@ -392,6 +392,8 @@ def search_tables() -> list[str]:
                     cells.append(
                         " / ".join(
                             f"{c['mean'][budgets.index(b)]:.2f} ± {c['std'][budgets.index(b)]:.2f}"
+                            if b <= c.get("budget", r["settings"]["budget"])
+                            else "–"
                             for b in shown
                         )
                         + (f" ({c['num_runs']} seeds)" if c["num_runs"] < r["settings"]["seeds"] else "")
@@ -421,6 +423,10 @@ def search_tables() -> list[str]:
                 "seeds says how many it has (its first seeds). "
                 if missing
                 else ""
+            )
+            + "".join(
+                f"`{name}` ran {n} queries a run (its DNGO refits after every query). "
+                for name, n in r["settings"].get("searcher_budgets", {}).items()
             )
             + (
                 "Left out (seeds done): "

@@ -36,6 +36,13 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/search-benchmark"))
     parser.add_argument("--seeds", type=int, default=25)
     parser.add_argument("--budget", type=int, default=200)
+    parser.add_argument(
+        "--searcher-budget",
+        action="append",
+        default=[],
+        metavar="NAME=N",
+        help="a smaller budget for one searcher, e.g. bo=100 (its DNGO refits after every query); repeatable",
+    )
     parser.add_argument("--protocols", nargs="+", choices=list(PROTOCOLS), default=list(PROTOCOLS))
     parser.add_argument("--searchers", nargs="+", choices=list(SEARCHERS), default=list(SEARCHERS))
     parser.add_argument("--datasets", nargs="+", choices=list(DATASETS), default=list(DATASETS))
@@ -55,6 +62,14 @@ def main() -> None:
         "incomplete rows are listed under 'missing'), instead of once every run is there",
     )
     args = parser.parse_args()
+    searcher_budgets = {}
+    for item in args.searcher_budget:
+        name, _, number = item.partition("=")
+        if name not in SEARCHERS or not number.isdigit() or int(number) < 1:
+            parser.error(
+                f"--searcher-budget takes NAME=N with NAME one of {', '.join(SEARCHERS)}, got {item!r}"
+            )
+        searcher_budgets[name] = int(number)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     benchmark = SearchBenchmark(
         work=args.work,
@@ -63,6 +78,7 @@ def main() -> None:
         vgae=args.vgae,
         seeds=args.seeds,
         budget=args.budget,
+        searcher_budgets=searcher_budgets,
         protocols=args.protocols,
         searchers=args.searchers,
         datasets=args.datasets,

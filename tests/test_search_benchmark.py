@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from archllm_hf.evaluation.search import PROTOCOLS, SEARCHERS, collect_rows, plot_search, run_path
+from archllm_hf.evaluation.search import PROTOCOLS, SEARCHERS, collect_rows, plot_search, run_path, summarise
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+BUDGETS = dict.fromkeys(SEARCHERS, 50)
 
 
 def write_runs(
@@ -35,7 +36,7 @@ def runs(tmp_path: Path) -> Path:
 
 
 def test_only_complete_rows_are_summarised_and_the_rest_counted(runs):
-    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budget=50)
+    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budgets=BUDGETS)
     assert set(results) == set(PROTOCOLS)
     assert list(results["P1"]) == ["cifar10"] and list(results["P2"]) == ["cifar10", "cifar100"]
     assert all(
@@ -53,7 +54,7 @@ def test_only_complete_rows_are_summarised_and_the_rest_counted(runs):
 
 
 def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tmp_path, monkeypatch):
-    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budget=50)
+    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budgets=BUDGETS)
     results["P2"]["cifar10"]["generative"] = dict(results["P2"]["cifar10"]["random"])  # as if it had finished
     del missing["P2/cifar10/generative"]
     result = {
@@ -88,12 +89,12 @@ def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tm
 
 def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatch):
     write_runs(runs, "P2", "cifar10", "generative", range(2, 3), 50, 93.0)  # seeds 0 and 2: seed 1 is missing
-    results, missing = collect_rows(runs, ["cifar10"], seeds=2, budget=50, min_seeds=1)
+    results, missing = collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS, min_seeds=1)
     assert results["P2"]["cifar10"]["generative"]["num_runs"] == 1  # its first seeds only, in order
     assert missing["P2/cifar10/generative"] == 1
     assert (
         "generative"
-        not in collect_rows(runs, ["cifar10"], seeds=2, budget=50, min_seeds=2)[0]["P2"]["cifar10"]
+        not in collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS, min_seeds=2)[0]["P2"]["cifar10"]
     )
     result = {
         "settings": {
@@ -115,3 +116,37 @@ def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatc
     row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
     assert row.count("(1 seeds)") == 1 and "written before every run was done" in text
     assert "P2 cifar10 generative (" not in text.split("Left out")[1]  # shown with its count, not left out
+
+
+def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs, monkeypatch):
+    write_runs(runs, "P2", "cifar10", "bo", range(2), 50, 91.0)  # longer runs count their first 25 queries
+    results, _ = collect_rows(runs, ["cifar10"], seeds=2, budgets={**BUDGETS, "bo": 25})
+    bo = results["P2"]["cifar10"]["bo"]
+    assert bo["budget"] == 25 and len(bo["mean"]) == 1 and len(bo["mean_curve"]) == 25
+    assert bo["mean"][0] == pytest.approx(91.5 + 0.24)
+    results, _ = collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS)  # as if the benchmark's were 100
+    assert bo["runs_reaching_optimum"] == 1  # seed 1 reaches the optimum at query 11
+    first_ten = summarise([json.loads(run_path(runs, "P2", "cifar10", "bo", 1).read_text())], 10)
+    assert first_ten["runs_reaching_optimum"] == 0 and first_ten["median_queries_to_optimum"] is None
+    with pytest.raises(ValueError, match="fewer than the 60 queries"):
+        summarise([{"curve": [1.0] * 50, "seconds": 1.0, "queries_to_optimum": None}], 60)
+    result = {
+        "settings": {
+            "seeds": 2,
+            "budget": 100,
+            "budgets": [25, 50, 75, 100],
+            "searcher_budgets": {"bo": 50},
+            "quick": False,
+            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
+        },
+        "results": results,
+    }
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
+    import render_readme
+
+    monkeypatch.setattr(render_readme, "_load", lambda name: result if name == "search-nb201.json" else None)
+    text = "\n".join(render_readme.search_tables())
+    row = next(line for line in text.splitlines() if line.startswith("| BO"))
+    assert row.startswith("| BO (DNGO on arch2vec) | 91.99 ± 0.50 / – |")  # at 50 queries, none at 100
+    assert "`bo` ran 50 queries a run" in text

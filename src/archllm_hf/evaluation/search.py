@@ -150,6 +150,9 @@ class SearchBenchmark:
     vgae: Path | None = None
     seeds: int = 25
     budget: int = 200
+    searcher_budgets: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Smaller budgets for some searchers (``{"bo": 100}``): arch2vec's DNGO refits after every query, so its cost
+    grows with the square of the budget. Each row records its own budget."""
     datasets: Sequence[str] = DATASETS
     protocols: Sequence[str] = tuple(PROTOCOLS)
     searchers: Sequence[str] = SEARCHERS
@@ -192,7 +195,7 @@ class SearchBenchmark:
             if key not in oracles:
                 objective, report = (c.format(dataset) if c else None for c in PROTOCOLS[protocol])
                 oracles[key] = TableOracle(get_space("nb201"), table, objective, report)
-            result = searchers[name].search(oracles[key], self.budget, seed=seed)
+            result = searchers[name].search(oracles[key], self.budget_of(name), seed=seed)
             reported = "report" if oracles[key].report else "objective"
             atomic_write_json(
                 path,
@@ -208,7 +211,11 @@ class SearchBenchmark:
         self, table: MetricTable, models: NB201Models, started: dict[str, Any]
     ) -> dict[str, Any] | None:
         results, missing = collect_rows(
-            self.work / "runs", self.datasets, self.seeds, self.budget, min_seeds=self.min_seeds
+            self.work / "runs",
+            self.datasets,
+            self.seeds,
+            {name: self.budget_of(name) for name in SEARCHERS},
+            min_seeds=self.min_seeds,
         )
         if not results or (missing and self.min_seeds is None):
             return None
@@ -226,6 +233,9 @@ class SearchBenchmark:
                 "seeds": self.seeds,
                 "budget": self.budget,
                 "budgets": report_budgets(self.budget),
+                "searcher_budgets": {
+                    n: self.budget_of(n) for n in SEARCHERS if self.budget_of(n) != self.budget
+                },
                 "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
                 "metric_files": list(METRIC_FILES),
                 "quick": self.quick,
@@ -242,6 +252,10 @@ class SearchBenchmark:
             **({"missing": missing} if missing else {}),
         }
 
+    def budget_of(self, searcher: str) -> int:
+        """The queries each run of ``searcher`` makes."""
+        return min(self.budget, self.searcher_budgets.get(searcher, self.budget))
+
     def _run_path(self, protocol: str, dataset: str, name: str, seed: int) -> Path:
         return run_path(self.work / "runs", protocol, dataset, name, seed)
 
@@ -252,17 +266,17 @@ def run_path(runs: Path, protocol: str, dataset: str, name: str, seed: int) -> P
 
 
 def collect_rows(
-    runs: Path, datasets: Sequence[str], seeds: int, budget: int, min_seeds: int | None = None
+    runs: Path, datasets: Sequence[str], seeds: int, budgets: dict[str, int], min_seeds: int | None = None
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """The summary of every (protocol, dataset, searcher) row whose runs of seeds ``0 .. seeds - 1`` are all in
     ``runs`` (or, with ``min_seeds``, whose first ``min_seeds`` or more seeds are), nested in that order, and how
-    many seeds each incomplete row has (``"P1/cifar10/bo": 7``)."""
+    many seeds each incomplete row has (``"P1/cifar10/bo": 7``). ``budgets`` gives each searcher's budget."""
     results: dict[str, Any] = {}
     missing: dict[str, int] = {}
     for protocol in PROTOCOLS:
         for dataset in datasets:
             for name in SEARCHERS:
-                done = []
+                done: list[Path] = []
                 for seed in range(seeds):  # the seeds run in order: a row's runs are its first seeds
                     path = run_path(runs, protocol, dataset, name, seed)
                     if not path.is_file():
@@ -271,7 +285,7 @@ def collect_rows(
                 if len(done) < seeds:
                     missing[f"{protocol}/{dataset}/{name}"] = len(done)
                 if len(done) == seeds or (min_seeds is not None and len(done) >= max(min_seeds, 1)):
-                    cell = summarise([json.loads(path.read_text()) for path in done], budget)
+                    cell = summarise([json.loads(path.read_text()) for path in done], budgets[name])
                     results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
     return results, missing
 
@@ -288,11 +302,16 @@ def report_budgets(budget: int) -> list[int]:
 
 
 def summarise(runs: list[dict[str, Any]], budget: int) -> dict[str, Any]:
-    """Mean ± std of the reported figure at each reported budget, mean seconds, and queries to the optimum."""
+    """Mean ± std of the reported figure at each reported budget up to ``budget`` (a longer run counts its first
+    ``budget`` queries), mean seconds, and queries to the optimum."""
     budgets = report_budgets(budget)
-    curves = np.array([run["curve"] for run in runs], dtype=float)
+    if any(len(run["curve"]) < budget for run in runs):
+        raise ValueError(f"a run has fewer than the {budget} queries to summarise")
+    curves = np.array([run["curve"][:budget] for run in runs], dtype=float)
     at = curves[:, [b - 1 for b in budgets]]
-    steps = [run["queries_to_optimum"] for run in runs]
+    steps = [
+        q if q is not None and q <= budget else None for q in (run["queries_to_optimum"] for run in runs)
+    ]
     reached = sorted(s for s in steps if s is not None)
     median = float(np.median([s if s is not None else np.inf for s in steps]))
     return {
@@ -303,6 +322,7 @@ def summarise(runs: list[dict[str, Any]], budget: int) -> dict[str, Any]:
         "median_queries_to_optimum": None if not np.isfinite(median) else median,
         "runs_reaching_optimum": len(reached),
         "num_runs": len(runs),
+        "budget": budget,
     }
 
 
