@@ -372,7 +372,7 @@ def search_tables() -> list[str]:
                 f"`{setting['objective'].replace('{}', '*')}`, reported `{setting['report'].replace('{}', '*')}` of "
                 f"the best-objective cell), mean ± std at {' / '.join(map(str, shown))} queries; "
                 "seconds per run (mean over the datasets); median queries to the global optimum, per dataset (– when "
-                "fewer than half of the runs reach it; in brackets, how many did):",
+                "no more than half of the runs reach it; in brackets, how many of the runs did):",
                 "",
                 "| searcher | "
                 + " | ".join(DATASET_NAMES[d] for d in by_dataset)
@@ -387,7 +387,7 @@ def search_tables() -> list[str]:
                     c = by_name.get(name)
                     if c is None:  # a row not run yet when the file was written (listed below the table)
                         cells.append("not run yet")
-                        optimum.append("–")
+                        optimum.append("n/a")
                         continue
                     cells.append(
                         " / ".join(
@@ -400,8 +400,11 @@ def search_tables() -> list[str]:
                     )
                     seconds.append(c["seconds_per_run"])
                     median = c["median_queries_to_optimum"]
+                    within = c.get("budget", r["settings"]["budget"])
                     optimum.append(
-                        f"{'–' if median is None else f'{median:g}'} ({c['runs_reaching_optimum']})"
+                        f"{'–' if median is None else f'{median:g}'} ({c['runs_reaching_optimum']}/{c['num_runs']}"
+                        + (f", in {within} queries" if within != r["settings"]["budget"] else "")
+                        + ")"
                     )
                 lines.append(
                     f"| {label} | "
@@ -425,7 +428,13 @@ def search_tables() -> list[str]:
                 else ""
             )
             + "".join(
-                f"`{name}` ran {n} queries a run (its DNGO refits after every query). "
+                f"`{name}` ran {n} queries a run"
+                + (
+                    " (its DNGO refits after every query, so its cost grows with the square of the budget)"
+                    if name == "bo"
+                    else ""
+                )
+                + "; its s / run is for those. "
                 for name, n in r["settings"].get("searcher_budgets", {}).items()
             )
             + (

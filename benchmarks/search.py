@@ -9,8 +9,10 @@ P1: the objective is the 12-epoch validation accuracy, the figure the 200-epoch 
 best objective. P2: the objective and the figure are the 200-epoch test accuracy (the best found). Models: the prior
 given by ``--prior`` (its VQ-VAE is the one it names) and the VGAE given by ``--vgae``, or trained into ``--work``.
 Each run is kept in ``--work`` and reused, so the benchmark resumes run by run; ``--protocols``, ``--datasets`` and
-``--searchers`` split it between processes. Once every run is there (``--min-seeds N``: now, with the rows that have N seeds), writes ``benchmarks/results/search-nb201[-quick].json`` and a
-PNG of the curves; ``python benchmarks/render_readme.py`` puts them in the README.
+``--searchers`` split it between processes, and every process must be given the same ``--seeds``, ``--budget`` and
+``--searcher-budget``. Once every run is there (``--min-seeds N``: at once, with the rows that have N seeds), writes
+``benchmarks/results/search-nb201[-quick].json`` and a PNG of the curves; ``python benchmarks/render_readme.py`` puts
+them in the README.
 """
 
 from __future__ import annotations

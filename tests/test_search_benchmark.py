@@ -119,12 +119,13 @@ def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatc
 
 
 def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs, monkeypatch):
-    write_runs(runs, "P2", "cifar10", "bo", range(2), 50, 91.0)  # longer runs count their first 25 queries
-    results, _ = collect_rows(runs, ["cifar10"], seeds=2, budgets={**BUDGETS, "bo": 25})
+    write_runs(runs, "P2", "cifar10", "bo", range(2), 50, 91.0)
+    with pytest.raises(ValueError, match=r"P2/cifar10/bo: its runs made \[50\] queries, not the 25"):
+        collect_rows(runs, ["cifar10"], seeds=2, budgets={**BUDGETS, "bo": 25})
+    results, _ = collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS)
     bo = results["P2"]["cifar10"]["bo"]
-    assert bo["budget"] == 25 and len(bo["mean"]) == 1 and len(bo["mean_curve"]) == 25
-    assert bo["mean"][0] == pytest.approx(91.5 + 0.24)
-    results, _ = collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS)  # as if the benchmark's were 100
+    assert bo["budget"] == 50 and len(bo["mean"]) == 2 and len(bo["mean_curve"]) == 50
+    assert bo["mean"][1] == pytest.approx(91.5 + 0.49)
     assert bo["runs_reaching_optimum"] == 1  # seed 1 reaches the optimum at query 11
     first_ten = summarise([json.loads(run_path(runs, "P2", "cifar10", "bo", 1).read_text())], 10)
     assert first_ten["runs_reaching_optimum"] == 0 and first_ten["median_queries_to_optimum"] is None

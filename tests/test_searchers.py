@@ -384,6 +384,11 @@ def test_train_mlp_takes_torchs_adam_steps(activation):
             loss.backward()
             optimizer.step()
     assert steps == 5 * 2
+    with pytest.raises(ValueError, match="Linear/"):
+        other = DNGOConfig(hidden_size=4, activation="relu" if activation == "tanh" else "tanh")
+        train_mlp(
+            DNGO(other)._network(4), x, y, config, iter(orders).__next__
+        )  # built for the other activation
     for a, b in zip(ours.parameters(), reference.parameters()):
         torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4)
 

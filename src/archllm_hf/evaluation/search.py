@@ -167,6 +167,17 @@ class SearchBenchmark:
     def __post_init__(self) -> None:
         if self.quick:
             self.seeds, self.budget, self.datasets = min(self.seeds, 2), min(self.budget, 50), ("cifar10",)
+        self.grid = ("cifar10",) if self.quick else DATASETS
+        """The datasets the result covers (``datasets`` may name fewer: the ones this process runs)."""
+        for name, budget in self.searcher_budgets.items():
+            if name not in SEARCHERS or isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+                raise ValueError(
+                    f"searcher_budgets maps a searcher to a positive int, got {name!r}: {budget!r}"
+                )
+        if self.min_seeds is not None and not 2 <= self.min_seeds <= self.seeds:
+            raise ValueError(
+                f"min_seeds must be in [2, {self.seeds}] (a mean ± std needs two), got {self.min_seeds}"
+            )
         self.work = Path(self.work) / ("quick" if self.quick else "full")
         if self.proxy_cache is None:
             self.proxy_cache = self.work / "proxies-nb201.jsonl"
@@ -203,6 +214,7 @@ class SearchBenchmark:
                     "curve": result.trajectory(reported),
                     "seconds": result.seconds,
                     "queries_to_optimum": result.queries_until(optima[dataset]),
+                    "budget": self.budget_of(name),
                 },
             )
         return self.aggregate(table, models, started)
@@ -212,7 +224,7 @@ class SearchBenchmark:
     ) -> dict[str, Any] | None:
         results, missing = collect_rows(
             self.work / "runs",
-            self.datasets,
+            self.grid,
             self.seeds,
             {name: self.budget_of(name) for name in SEARCHERS},
             min_seeds=self.min_seeds,
@@ -225,12 +237,13 @@ class SearchBenchmark:
                 for row in table.values.values()
                 if row.get(f"{d}_test_acc_200ep") is not None
             )
-            for d in self.datasets
+            for d in self.grid
         }
         return {
             "provenance": started,
             "settings": {
                 "seeds": self.seeds,
+                "datasets": list(self.grid),
                 "budget": self.budget,
                 "budgets": report_budgets(self.budget),
                 "searcher_budgets": {
@@ -285,7 +298,14 @@ def collect_rows(
                 if len(done) < seeds:
                     missing[f"{protocol}/{dataset}/{name}"] = len(done)
                 if len(done) == seeds or (min_seeds is not None and len(done) >= max(min_seeds, 1)):
-                    cell = summarise([json.loads(path.read_text()) for path in done], budgets[name])
+                    records = [json.loads(path.read_text()) for path in done]
+                    made = {record.get("budget", len(record["curve"])) for record in records}
+                    if made != {budgets[name]}:
+                        raise ValueError(
+                            f"{protocol}/{dataset}/{name}: its runs made {sorted(made)} queries, not the "
+                            f"{budgets[name]} asked for; give the budget they were run with (--searcher-budget)"
+                        )
+                    cell = summarise(records, budgets[name])
                     results.setdefault(protocol, {}).setdefault(dataset, {})[name] = cell
     return results, missing
 
@@ -343,10 +363,16 @@ def plot_search(result: dict[str, Any], path: Path) -> Path:
         for row, protocol in enumerate(protocols)
         for column, dataset in enumerate(result["results"][protocol])
     ]
+    shown: list[str] = []
     for ax, protocol, dataset in panels:
         for name, cell in result["results"][protocol][dataset].items():
             curve = cell["mean_curve"]
-            ax.plot(range(1, len(curve) + 1), curve, label=name, linewidth=2 if name == "generative" else 1)
+            color = (
+                f"C{SEARCHERS.index(name) % 10}"  # one colour a searcher in every panel, whatever is missing
+            )
+            ax.plot(range(1, len(curve) + 1), curve, color=color, linewidth=2 if name == "generative" else 1)
+            if name not in shown:
+                shown.append(name)
         ax.axhline(result["optima_200ep_test"][dataset], color="grey", linestyle=":", linewidth=1)
         low = min(
             cell["mean_curve"][min(24, len(cell["mean_curve"]) - 1)]
@@ -356,8 +382,13 @@ def plot_search(result: dict[str, Any], path: Path) -> Path:
         ax.set_title(f"{protocol}: {dataset}")
         ax.set_xlabel("queries")
         ax.set_ylabel("200-epoch test accuracy (%)")
-    axes.flat[0].legend(fontsize=7)
-    fig.tight_layout()
+    order = sorted(shown, key=SEARCHERS.index)
+    handles = [
+        plt.Line2D([], [], color=f"C{SEARCHERS.index(n) % 10}", linewidth=2 if n == "generative" else 1)
+        for n in order
+    ]
+    fig.legend(handles, order, loc="lower center", ncol=len(order), fontsize=7)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return atomic_save_figure(fig, path)
 
 

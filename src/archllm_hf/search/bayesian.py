@@ -134,7 +134,18 @@ def train_mlp(
 
     The updates are torch's ``Adam`` step for step, done in numpy on one flat buffer: on a network this small, torch's
     per-step overhead is most of the time, and arch2vec's search fits one after every query."""
-    linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+    activation = nn.Tanh if config.activation == "tanh" else nn.ReLU
+    layers = list(net)
+    linears = layers[0::2]
+    if (
+        len(layers) % 2 == 0
+        or not all(isinstance(layer, nn.Linear) for layer in linears)
+        or not all(isinstance(layer, activation) for layer in layers[1::2])
+        or linears[-1].out_features != 1
+    ):
+        raise ValueError(
+            f"train_mlp trains Linear/{activation.__name__} layers ending in one output, as DNGO builds them; got {net}"
+        )
     shapes = [
         shape for layer in linears for shape in (tuple(layer.weight.shape[::-1]), (layer.out_features,))
     ]
