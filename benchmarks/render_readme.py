@@ -245,7 +245,7 @@ def headline_table(stems: tuple[str, ...] = tuple(f"generation-{s}" for s in SPA
             "published": "arch2vec's VGAE trained as its code trains it",
             "other": "arch2vec's VGAE trained with a protocol other than the published one (see the file)",
             None: "its VGAE row predates the published training: the baseline there is the textbook VAE, not "
-            "arch2vec as published, and its verdicts are to be re-made",
+            "arch2vec as published, so no verdict on the papers' claims is given until it is re-made",
         }[protocol]
         predates = any(row["ours"] is None and row["rule"] == "arch2vec" for row in headline_rows(r))
         if r["methods"].get("arch2vec_vgae", {}).get("graph_space", {}).get("cells") == "normal":

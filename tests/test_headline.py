@@ -52,7 +52,11 @@ def test_improvement_and_verdicts_under_both_rules():
     strict_gain, lenient_gain = vq + 3 * MATCH_TOLERANCE, llm + MATCH_TOLERANCE / 2
     r = result(
         "nb201",
-        baseline={"scores": scores(0.5, 0.8), "arch2vec_scores": scores(0.75, 0.5)},
+        baseline={
+            "scores": scores(0.5, 0.8),
+            "arch2vec_scores": scores(0.75, 0.5),
+            "training_config": dataclasses.asdict(PUBLISHED),
+        },
         ours={
             "scores": scores(1.0, 0.4 * (1 + strict_gain)),
             "arch2vec_scores": scores(1.0, 0.375 * (1 + lenient_gain)),
@@ -73,6 +77,9 @@ def test_improvement_and_verdicts_under_both_rules():
     assert strict["claims"] == {"Arch-LLM": llm, "Arch-VQ": vq}
     assert strict["verdicts"] == {"Arch-LLM": "exceeds", "Arch-VQ": "exceeds"}
     assert lenient["verdicts"] == {"Arch-LLM": "matches", "Arch-VQ": "falls short"}
+    del r["methods"]["arch2vec_vgae"]["training_config"]  # a VGAE not trained as published: no verdict
+    assert [row["verdicts"] for row in headline_rows(r)] == [{}, {}]
+    assert [row["baseline"] for row in headline_rows(r)] == [None, None]
 
 
 def test_claim_verdict_matches_within_the_tolerance():
@@ -125,7 +132,7 @@ def test_a_baseline_at_zero_and_a_missing_method():
     assert strict["claims"] == {
         "Arch-VQ": PAPER_CLAIMS["Arch-VQ"]["darts"]
     }  # Arch-LLM claims no DARTS figure
-    assert strict["verdicts"] == {"Arch-VQ": "exceeds"}
+    assert strict["verdicts"] == {}  # no verdict on a ratio over a baseline of 0
     both_zero = result("darts", baseline={"scores": scores(0.0, 0.0)}, ours={"scores": scores(0.0, 0.0)})
     assert by_rule(headline_rows(both_zero))["strict"]["improvement"] is None
     no_baseline = by_rule(headline_rows(result("nb201", ours={"scores": scores(0.9, 0.9)})))["strict"]
@@ -193,6 +200,9 @@ def test_headline_table_renders_both_rules_and_not_measured(render_readme, monke
     assert [s.split("**")[1] for s in sentences] == ["NB101", "NB201"]
     assert "not measured for arch2vec's VGAE and ours" in sentences[0]
     assert "predates the published training" in sentences[1]
+    assert (
+        "exceeds" not in sentences[1] and "(exceeds)" not in nb201[0]
+    )  # no verdict against the textbook VAE
     assert "generation.py --space nb201" in sentences[1]
     assert render_readme.headline_table() == lines  # full runs only: the quick DARTS file is not among them
     quick = render_readme.headline_table(("generation-darts-quick",))

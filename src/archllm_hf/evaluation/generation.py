@@ -418,8 +418,9 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     and ``ours`` (``validity``, ``uniqueness``, ``valid_unique_rate`` and ``earlier_rule``; None where the file
     lacks the method or its scores under the rule: not measured), ``improvement`` (ours' valid_unique_rate over
     arch2vec's, minus 1; ``math.inf`` when arch2vec's is 0 and ours is not; None when either is missing or both
-    are 0), ``claims`` (:data:`PAPER_CLAIMS` for the space) and ``verdicts`` (per claim, ``"exceeds"``,
-    ``"matches"`` (within :data:`MATCH_TOLERANCE`) or ``"falls short"``; empty without an improvement).
+    are 0), ``claims`` (:data:`PAPER_CLAIMS` for the space), ``baseline`` (:func:`vgae_protocol`) and ``verdicts``
+    (per claim, ``"exceeds"``, ``"matches"`` (within :data:`MATCH_TOLERANCE`) or ``"falls short"``; empty unless
+    the improvement is finite and the VGAE is arch2vec's as published: the papers' claims are against that one).
 
     ``earlier_rule`` marks arch2vec scores in the format of the VGAE-only rule the benchmark had before the one
     scorer (``validity``, ``uniqueness``, ``num_valid``, ``num_unique``): their valid_unique_rate is
@@ -428,6 +429,7 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     space = result["space"]
     claims = {paper: by_space[space] for paper, by_space in PAPER_CLAIMS.items() if space in by_space}
     methods = result.get("methods", {})
+    baseline_protocol = vgae_protocol(result)
     rows = []
     for rule in HEADLINE_RULES:
         field = _RULE_FIELDS[rule]
@@ -448,8 +450,9 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "ours": ours,
                 "improvement": improvement,
                 "claims": claims,
+                "baseline": baseline_protocol,
                 "verdicts": {}
-                if improvement is None
+                if improvement is None or math.isinf(improvement) or baseline_protocol != "published"
                 else {paper: claim_verdict(improvement, claim) for paper, claim in claims.items()},
             }
         )
