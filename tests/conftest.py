@@ -6,8 +6,10 @@ Shared tiny configs, graph batches and the "train until reconstructed" loop are 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -41,6 +43,16 @@ def one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def render_readme(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``benchmarks/render_readme.py``, imported afresh (tests patch its loader)."""
+    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
+    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
+    import render_readme
+
+    return render_readme
 
 
 @pytest.fixture(scope="session", autouse=True)

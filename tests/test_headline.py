@@ -11,7 +11,6 @@ import json
 import math
 
 import pytest
-from conftest import REPO_ROOT
 
 from archllm_hf.evaluation.generation import (
     MATCH_TOLERANCE,
@@ -149,14 +148,6 @@ def test_vgae_protocol():
 
 
 # --- the README -------------------------------------------------------------------------------------------------
-@pytest.fixture
-def render_readme(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO_ROOT / "benchmarks"))
-    import render_readme
-
-    return render_readme
-
-
 def test_the_readme_results_section_is_the_render(render_readme):
     text = render_readme.README.read_text()
     section = text.split(render_readme.START, 1)[1].split(render_readme.END, 1)[0]

@@ -4,14 +4,12 @@ table with rows that are still running."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from archllm_hf.evaluation.search import PROTOCOLS, SEARCHERS, collect_rows, plot_search, run_path, summarise
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 BUDGETS = dict.fromkeys(SEARCHERS, 50)
 
 
@@ -23,6 +21,12 @@ def write_runs(
         curve = [start + seed + 0.01 * q for q in range(budget)]
         record = {"curve": curve, "seconds": 1.5, "queries_to_optimum": 10 + seed if seed % 2 else None}
         run_path(runs, protocol, dataset, name, seed).write_text(json.dumps(record))
+
+
+def search_section(render_readme, monkeypatch, result: dict, stem: str) -> str:
+    """The README's search section rendered from ``result`` as if it were ``benchmarks/results/STEM.json``."""
+    monkeypatch.setattr(render_readme, "_load", lambda name: result if name == f"{stem}.json" else None)
+    return "\n".join(render_readme.search_tables())
 
 
 @pytest.fixture
@@ -53,7 +57,9 @@ def test_only_complete_rows_are_summarised_and_the_rest_counted(runs):
     assert len(missing) == expected
 
 
-def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tmp_path, monkeypatch):
+def test_a_partial_result_plots_and_renders_with_its_running_rows_named(
+    runs, tmp_path, monkeypatch, render_readme
+):
     results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budgets=BUDGETS)
     results["P2"]["cifar10"]["generative"] = dict(results["P2"]["cifar10"]["random"])  # as if it had finished
     del missing["P2/cifar10/generative"]
@@ -72,14 +78,7 @@ def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tm
     }
     assert plot_search(result, tmp_path / "curves.png").stat().st_size > 0
 
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
-    import render_readme
-
-    monkeypatch.setattr(
-        render_readme, "_load", lambda name: result if name == "search-nb201-quick.json" else None
-    )
-    text = "\n".join(render_readme.search_tables())
+    text = search_section(render_readme, monkeypatch, result, "search-nb201-quick")
     row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
     assert "| not run yet |" in row  # CIFAR-100 has no generative row
     assert "P1 cifar100 random (0)" in text and "P2 cifar10 generative (" not in text
@@ -87,7 +86,7 @@ def test_a_partial_result_plots_and_renders_with_its_running_rows_named(runs, tm
     assert "ours ranks its pools with the graph predictor" in text.lower()
 
 
-def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatch):
+def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatch, render_readme):
     write_runs(runs, "P2", "cifar10", "generative", range(2, 3), 50, 93.0)  # seeds 0 and 2: seed 1 is missing
     results, missing = collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS, min_seeds=1)
     assert results["P2"]["cifar10"]["generative"]["num_runs"] == 1  # its first seeds only, in order
@@ -107,18 +106,13 @@ def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatc
         "results": results,
         "missing": missing,
     }
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
-    import render_readme
-
-    monkeypatch.setattr(render_readme, "_load", lambda name: result if name == "search-nb201.json" else None)
-    text = "\n".join(render_readme.search_tables())
+    text = search_section(render_readme, monkeypatch, result, "search-nb201")
     row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
     assert row.count("(1 seeds)") == 1 and "written before every run was done" in text
     assert "P2 cifar10 generative (" not in text.split("Left out")[1]  # shown with its count, not left out
 
 
-def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs, monkeypatch):
+def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs, monkeypatch, render_readme):
     write_runs(runs, "P2", "cifar10", "bo", range(2), 50, 91.0)
     with pytest.raises(ValueError, match=r"P2/cifar10/bo: its runs made \[50\] queries, not the 25"):
         collect_rows(runs, ["cifar10"], seeds=2, budgets={**BUDGETS, "bo": 25})
@@ -142,12 +136,7 @@ def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs,
         },
         "results": results,
     }
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    monkeypatch.delitem(sys.modules, "render_readme", raising=False)
-    import render_readme
-
-    monkeypatch.setattr(render_readme, "_load", lambda name: result if name == "search-nb201.json" else None)
-    text = "\n".join(render_readme.search_tables())
+    text = search_section(render_readme, monkeypatch, result, "search-nb201")
     row = next(line for line in text.splitlines() if line.startswith("| BO"))
     assert row.startswith("| BO (DNGO on arch2vec) | 91.99 ± 0.50 / – |")  # at 50 queries, none at 100
     assert "`bo` ran 50 queries a run" in text
