@@ -23,6 +23,20 @@ def write_runs(
         run_path(runs, protocol, dataset, name, seed).write_text(json.dumps(record))
 
 
+def search_result(results: dict, budget: int = 50, quick: bool = False, **extra) -> dict:
+    """A search benchmark result around ``results`` (2 seeds; ``extra``: more settings, or ``missing``)."""
+    missing = extra.pop("missing", None)
+    settings = {
+        "seeds": 2,
+        "budget": budget,
+        "budgets": list(range(25, budget + 1, 25)),
+        "quick": quick,
+        "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
+        **extra,
+    }
+    return {"settings": settings, "results": results, **({"missing": missing} if missing else {})}
+
+
 def search_section(render_readme, monkeypatch, result: dict, stem: str) -> str:
     """The README's search section rendered from ``result`` as if it were ``benchmarks/results/STEM.json``."""
     monkeypatch.setattr(render_readme, "_load", lambda name: result if name == f"{stem}.json" else None)
@@ -63,19 +77,8 @@ def test_a_partial_result_plots_and_renders_with_its_running_rows_named(
     results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budgets=BUDGETS)
     results["P2"]["cifar10"]["generative"] = dict(results["P2"]["cifar10"]["random"])  # as if it had finished
     del missing["P2/cifar10/generative"]
-    result = {
-        "settings": {
-            "seeds": 2,
-            "budget": 50,
-            "budgets": [25, 50],
-            "quick": True,
-            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
-            "generative_predictor": {"kind": "graph"},
-        },
-        "optima_200ep_test": {"cifar10": 94.37, "cifar100": 73.51},
-        "results": results,
-        "missing": missing,
-    }
+    result = search_result(results, quick=True, missing=missing, generative_predictor={"kind": "graph"})
+    result["optima_200ep_test"] = {"cifar10": 94.37, "cifar100": 73.51}
     assert plot_search(result, tmp_path / "curves.png").stat().st_size > 0
 
     text = search_section(render_readme, monkeypatch, result, "search-nb201-quick")
@@ -95,17 +98,7 @@ def test_rows_with_enough_seeds_are_summarised_with_their_count(runs, monkeypatc
         "generative"
         not in collect_rows(runs, ["cifar10"], seeds=2, budgets=BUDGETS, min_seeds=2)[0]["P2"]["cifar10"]
     )
-    result = {
-        "settings": {
-            "seeds": 2,
-            "budget": 50,
-            "budgets": [25, 50],
-            "quick": False,
-            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
-        },
-        "results": results,
-        "missing": missing,
-    }
+    result = search_result(results, missing=missing)
     text = search_section(render_readme, monkeypatch, result, "search-nb201")
     row = next(line for line in text.splitlines() if line.startswith("| ours: + predictor ranking"))
     assert row.count("(1 seeds)") == 1 and "written before every run was done" in text
@@ -125,17 +118,7 @@ def test_a_searcher_with_a_smaller_budget_is_summarised_and_shown_up_to_it(runs,
     assert first_ten["runs_reaching_optimum"] == 0 and first_ten["median_queries_to_optimum"] is None
     with pytest.raises(ValueError, match="fewer than the 60 queries"):
         summarise([{"curve": [1.0] * 50, "seconds": 1.0, "queries_to_optimum": None}], 60)
-    result = {
-        "settings": {
-            "seeds": 2,
-            "budget": 100,
-            "budgets": [25, 50, 75, 100],
-            "searcher_budgets": {"bo": 50},
-            "quick": False,
-            "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
-        },
-        "results": results,
-    }
+    result = search_result(results, budget=100, searcher_budgets={"bo": 50})
     text = search_section(render_readme, monkeypatch, result, "search-nb201")
     row = next(line for line in text.splitlines() if line.startswith("| BO"))
     assert row.startswith("| BO (DNGO on arch2vec) | 91.99 ± 0.50 / – |")  # at 50 queries, none at 100
