@@ -167,8 +167,9 @@ class SearchBenchmark:
     def __post_init__(self) -> None:
         if self.quick:
             self.seeds, self.budget, self.datasets = min(self.seeds, 2), min(self.budget, 50), ("cifar10",)
-        self.grid = ("cifar10",) if self.quick else DATASETS
-        """The datasets the result covers (``datasets`` may name fewer: the ones this process runs)."""
+        self.grid = (
+            ("cifar10",) if self.quick else DATASETS
+        )  # the result's datasets; this process may run fewer
         for name, budget in self.searcher_budgets.items():
             if name not in SEARCHERS or isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
                 raise ValueError(
@@ -373,7 +374,7 @@ def plot_search(result: dict[str, Any], path: Path) -> Path:
             ax.plot(range(1, len(curve) + 1), curve, color=color, linewidth=2 if name == "generative" else 1)
             if name not in shown:
                 shown.append(name)
-        ax.axhline(result["optima_200ep_test"][dataset], color="grey", linestyle=":", linewidth=1)
+        ax.axhline(result["optima_200ep_test"][dataset], color="black", linestyle=":", linewidth=1)
         low = min(
             cell["mean_curve"][min(24, len(cell["mean_curve"]) - 1)]
             for cell in result["results"][protocol][dataset].values()
