@@ -56,8 +56,9 @@ def main() -> None:
             RESULTS / f"release-{space}.json",
         )
         if args.sizes_only:
-            atomic_write_json(out, {**json.loads(out.read_text()), **repo_sizes(repo)})
-            print(f"{space}: repo {repo_sizes(repo)['repo_bytes'] / 1e6:.2f} MB")
+            sizes = repo_sizes(repo)
+            atomic_write_json(out, {**json.loads(out.read_text()), **sizes})
+            print(f"{space}: repo {sizes['repo_bytes'] / 1e6:.2f} MB")
             continue
         if not is_saved(run / "prior", "prior"):
             run_main_job(space, run, device=args.device)

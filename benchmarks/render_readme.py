@@ -12,7 +12,7 @@ import math
 
 from _common import RESULTS
 
-from archllm_hf.evaluation.generation import MATCH_TOLERANCE, headline_rows, vgae_protocol
+from archllm_hf.evaluation.generation import MATCH_TOLERANCE, headline_rows
 
 README = RESULTS.parent.parent / "README.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -202,7 +202,8 @@ def headline_table(stems: tuple[str, ...] = tuple(f"generation-{s}" for s in SPA
             continue
         space = SPACE_NAMES.get(r["space"], r["space"])
         said = []
-        for row in headline_rows(r):
+        space_rows = headline_rows(r)
+        for row in space_rows:
             claims = [
                 f"{row['claims'][paper]:+.0%}" + (f" ({row['verdicts'][paper]})" if row["verdicts"] else "")
                 if paper in row["claims"]
@@ -240,14 +241,13 @@ def headline_table(stems: tuple[str, ...] = tuple(f"generation-{s}" for s in SPA
                 f"{rule}, ours has {o['valid_unique_rate']:.2%} valid∧unique against arch2vec's "
                 f"{a['valid_unique_rate']:.2%} ({gain})" + (f": it {verdicts}" if verdicts else "")
             )
-        protocol = vgae_protocol(r)
         baseline = {
             "published": "arch2vec's VGAE trained as its code trains it",
             "other": "arch2vec's VGAE trained with a protocol other than the published one (see the file)",
             None: "its VGAE row predates the published training: the baseline there is the textbook VAE, not "
             "arch2vec as published, so no verdict on the papers' claims is given until it is re-made",
-        }[protocol]
-        predates = any(row["ours"] is None and row["rule"] == "arch2vec" for row in headline_rows(r))
+        }[space_rows[0]["baseline"]]
+        predates = any(row["ours"] is None and row["rule"] == "arch2vec" for row in space_rows)
         if r["methods"].get("arch2vec_vgae", {}).get("graph_space", {}).get("cells") == "normal":
             baseline += (
                 " (the normal cell only, as published; ours models both cells, each judged by the rule)"
@@ -413,11 +413,13 @@ def search_tables() -> list[str]:
                 )
         ranker = r["settings"].get("generative_predictor")
         missing = r.get("missing", {})
-        left_out = {
-            key: done
-            for key, done in missing.items()
-            if key.split("/")[2] not in r["results"].get(key.split("/")[0], {}).get(key.split("/")[1], {})
+        shown_rows = {
+            f"{p}/{d}/{n}"
+            for p, by_dataset in r["results"].items()
+            for d, by in by_dataset.items()
+            for n in by
         }
+        left_out = {key: done for key, done in missing.items() if key not in shown_rows}
         lines += [
             "",
             f"Curves: `benchmarks/results/{stem}.png`; file: `{stem}.json`. "
