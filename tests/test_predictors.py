@@ -3,6 +3,7 @@ Fit, predict, refit from the initial weights, save and load, and bad input."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -134,3 +135,35 @@ def test_bad_input(prior_dir, cells_and_labels):
         predictor.fit(cells[:1], labels[:1])
     with pytest.raises(FileNotFoundError, match="not an archllm predictor folder"):
         ArchPredictor.from_pretrained(prior_dir)
+
+
+def test_the_benchmark_gathers_scoped_ablations_only_where_they_are_measured(tmp_path):
+    from archllm_hf.evaluation.prediction import SPACE_BENCHMARKS, PredictorBenchmark
+
+    benchmark = PredictorBenchmark(
+        space="nb201", work=tmp_path, seeds=2, predictors=["proxy_params", "graph_no_proxy_input"], fit=False
+    )
+    nb201 = SPACE_BENCHMARKS["nb201"]
+    assert nb201.measures("graph_no_proxy_input", "cifar10", 156)
+    assert not nb201.measures("graph_no_proxy_input", "cifar100", 156)
+    assert not nb201.measures("graph_no_proxy_input", "cifar10", 469)
+    assert nb201.measures("proxy_params", "imagenet16", 1563)
+    fit = {"kendall_tau": 0.5, "spearman_rho": 0.7, "fit_seconds": 1.0, "test_cells": 10}
+    for dataset in benchmark.datasets:
+        for size in benchmark.sizes:
+            for seed in range(2):
+                benchmark._run_path(dataset, "proxy_params", size, seed).parent.mkdir(
+                    parents=True, exist_ok=True
+                )
+                benchmark._run_path(dataset, "proxy_params", size, seed).write_text(json.dumps(fit))
+    for size, seeds in ((78, 2), (156, 1)):
+        for seed in range(seeds):
+            benchmark._run_path("cifar10", "graph_no_proxy_input", size, seed).write_text(json.dumps(fit))
+
+    result = benchmark.aggregate(None, {}, 15625)
+
+    assert result["not_measured"] == ["cifar10/graph_no_proxy_input/156: 1 of 2 seeds"]
+    assert set(result["results"]["cifar10"]["graph_no_proxy_input"]) == {"78", "156"}
+    assert "graph_no_proxy_input" not in result["results"]["cifar100"]
+    assert "measured on cifar10 at 78, 156 cells only" in result["predictors"]["graph_no_proxy_input"]
+    assert result["predictors"]["proxy_params"] == "this proxy alone, no fit"

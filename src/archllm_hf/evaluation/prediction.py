@@ -69,6 +69,15 @@ class SpaceBenchmark:
     datasets: tuple[str, ...]
     sizes: tuple[int, ...]
     caveat: str
+    scoped: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = dataclasses.field(default_factory=dict)
+    """Predictors measured on some datasets and training sizes only: name -> (datasets, sizes)."""
+
+    def measures(self, name: str, dataset: str, size: int) -> bool:
+        """Whether the benchmark fits ``name`` on ``dataset`` at ``size`` training cells."""
+        if name not in self.scoped:
+            return True
+        datasets, sizes = self.scoped[name]
+        return dataset in datasets and size in sizes
 
 
 SPACE_BENCHMARKS = {
@@ -78,6 +87,11 @@ SPACE_BENCHMARKS = {
         datasets=DATASETS,
         sizes=TRAINING_SIZES,
         caveat="every other NB201 cell (15,625 minus the training cells) is the test set",
+        # the proxy-input ablation where "pretraining pays" is judged: CIFAR-10, the two smallest sizes
+        scoped={
+            name: (("cifar10",), (78, 156))
+            for name in ("graph_no_proxy_input", "graph_scratch_no_proxy_input")
+        },
     ),
     "nb101": SpaceBenchmark(
         metrics=("naslib_zc_nasbench101_subset.json",),
@@ -138,7 +152,8 @@ def build_predictors(
 
     shared: dict[str, Any] = {}
 
-    def features() -> Any:  # the space's proxy features, read and scaled once for every predictor that reads them
+    # the space's proxy features, read and scaled once for every predictor that reads them
+    def features() -> Any:
         if "features" not in shared:
             shared["features"] = graph(False, True).features
         return shared["features"]
@@ -182,7 +197,9 @@ class PredictorBenchmark:
 
     def __post_init__(self) -> None:
         if self.space not in SPACE_BENCHMARKS:
-            raise ValueError(f"no predictor benchmark for {self.space!r}; choose from {', '.join(SPACE_BENCHMARKS)}")
+            raise ValueError(
+                f"no predictor benchmark for {self.space!r}; choose from {', '.join(SPACE_BENCHMARKS)}"
+            )
         settings = SPACE_BENCHMARKS[self.space]
         self.sizes = tuple(self.sizes or settings.sizes)
         self.datasets = tuple(self.datasets or settings.datasets)
@@ -203,8 +220,13 @@ class PredictorBenchmark:
     def run(self) -> dict[str, Any] | None:
         started = provenance()
         table = self._table()
-        label = SPACE_BENCHMARKS[self.space].label
-        ids = sorted(cell_id for cell_id in table.values if label.format(dataset=self.datasets[0]) in table.values[cell_id])
+        settings = SPACE_BENCHMARKS[self.space]
+        label = settings.label
+        ids = sorted(
+            cell_id
+            for cell_id in table.values
+            if label.format(dataset=self.datasets[0]) in table.values[cell_id]
+        )
         cells = [table.cells[cell_id] for cell_id in ids]
         models = None
         if set(self.predictors) & set(NEEDS_MODELS) and (self.fit or self.prior is not None):
@@ -214,9 +236,20 @@ class PredictorBenchmark:
         predictors = build_predictors(
             self.predictors, self.space, self.work, self.proxy_cache, models, self.device, self.progress
         )
-        labels_of = {d: np.array([table.values[i][label.format(dataset=d)] for i in ids]) for d in self.datasets}
-        jobs = [(d, name, n, s) for d in self.datasets for name in predictors for n in self.sizes for s in range(self.seeds)]
-        for dataset, name, size, seed in tqdm(jobs, desc=f"{self.space} predictors", unit="fit", disable=not self.progress):
+        labels_of = {
+            d: np.array([table.values[i][label.format(dataset=d)] for i in ids]) for d in self.datasets
+        }
+        jobs = [
+            (d, name, n, s)
+            for d in self.datasets
+            for name in predictors
+            for n in self.sizes
+            if settings.measures(name, d, n)
+            for s in range(self.seeds)
+        ]
+        for dataset, name, size, seed in tqdm(
+            jobs, desc=f"{self.space} predictors", unit="fit", disable=not self.progress
+        ):
             path = self._run_path(dataset, name, size, seed)
             if path.is_file():
                 continue
@@ -240,12 +273,17 @@ class PredictorBenchmark:
             )
         return self.aggregate(models, started, len(ids))
 
-    def aggregate(self, models: NB201Models | None, started: dict[str, Any], num_cells: int) -> dict[str, Any] | None:
+    def aggregate(
+        self, models: NB201Models | None, started: dict[str, Any], num_cells: int
+    ) -> dict[str, Any] | None:
+        settings = SPACE_BENCHMARKS[self.space]
         results: dict[str, Any] = {}
         missing = []
         for dataset in self.datasets:
             for name in self.predictors:
                 for size in self.sizes:
+                    if not settings.measures(name, dataset, size):
+                        continue
                     runs = []
                     for seed in range(self.seeds):  # the seeds 0, 1, ... measured so far
                         path = self._run_path(dataset, name, size, seed)
@@ -268,7 +306,12 @@ class PredictorBenchmark:
                     }
         if not results:
             return None
-        settings = SPACE_BENCHMARKS[self.space]
+        notes = {name: PREDICTOR_NOTES.get(name, "this proxy alone, no fit") for name in self.predictors}
+        for name, (datasets, sizes) in settings.scoped.items():
+            if name in notes:
+                notes[name] += (
+                    f" (measured on {', '.join(datasets)} at {', '.join(map(str, sizes))} cells only)"
+                )
         return {
             "provenance": started,
             "settings": {
@@ -281,7 +324,7 @@ class PredictorBenchmark:
                 "proxies": list(DEFAULT_PROXIES),
                 "quick": self.quick,
             },
-            "predictors": {name: PREDICTOR_NOTES.get(name, "this proxy alone, no fit") for name in self.predictors},
+            "predictors": notes,
             "models": models.describe() if models is not None else None,
             "results": results,
             "not_measured": missing,
