@@ -262,6 +262,7 @@ class SearchBenchmark:
             },
             "models": models.describe(),
             "optima_200ep_test": optima,
+            "ceilings": protocol_ceilings(table, self.grid),
             "results": results,
             **({"missing": missing} if missing else {}),
         }
@@ -315,6 +316,19 @@ def optimum_ids(table: MetricTable, column: str) -> set[str]:
     """The cells with the table's best value in ``column``."""
     best = max(row[column] for row in table.values.values() if row.get(column) is not None)
     return {cell_id for cell_id, row in table.values.items() if row.get(column) == best}
+
+
+def protocol_ceilings(table: MetricTable, datasets: Sequence[str]) -> dict[str, dict[str, list[float]]]:
+    """Per protocol and dataset, the best a searcher can be credited with: the reported figures of the cells with
+    the best objective in the whole table (more than one where such cells tie on the objective), ascending."""
+    ceilings: dict[str, dict[str, list[float]]] = {}
+    for protocol, (objective, report) in PROTOCOLS.items():
+        for dataset in datasets:
+            best = optimum_ids(table, objective.format(dataset))
+            column = (report or objective).format(dataset)
+            reports = sorted({round(table.values[cell_id][column], 4) for cell_id in best})
+            ceilings.setdefault(protocol, {})[dataset] = reports
+    return ceilings
 
 
 def report_budgets(budget: int) -> list[int]:
@@ -404,6 +418,7 @@ __all__ = [
     "nb201_table",
     "optimum_ids",
     "plot_search",
+    "protocol_ceilings",
     "run_path",
     "summarise",
 ]
