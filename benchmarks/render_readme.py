@@ -412,18 +412,22 @@ def search_tables() -> list[str]:
                     + " | ".join(cells)
                     + f" | {sum(seconds) / len(seconds):.1f} | {', '.join(optimum)} |"
                 )
-            ceilings = r.get("ceilings", {}).get(protocol)
-            if ceilings:
+            credited = r.get("objective_optimum_reports", {}).get(protocol)
+            if credited:
                 lines += [
                     "",
-                    f"{protocol}'s ceiling, the reported figure of the best-objective cell of the whole space "
-                    "(cells that tie on the objective each give theirs): "
+                    f"{protocol}: a run that finds the objective's optimum is credited with "
                     + ", ".join(
-                        f"{DATASET_NAMES[d]} {' or '.join(f'{v:.2f}' for v in ceilings[d])}"
+                        f"{' or '.join(f'{v:.2f}' for v in credited[d])} ({DATASET_NAMES[d]})"
                         for d in by_dataset
-                        if d in ceilings
+                        if d in credited
                     )
-                    + ".",
+                    + (
+                        "; a cell just below the optimum may report more, so a run that misses it can be "
+                        "credited more."
+                        if setting["objective"] != setting["report"]
+                        else "."
+                    ),
                 ]
         ranker = r["settings"].get("generative_predictor")
         missing = r.get("missing", {})
