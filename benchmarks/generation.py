@@ -54,7 +54,8 @@ def main() -> None:
         choices=list(METHODS),
         default=None,
         help="measure only these (several processes or machines can share one --work); the JSON is written "
-        "once every method has a result (default: all; --quick leaves out pretrained_llm unless named)",
+        "once every method has a result (default: all; --quick leaves out pretrained_llm and matched_prior unless "
+        "named)",
     )
     parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument(

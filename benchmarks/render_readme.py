@@ -134,6 +134,7 @@ METHOD_NAMES = {
     "uniform": "uniform from the grammar",
     "direct_lm": "direct LM on cell text",
     "pretrained_llm": "pretrained LLM (SmolLM2-135M, LoRA) on codes",
+    "matched_prior": "our prior from scratch, the LLM's cells and steps",
 }
 
 

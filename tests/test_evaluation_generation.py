@@ -128,3 +128,32 @@ def test_uniform_method_has_arch2vec_scores_of_its_cells(tmp_path, monkeypatch):
     # valid by construction under both rules; distinct cells are distinct graphs
     assert result["scores"]["validity"] == result["arch2vec_scores"]["validity"] == 1.0
     assert result["scores"]["num_unique_valid"] == result["arch2vec_scores"]["num_unique_valid"]
+
+
+def test_the_llm_fine_tunes_on_nb201s_whole_split_and_on_a_subset_of_larger_spaces(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    import datasets
+
+    from archllm_hf.evaluation.generation import llm_training
+    from archllm_hf.spaces import get_space
+    from archllm_hf.training import llm
+
+    monkeypatch.setattr(llm, "fetch_smollm2", lambda: tmp_path / "smollm2.gguf")
+
+    def context(space: str, quick: bool = False) -> SimpleNamespace:
+        rows = datasets.Dataset.from_dict({"row": list(range(5_000))})
+        cells = datasets.DatasetDict({"train": rows, "validation": rows, "test": rows.select(range(3))})
+        settings = GenerationBenchmark(work=tmp_path, quick=quick)
+        return SimpleNamespace(space=get_space(space), cells=cells, settings=settings)
+
+    subset, config = llm_training(context("nb201"))
+    assert len(subset["train"]) == 5_000 and config.epochs == 1.0  # the whole split
+    assert len(subset["validation"]) == 500 and len(subset["test"]) == 3
+    assert config.lora and config.batch_size == 32 and config.save_steps == 25
+    assert config.base_model == str(tmp_path / "smollm2.gguf")
+    subset, config = llm_training(context("nb101"))
+    rows = subset["train"]["row"]
+    assert len(rows) == 4_000 == len(set(rows)) and rows != list(range(4_000)) and config.epochs == 2.0
+    subset, config = llm_training(context("nb201", quick=True))
+    assert len(subset["train"]) == 4_000 and config.epochs == 1.0

@@ -351,3 +351,15 @@ def test_generator_rejects_the_vqvae_of_another_codebook(prior_dir, tmp_path):
     with pytest.raises(ValueError, match="codes of another VQ-VAE"):
         ArchitectureGenerator.from_pretrained(prior_dir, vqvae=other)
     assert ArchitectureGenerator.from_pretrained(prior_dir).generate(0) == []
+
+
+def test_save_steps_checkpoints_within_an_epoch(vqvae_dir, cells, tmp_path):
+    config = PriorTrainingConfig(**TINY_PRIOR, save_steps=1)
+    summary = train_prior(vqvae_dir, tmp_path, dataset=cells, config=config, progress=False)
+    steps = summary["train_steps"]
+    assert steps > 2  # several steps in the one epoch, each saved; the last two kept
+    kept = sorted(int(p.name.split("-")[1]) for p in (tmp_path / "checkpoints").iterdir())
+    assert kept == [steps - 1, steps]
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="save_steps must be None or an int >= 1"):
+            PriorTrainingConfig(save_steps=bad)

@@ -63,8 +63,15 @@ class PriorTrainingConfig:
     scratch_learning_rate: float = 1e-3
     base_model_learning_rate: float = 5e-5
     lora_learning_rate: float = 2e-4
+    save_steps: int | None = None
+    """Also checkpoint every this many steps (None: at the end of each epoch only), so that an interrupted long
+    epoch resumes near where it stopped."""
 
     def __post_init__(self) -> None:
+        if self.save_steps is not None and (
+            isinstance(self.save_steps, bool) or not isinstance(self.save_steps, int) or self.save_steps < 1
+        ):
+            raise ValueError(f"save_steps must be None or an int >= 1, got {self.save_steps!r}")
         if self.gguf_file is not None and self.base_model is None:
             raise ValueError("gguf_file names a file inside base_model: set base_model (the folder) too")
         if self.lora and self.base_model is None:

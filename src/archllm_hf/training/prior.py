@@ -136,6 +136,7 @@ def fit_causal_lm(
             replace(config, learning_rate=config.resolved_learning_rate()),
             eval_batch_size=max(config.batch_size, 512),
         ),
+        **({"save_strategy": "steps", "save_steps": config.save_steps} if config.save_steps else {}),
     )
     trainer = Trainer(
         model=model,
