@@ -153,7 +153,10 @@ def generation_table() -> list[str]:
             if "arch2vec_normal_cell_validity" in m:
                 extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
             extra += ")"
-        variants = [(METHOD_NAMES.get(method, method), m["scores"], extra)]
+        label = METHOD_NAMES.get(method, method)
+        if "num_train_cells" in m:  # the rows trained on a share of the split say how much
+            label += f" ({m['num_train_cells']:,} cells, {m['train_steps']:,} steps)"
+        variants = [(label, m["scores"], extra)]
         if m.get("scores_without_replacement"):
             name = f"{METHOD_NAMES.get(method, method)}, without replacement"
             variants.append((name, m["scores_without_replacement"], ""))

@@ -130,16 +130,17 @@ def test_uniform_method_has_arch2vec_scores_of_its_cells(tmp_path, monkeypatch):
     assert result["scores"]["num_unique_valid"] == result["arch2vec_scores"]["num_unique_valid"]
 
 
-def test_the_llm_fine_tunes_on_nb201s_whole_split_and_on_a_subset_of_larger_spaces(monkeypatch, tmp_path):
+def test_the_llm_and_its_matched_prior_train_on_nb201s_whole_split_and_a_subset_elsewhere(
+    monkeypatch, tmp_path
+):
     from types import SimpleNamespace
 
     import datasets
 
-    from archllm_hf.evaluation.generation import llm_training
+    from archllm_hf.evaluation.generation import llm_cells, llm_config, matched_config
+    from archllm_hf.presets import preset
     from archllm_hf.spaces import get_space
     from archllm_hf.training import llm
-
-    monkeypatch.setattr(llm, "fetch_smollm2", lambda: tmp_path / "smollm2.gguf")
 
     def context(space: str, quick: bool = False) -> SimpleNamespace:
         rows = datasets.Dataset.from_dict({"row": list(range(5_000))})
@@ -147,13 +148,21 @@ def test_the_llm_fine_tunes_on_nb201s_whole_split_and_on_a_subset_of_larger_spac
         settings = GenerationBenchmark(work=tmp_path, quick=quick)
         return SimpleNamespace(space=get_space(space), cells=cells, settings=settings)
 
-    subset, config = llm_training(context("nb201"))
-    assert len(subset["train"]) == 5_000 and config.epochs == 1.0  # the whole split
+    subset, epochs = llm_cells(context("nb201"))
+    assert len(subset["train"]) == 5_000 and epochs == 1.0  # the whole split
     assert len(subset["validation"]) == 500 and len(subset["test"]) == 3
-    assert config.lora and config.batch_size == 32 and config.save_steps == 25
-    assert config.base_model == str(tmp_path / "smollm2.gguf")
-    subset, config = llm_training(context("nb101"))
+    subset, epochs = llm_cells(context("nb101"))
     rows = subset["train"]["row"]
-    assert len(rows) == 4_000 == len(set(rows)) and rows != list(range(4_000)) and config.epochs == 2.0
-    subset, config = llm_training(context("nb201", quick=True))
-    assert len(subset["train"]) == 4_000 and config.epochs == 1.0
+    assert len(rows) == 4_000 == len(set(rows)) and rows != list(range(4_000)) and epochs == 2.0
+    subset, epochs = llm_cells(context("nb201", quick=True))
+    assert len(subset["train"]) == 4_000 and epochs == 1.0
+
+    monkeypatch.setattr(llm, "fetch_smollm2", lambda: tmp_path / "smollm2.gguf")
+    fine_tune, matched = llm_config(2.0), matched_config("nb101", 2.0)
+    assert (
+        fine_tune.lora
+        and fine_tune.save_steps == 25
+        and fine_tune.base_model == str(tmp_path / "smollm2.gguf")
+    )
+    assert (matched.epochs, matched.batch_size) == (fine_tune.epochs, fine_tune.batch_size) == (2.0, 32)
+    assert matched.base_model is None and matched.hidden_size == preset("nb101").prior.hidden_size

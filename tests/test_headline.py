@@ -201,3 +201,23 @@ def test_headline_table_renders_both_rules_and_not_measured(render_readme, monke
     (sentence,) = [line for line in quick if line.startswith("- **")]
     assert "--space darts --quick" in sentence and "trained as its code trains it" in sentence
     assert "the normal cell only" in sentence and "predates" not in sentence
+
+
+def test_the_generation_table_says_how_much_the_llm_rows_trained_on(render_readme, monkeypatch):
+    scores = {"validity": 0.9, "uniqueness": 0.8, "novelty": 0.1, "valid_unique_rate": 0.7}
+    row = {"scores": scores, "train_seconds": 10.0, "cells_per_second": 5.0, "batch_size": 500}
+    methods = {
+        "archllm": row,
+        "pretrained_llm": {**row, "num_train_cells": 14_090, "train_steps": 441},
+        "matched_prior": {**row, "num_train_cells": 14_090, "train_steps": 441},
+    }
+    result = {"quick": False, "methods": methods, "cpu": "x86_64", "cpu_count": 2, "gpu": None}
+    monkeypatch.setattr(render_readme, "SPACES", ("nb201",))
+    monkeypatch.setattr(
+        render_readme, "_load", lambda name: result if name == "generation-nb201.json" else None
+    )
+    lines = [line for line in render_readme.generation_table() if line.startswith("| nb201")]
+    assert len(lines) == 3
+    assert "| VQ-VAE + prior (ours) |" in lines[0]
+    assert "on codes (14,090 cells, 441 steps) |" in lines[1]
+    assert "the LLM's cells and steps (14,090 cells, 441 steps) |" in lines[2]

