@@ -388,8 +388,13 @@ def search_tables() -> list[str]:
                 if all(name not in by_name for by_name in by_dataset.values()):
                     continue  # a searcher this run did not have
                 cells, seconds, optimum = [], [], []
-                for by_name in by_dataset.values():
+                scope = r["settings"].get("ablation_datasets", {}).get(name)
+                for dataset, by_name in by_dataset.items():
                     c = by_name.get(name)
+                    if c is None and scope is not None and dataset not in scope:  # not run there by design
+                        cells.append("–")
+                        optimum.append("–")
+                        continue
                     if c is None:  # a row not run yet when the file was written (listed below the table)
                         cells.append("not run yet")
                         optimum.append("n/a")
@@ -467,6 +472,10 @@ def search_tables() -> list[str]:
                 + ". "
                 if left_out
                 else ""
+            )
+            + "".join(
+                f"`{name}` runs on {', '.join(DATASET_NAMES[d] for d in datasets)} only. "
+                for name, datasets in r["settings"].get("ablation_datasets", {}).items()
             )
             + (
                 f"Ours ranks its pools with the {ranker['kind']} predictor."

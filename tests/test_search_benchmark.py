@@ -15,6 +15,7 @@ from archllm_hf.evaluation.search import (
     objective_optimum_reports,
     plot_search,
     run_path,
+    runs_on,
     summarise,
 )
 
@@ -73,10 +74,10 @@ def test_only_complete_rows_are_summarised_and_the_rest_counted(runs):
     assert cell["mean"][-1] == pytest.approx(90.0 + 0.5 + 0.49)  # seeds 0 and 1 at the 50th query
     assert missing["P2/cifar10/generative"] == 1
     assert missing["P1/cifar100/random"] == 0
-    expected = len(PROTOCOLS) * 2 * len(SEARCHERS) - sum(
-        len(d) for by in results.values() for d in by.values()
-    )
-    assert len(missing) == expected
+    run = [(p, d, n) for p in PROTOCOLS for d in ("cifar10", "cifar100") for n in SEARCHERS if runs_on(n, d)]
+    assert len(missing) == len(run) - sum(len(d) for by in results.values() for d in by.values())
+    assert "P1/cifar100/generative_prior" not in missing  # an ablation runs on CIFAR-10 only
+    assert missing["P1/cifar10/generative_prior"] == 0
 
 
 def test_a_partial_result_plots_and_renders_with_its_running_rows_named(
@@ -154,3 +155,19 @@ def test_a_protocol_credits_finding_its_objectives_optimum_with_that_cells_repor
         in text
     )
     assert "P2: a run that finds the objective's optimum is credited with 94.00 (CIFAR-10)." in text
+
+
+def test_an_ablation_runs_on_cifar10_only_and_shows_a_dash_elsewhere(runs, monkeypatch, render_readme):
+    assert runs_on("generative", "imagenet16") and runs_on("generative_prior", "cifar10")
+    assert not runs_on("generative_finetune", "cifar100")
+    write_runs(runs, "P2", "cifar10", "generative_prior", range(2), 50, 92.0)
+    write_runs(runs, "P2", "cifar100", "generative_prior", range(2), 50, 72.0)  # left over, out of scope
+    results, missing = collect_rows(runs, ["cifar10", "cifar100"], seeds=2, budgets=BUDGETS)
+    assert (
+        "generative_prior" in results["P2"]["cifar10"] and "generative_prior" not in results["P2"]["cifar100"]
+    )
+    result = search_result(results, missing=missing, ablation_datasets={"generative_prior": ["cifar10"]})
+    text = search_section(render_readme, monkeypatch, result, "search-nb201")
+    row = next(line for line in text.splitlines() if line.startswith("| ours: prior only"))
+    assert row.split(" | ")[2] == "–" and row.endswith(", – |")
+    assert "`generative_prior` runs on CIFAR-10 only." in text

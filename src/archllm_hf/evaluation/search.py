@@ -54,6 +54,18 @@ SEARCHERS = (
 )
 """``bo`` and ``rl`` are arch2vec's searches as its code runs them; ``generative`` is ours in full (fine-tuning +
 predictor ranking); the two before it are its ablations."""
+ABLATION_DATASETS: dict[str, tuple[str, ...]] = {
+    "generative_prior": ("cifar10",),
+    "generative_finetune": ("cifar10",),
+}
+"""The ablations of ours run on CIFAR-10 only: they show what each part adds, and each run costs minutes of CPU."""
+
+
+def runs_on(searcher: str, dataset: str) -> bool:
+    """Whether the benchmark runs ``searcher`` on ``dataset`` (:data:`ABLATION_DATASETS`)."""
+    return dataset in ABLATION_DATASETS.get(searcher, (dataset,))
+
+
 BO_BATCH_SIZE = 1
 """Cells BO queries per DNGO fit here: arch2vec's NB201 setting (it uses 5 on NB101)."""
 
@@ -195,6 +207,7 @@ class SearchBenchmark:
             for protocol in self.protocols
             for dataset in self.datasets
             for name in searchers
+            if runs_on(name, dataset)
             for seed in range(self.seeds)
         ]
         oracles: dict[tuple[str, str], TableOracle] = {}
@@ -253,6 +266,7 @@ class SearchBenchmark:
                 "protocols": {p: {"objective": o, "report": r or o} for p, (o, r) in PROTOCOLS.items()},
                 "metric_files": list(METRIC_FILES),
                 "quick": self.quick,
+                "ablation_datasets": {n: list(d) for n, d in ABLATION_DATASETS.items()},
                 "generative_predictor": {
                     "kind": "graph",
                     "ensemble": 1,
@@ -285,12 +299,15 @@ def collect_rows(
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """The summary of every (protocol, dataset, searcher) row whose runs of seeds ``0 .. seeds - 1`` are all in
     ``runs`` (or, with ``min_seeds``, whose first ``min_seeds`` or more seeds are), nested in that order, and how
-    many seeds each incomplete row has (``"P1/cifar10/bo": 7``). ``budgets`` gives each searcher's budget."""
+    many seeds each incomplete row has (``"P1/cifar10/bo": 7``); an ablation is neither on the datasets it does not
+    run on (:func:`runs_on`). ``budgets`` gives each searcher's budget."""
     results: dict[str, Any] = {}
     missing: dict[str, int] = {}
     for protocol in PROTOCOLS:
         for dataset in datasets:
             for name in SEARCHERS:
+                if not runs_on(name, dataset):
+                    continue
                 done: list[Path] = []
                 for seed in range(seeds):  # the seeds run in order: a row's runs are its first seeds
                     path = run_path(runs, protocol, dataset, name, seed)
@@ -412,6 +429,7 @@ def plot_search(result: dict[str, Any], path: Path) -> Path:
 
 
 __all__ = [
+    "ABLATION_DATASETS",
     "DATASETS",
     "PROTOCOLS",
     "SEARCHERS",
@@ -424,5 +442,6 @@ __all__ = [
     "optimum_ids",
     "plot_search",
     "run_path",
+    "runs_on",
     "summarise",
 ]
