@@ -1,11 +1,13 @@
 """Generation throughput of a trained prior + VQ-VAE: sample + decode + validate + canonical id, end to end.
 
-    python benchmarks/generation_speed.py --run runs/nb201 --batch-sizes 1000 2000 5000 10000
+    python benchmarks/generation_speed.py --prior hub/archvq-nb201 --batch-sizes 1000 2000 5000 10000
     python benchmarks/generation_speed.py --run runs/nb101 --device cuda --batch-sizes 10000 50000 --num 200000
 
-``--run`` is an ``archllm run`` output folder (its ``prior/`` and ``vqvae/``). One untimed warm-up call per batch
-size, then ``--repeats`` timed calls of ``--num`` cells (temperature 1.0, unconstrained, iid); the best and the median
-are recorded, with the seconds spent in sampling, VQ-VAE decoding and validation/ids. Writes
+``--prior`` is a prior folder or repo id (a released checkpoint); ``--run`` an ``archllm run`` output folder (its
+``prior/``). VQ-VAE decoding is the fast path generation uses (``decode(fast=True)``), recorded as
+``vqvae_decoding``. One untimed warm-up call per batch size, then ``--repeats`` timed calls of ``--num`` cells
+(temperature 1.0, unconstrained, iid); the best and the median are recorded, with the seconds spent in sampling,
+VQ-VAE decoding and validation/ids. Writes
 ``benchmarks/results/speed-<space>-<device>.json``.
 """
 
@@ -26,7 +28,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--run", required=True, help="an `archllm run` output folder")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--run", help="an `archllm run` output folder (its prior/)")
+    source.add_argument("--prior", help="a prior folder or repo id, e.g. hub/archvq-nb101")
     parser.add_argument("--device", default=None)
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 2000, 5000, 10000])
     parser.add_argument("--num", type=int, default=20_000, help="cells per timed call")
@@ -34,7 +38,8 @@ def main() -> None:
     args = parser.parse_args()
 
     started = provenance()  # the code as it was when the run began
-    generator = ArchitectureGenerator.from_pretrained(Path(args.run) / "prior", device=args.device)
+    prior = args.prior or Path(args.run) / "prior"
+    generator = ArchitectureGenerator.from_pretrained(prior, device=args.device)
     points = measure_speed(generator, args.batch_sizes, args.num, args.repeats)
     for point in points:
         print(json.dumps(point))
@@ -47,6 +52,8 @@ def main() -> None:
             "space": generator.space.name,
             "device": device,
             "measures": "sample + decode + validate + canonical id, end to end (temperature 1.0, iid)",
+            "prior": str(prior),
+            "vqvae_decoding": "fast",
             "prior_parameters": generator.prior.num_parameters(),
             "points": points,
         },

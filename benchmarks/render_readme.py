@@ -110,6 +110,25 @@ def run_table() -> list[str]:
 STAGES = ("sampling", "vqvae_decoding", "validation_and_ids")
 
 
+def decoder_precision_table() -> list[str]:
+    r = _load("decoder-precision.json")
+    if r is None:
+        return []
+    rows = [
+        "| space | distinct rows | as float32: bfloat16 alone | fast path | decoded again | largest bfloat16 error "
+        "(margin) | float32 s | fast s | speed-up | device | file |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for space, m in r["spaces"].items():
+        rows.append(
+            f"| {space} | {m['distinct_rows']:,} | {m['agreement_bfloat16_alone']:.4%} | {m['agreement_fast']:.4%} | "
+            f"{m['decoded_again_share']:.2%} | {m['max_bfloat16_logit_error']:.2f} ({m['margin']:g}) | "
+            f"{m['seconds']['float32']:.1f} | {m['seconds']['fast']:.1f} | {m['speedup']:.2f}x | {_device(r)} | "
+            "`decoder-precision.json` |"
+        )
+    return rows
+
+
 def speed_table() -> list[str]:
     rows = [
         "| space | device | batch size | cells/s (best of repeats) | cells/s (median) "
@@ -121,9 +140,11 @@ def speed_table() -> list[str]:
         for point in r["points"]:
             shares = point.get("stage_shares")
             split = " / ".join(f"{100 * shares[k]:.0f}%" for k in STAGES) if shares else "–"
+            decoding = "" if r.get("vqvae_decoding") == "fast" else " (float32 decoding)"
             rows.append(
-                f"| {r['space']} | {_device(r)} | {point['batch_size']:,} | {point['cells_per_second_best']:,.0f} | "
-                f"{point['cells_per_second_median']:,.0f} | {split} | `{path.name}` |"
+                f"| {r['space']} | {_device(r)}{decoding} | {point['batch_size']:,} | "
+                f"{point['cells_per_second_best']:,.0f} | {point['cells_per_second_median']:,.0f} | {split} | "
+                f"`{path.name}` |"
             )
     return rows if len(rows) > 2 else []
 
@@ -605,9 +626,18 @@ def render() -> str:
         *run_table(),
         "",
         *_section(
-            "**Generation speed** (`python benchmarks/generation_speed.py --run runs/SPACE --batch-sizes ...`), iid "
-            "at temperature 1.0, sample + decode + validate + canonical id:",
+            "**Generation speed** (`python benchmarks/generation_speed.py --prior hub/archvq-SPACE --batch-sizes ...`), "
+            "iid at temperature 1.0, sample + decode + validate + canonical id; *float32 decoding*: measured before "
+            "generation decoded through the fast path below:",
             speed_table(),
+        ),
+        *_section(
+            "**The VQ-VAE decoder in bfloat16** (`python benchmarks/decoder_precision.py`): the distinct code rows "
+            "among 100,000 that each released prior samples, decoded in float32, in bfloat16 alone, and by the "
+            "fast path generation uses (`decode(fast=True)`: bfloat16, and float32 again for the rows with a "
+            "decision within the margin); the share each decodes as float32 does, the share decoded again, "
+            "bfloat16's largest logit error, and the decoding time (one torch thread):",
+            decoder_precision_table(),
         ),
         *_section(
             "**Against the baselines** (`python benchmarks/generation.py --space SPACE [--quick]`): 10,000 samples "

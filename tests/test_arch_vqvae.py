@@ -8,6 +8,7 @@ needed to turn graphs into cells (NB201). The checks every model passes (output 
 from __future__ import annotations
 
 import json
+import math
 import random
 import textwrap
 from pathlib import Path
@@ -308,6 +309,42 @@ def test_decode_output_and_checks(data) -> None:
         model.decode(codes + 16)
     with pytest.raises(ValueError, match="integer"):
         model.decode(codes.float())
+
+
+def test_fast_decode_gives_the_graphs_of_float32(monkeypatch) -> None:
+    from archllm_hf.models.arch_vqvae import modeling_arch_vqvae
+
+    torch.manual_seed(0)
+    model = ArchVQVAEModel(make_config()).eval()
+    for (
+        parameter
+    ) in model.decoder.parameters():  # logits of a few units, so that bfloat16's error can flip some
+        parameter.data.mul_(4.0)
+    codes = torch.randint(0, 16, (512, N))
+    exact = model.decode(codes)
+    fast = model.decode(codes, fast=True)
+    assert torch.equal(fast.adjacency, exact.adjacency) and torch.equal(fast.ops, exact.ops)
+    disallowed = ~torch.tensor(model.config.adjacency_mask, dtype=torch.bool)
+    assert (fast.adjacency_logits[:, disallowed] == torch.finfo(torch.float32).min).all()
+    assert fast.op_logits.dtype == fast.adjacency_logits.dtype == torch.float32
+
+    monkeypatch.setattr(modeling_arch_vqvae, "FAST_DECODE_MARGIN", 0.0)  # bfloat16 alone flips some decisions
+    bf16 = model.decode(codes, fast=True)
+    assert not (torch.equal(bf16.adjacency, exact.adjacency) and torch.equal(bf16.ops, exact.ops))
+    allowed = ~disallowed
+    error = max(
+        (bf16.op_logits - exact.op_logits).abs().max().item(),
+        (bf16.adjacency_logits - exact.adjacency_logits)[:, allowed].abs().max().item(),
+    )
+    monkeypatch.setattr(modeling_arch_vqvae, "FAST_DECODE_MARGIN", 2 * error)  # twice bfloat16's error here
+    some = model.decode(codes, fast=True)
+    assert torch.equal(some.adjacency, exact.adjacency) and torch.equal(some.ops, exact.ops)
+    redone = (some.op_logits == exact.op_logits).flatten(1).all(-1)
+    assert 0 < redone.sum() < len(codes)  # only the rows near a decision were decoded again
+    monkeypatch.setattr(modeling_arch_vqvae, "FAST_DECODE_MARGIN", math.inf)  # every row decoded again
+    again = model.decode(codes, fast=True)
+    assert torch.equal(again.op_logits, exact.op_logits)
+    assert torch.equal(again.adjacency_logits, exact.adjacency_logits)
 
 
 def test_trained_model_reconstructs_its_graphs(trained, data) -> None:

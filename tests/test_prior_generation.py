@@ -363,3 +363,15 @@ def test_save_steps_checkpoints_within_an_epoch(vqvae_dir, cells, tmp_path):
     for bad in (0, -3, 2.5, True):
         with pytest.raises(ValueError, match="save_steps must be None or an int >= 1"):
             PriorTrainingConfig(save_steps=bad)
+
+
+def test_decoder_agreement_compares_the_fast_path_with_float32(prior_dir):
+    from archllm_hf.evaluation.speed import decoder_agreement
+
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    result = decoder_agreement(generator, num_rows=300, batch_size=128)
+    assert 0 < result["distinct_rows"] <= 300 and result["sampled_rows"] == 300
+    assert result["agreement_fast"] == 1.0  # the fast path decodes every row as float32 does
+    assert 0 <= result["agreement_bfloat16_alone"] <= 1 and 0 <= result["decoded_again_share"] <= 1
+    assert result["max_bfloat16_logit_error"] > 0  # bfloat16 did run
+    assert set(result["seconds"]) == {"float32", "fast"} and result["margin"] > 0

@@ -108,7 +108,7 @@ class ArchVQVAEProcessor:
         missing = [k for k, key in enumerate(keys) if key not in cache]
         for start in range(0, len(missing), batch_size):
             chunk = missing[start : start + batch_size]
-            graphs = model.decode(distinct[chunk].to(model.device))
+            graphs = model.decode(distinct[chunk].to(model.device), fast=True)
             decoded = self.space.decode_graphs(graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy())
             cache.update(zip((keys[k] for k in chunk), decoded))
         for i, k in zip(good, inverse.tolist()):

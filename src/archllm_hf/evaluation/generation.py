@@ -438,7 +438,7 @@ def with_raw_graphs(
     out = [{**sample, "graph": None} for sample in samples]
     for start in range(0, len(rows), batch_size):
         chunk = torch.tensor(codes[start : start + batch_size], dtype=torch.long, device=vqvae.device)
-        graphs = vqvae.decode(chunk)
+        graphs = vqvae.decode(chunk, fast=True)
         for k, adjacency, ops in zip(
             rows[start : start + batch_size], graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy()
         ):

@@ -49,7 +49,7 @@ def time_shares(
         seen.update(keys)
         if not new:  # every code row of the batch was decoded before (or none was a code row)
             continue
-        graphs = vqvae.decode(distinct[new].to(vqvae.device))
+        graphs = vqvae.decode(distinct[new].to(vqvae.device), fast=True)
         adjacency, ops = graphs.adjacency.cpu().numpy(), graphs.ops.cpu().numpy()
         _sync(generator.device)
         seconds["vqvae_decoding"] += time.perf_counter() - tick
@@ -93,4 +93,64 @@ def measure_speed(
     return points
 
 
-__all__ = ["measure_speed", "time_shares"]
+def decoder_agreement(
+    generator: ArchitectureGenerator, num_rows: int, seed: int = 0, batch_size: int = 10_000
+) -> dict[str, Any]:
+    """The VQ-VAE's fast decoding (bfloat16, float32 near a decision) against float32 on the distinct code rows
+    among ``num_rows`` that the prior samples (iid, temperature 1.0, from ``seed``).
+
+    Returns the rows, the share of them whose graphs bfloat16 alone and the fast path decode as float32 does, the
+    share the fast path decodes again in float32, bfloat16's largest error on an allowed adjacency logit or an op
+    logit, the margin, and the seconds of float32 and of the fast path.
+    """
+    from ..models.arch_vqvae.modeling_arch_vqvae import FAST_DECODE_MARGIN
+
+    if generator.info.format != "codes":
+        raise ValueError("decoder agreement is measured for code-token priors")
+    torch.manual_seed(seed)
+    vqvae, offset = generator.vqvae, generator.processor.tokenizer.code_token_offset
+    prompt, length = generator._prompt_ids(), vqvae.config.code_length
+    rows = []
+    for start in range(0, num_rows, batch_size):
+        codes = (
+            sample_fixed_length(generator.prior, prompt, min(batch_size, num_rows - start), length) - offset
+        )
+        rows.append(codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)].cpu())
+    distinct = torch.unique(torch.cat(rows), dim=0)
+    allowed = vqvae._allowed(vqvae.device)
+    counts = {"bfloat16": 0, "fast": 0, "decoded_again": 0}
+    seconds = {"float32": 0.0, "fast": 0.0}
+    max_error = 0.0
+    for start in range(0, len(distinct), batch_size):
+        codes = distinct[start : start + batch_size].to(vqvae.device)
+        tick = time.perf_counter()
+        exact = vqvae.decode(codes)
+        seconds["float32"] += time.perf_counter() - tick
+        tick = time.perf_counter()
+        fast = vqvae.decode(codes, fast=True)
+        seconds["fast"] += time.perf_counter() - tick
+        with torch.autocast(vqvae.device.type, dtype=torch.bfloat16):
+            bf16 = vqvae.decode(codes)
+        for name, out in (("bfloat16", bf16), ("fast", fast)):
+            same = (out.adjacency == exact.adjacency).flatten(1).all(-1) & (out.ops == exact.ops).all(-1)
+            counts[name] += int(same.sum())
+        counts["decoded_again"] += int((fast.op_logits == exact.op_logits).flatten(1).all(-1).sum())
+        op_error = (bf16.op_logits.float() - exact.op_logits).abs().max().item()
+        edge_error = (bf16.adjacency_logits.float() - exact.adjacency_logits)[:, allowed].abs().max().item()
+        max_error = max(max_error, op_error, edge_error if allowed.any() else 0.0)
+    total = len(distinct)
+    return {
+        "sampled_rows": num_rows,
+        "distinct_rows": total,
+        "agreement_bfloat16_alone": counts["bfloat16"] / total,
+        "agreement_fast": counts["fast"] / total,
+        "decoded_again_share": counts["decoded_again"] / total,
+        "max_bfloat16_logit_error": max_error,
+        "margin": FAST_DECODE_MARGIN,
+        "seconds": seconds,
+        "speedup": seconds["float32"] / seconds["fast"] if seconds["fast"] else None,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
+__all__ = ["decoder_agreement", "measure_speed", "time_shares"]
