@@ -375,3 +375,24 @@ def test_decoder_agreement_compares_the_fast_path_with_float32(prior_dir):
     assert 0 <= result["agreement_bfloat16_alone"] <= 1 and 0 <= result["decoded_again_share"] <= 1
     assert result["max_bfloat16_logit_error"] > 0  # bfloat16 did run
     assert set(result["seconds"]) == {"float32", "fast"} and result["margin"] > 0
+
+
+def test_speed_is_measured_iid_at_temperature_one_whatever_the_prior_recommends(prior_dir, monkeypatch):
+    from archllm_hf.evaluation.speed import measure_speed
+
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    generator.prior.generation_config.temperature = 0.5
+    generator.prior.generation_config.without_replacement = True
+    calls = []
+    real = generator.generate
+
+    def recording(num_samples, **kwargs):
+        calls.append(kwargs)
+        return real(num_samples, **kwargs)
+
+    monkeypatch.setattr(generator, "generate", recording)
+    points = measure_speed(generator, batch_sizes=[32], num=32, repeats=1)
+    assert len(points) == 1 and points[0]["cells"] == 32
+    assert calls and all(
+        (c["temperature"], c["constrained"], c["without_replacement"]) == (1.0, False, False) for c in calls
+    )

@@ -60,6 +60,11 @@ def time_shares(
     return seconds
 
 
+IID = {"temperature": 1.0, "constrained": False, "without_replacement": False}
+"""What the speed is measured at, whatever the prior's generation config recommends (a released checkpoint's
+recommended settings may be constrained, at another temperature, or without replacement)."""
+
+
 def measure_speed(
     generator: ArchitectureGenerator, batch_sizes: list[int], num: int, repeats: int = 3
 ) -> list[dict[str, Any]]:
@@ -67,13 +72,13 @@ def measure_speed(
     temperature 1.0, unconstrained); best and median cells/s, and the time shares of one more pass."""
     points = []
     for batch_size in batch_sizes:
-        generator.generate(min(batch_size, num), batch_size=batch_size, seed=0)
+        generator.generate(min(batch_size, num), batch_size=batch_size, seed=0, **IID)
         seconds = []
         samples: list[dict[str, Any]] = []
         for repeat in range(repeats):
             _sync(generator.device)
             start = time.perf_counter()
-            samples = generator.generate(num, batch_size=batch_size, seed=1 + repeat)
+            samples = generator.generate(num, batch_size=batch_size, seed=1 + repeat, **IID)
             _sync(generator.device)
             seconds.append(time.perf_counter() - start)
         shares = time_shares(generator, num, batch_size)
