@@ -17,6 +17,22 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _code_rows(generator: ArchitectureGenerator, n: int) -> torch.Tensor:
+    """``n`` code rows sampled iid at temperature 1 from a code-token prior (the current random state), on the CPU,
+    less those with a token outside the codebook (generation parses those as text)."""
+    vqvae = generator.vqvae
+    codes = sample_fixed_length(generator.prior, generator._prompt_ids(), n, vqvae.config.code_length)
+    codes = codes - generator.processor.tokenizer.code_token_offset
+    return codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)].cpu()
+
+
+def _check_codes_prior(generator: ArchitectureGenerator, measure: str) -> None:
+    if generator.info.format != "codes":
+        raise ValueError(
+            f"{measure}: measured for code-token priors only, got a {generator.info.format!r} prior"
+        )
+
+
 def time_shares(
     generator: ArchitectureGenerator, num: int, batch_size: int, seed: int = 0
 ) -> dict[str, float]:
@@ -26,21 +42,14 @@ def time_shares(
     decoded before in this pass (as :meth:`ArchitectureGenerator.generate` does); ``validation_and_ids``: the
     space's batch decode (validity, canonical id) and the sample records.
     """
-    if generator.info.format != "codes":
-        raise ValueError("time shares are measured for code-token priors")
+    _check_codes_prior(generator, "time shares")
     torch.manual_seed(seed)
     seconds = {"sampling": 0.0, "vqvae_decoding": 0.0, "validation_and_ids": 0.0}
-    space, vqvae, offset = generator.space, generator.vqvae, generator.processor.tokenizer.code_token_offset
-    prompt, length = generator._prompt_ids(), vqvae.config.code_length
+    space, vqvae = generator.space, generator.vqvae
     seen: set[bytes] = set()
     for start in range(0, num, batch_size):
-        n = min(batch_size, num - start)
         tick = time.perf_counter()
-        codes = sample_fixed_length(generator.prior, prompt, n, length) - offset
-        clean = codes[
-            ((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)
-        ]  # others: parsed as text
-        distinct = torch.unique(clean.cpu(), dim=0)
+        distinct = torch.unique(_code_rows(generator, min(batch_size, num - start)), dim=0)
         _sync(generator.device)
         seconds["sampling"] += time.perf_counter() - tick
         tick = time.perf_counter()
@@ -110,17 +119,12 @@ def decoder_agreement(
     """
     from ..models.arch_vqvae.modeling_arch_vqvae import FAST_DECODE_MARGIN
 
-    if generator.info.format != "codes":
-        raise ValueError("decoder agreement is measured for code-token priors")
+    _check_codes_prior(generator, "decoder agreement")
     torch.manual_seed(seed)
-    vqvae, offset = generator.vqvae, generator.processor.tokenizer.code_token_offset
-    prompt, length = generator._prompt_ids(), vqvae.config.code_length
-    rows = []
-    for start in range(0, num_rows, batch_size):
-        codes = (
-            sample_fixed_length(generator.prior, prompt, min(batch_size, num_rows - start), length) - offset
-        )
-        rows.append(codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)].cpu())
+    vqvae = generator.vqvae
+    rows = [
+        _code_rows(generator, min(batch_size, num_rows - start)) for start in range(0, num_rows, batch_size)
+    ]
     distinct = torch.unique(torch.cat(rows), dim=0)
     allowed = vqvae._allowed(vqvae.device)
     counts = {"bfloat16": 0, "fast": 0, "decoded_again": 0}
