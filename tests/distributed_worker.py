@@ -1,7 +1,7 @@
 """Worker processes of ``test_distributed.py`` (two CPU processes talking over gloo on 127.0.0.1).
 
-* :func:`quantizer_sync_worker` is spawned by ``torch.multiprocessing`` (from a fresh interpreter:
-  ``distributed_worker.py WORKDIR --quantizer-sync PORT``): it trains a tiny ``ArchVQVAEModel``
+* :func:`quantizer_sync_worker` runs one rank a process, the test starting both side by side
+  (``distributed_worker.py WORKDIR --quantizer-sync PORT --rank R``): it trains a tiny ``ArchVQVAEModel``
   wrapped in ``DistributedDataParallel`` on this rank's own batches and saves, for every step, the quantizer
   buffers before and after the forward, the latents the quantizer saw, the RNG state it drew from and the
   perplexity it returned, so that the test can compare the ranks with each other and with one process.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import faulthandler
 import json
 import os
 import sys
@@ -135,16 +136,6 @@ def train_vqvae_and_prior(out: Path) -> None:
     (out / f"rank{rank}.json").write_text(json.dumps(report, indent=2) + "\n")  # one file per rank
 
 
-def spawn_quantizer_sync(workdir: str, world_size: int, port: int) -> None:
-    """Run :func:`quantizer_sync_worker` on ``world_size`` spawned processes and wait for them (raises when one
-    fails). Called in a fresh interpreter, so that nothing the test process imported or started is around."""
-    import torch.multiprocessing as mp
-
-    mp.start_processes(
-        quantizer_sync_worker, args=(world_size, port, workdir), nprocs=world_size, start_method="spawn"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path, help="output folder (vqvae/, prior/, rank*.json), or the workdir")
@@ -153,11 +144,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PORT",
         type=int,
         default=None,
-        help="spawn the two quantizer-sync workers on OUT (a workdir with setup.pt) over this port instead",
+        help="run one quantizer-sync worker (rank --rank of 2) on OUT, a workdir with setup.pt, over this port instead",
+    )
+    parser.add_argument("--rank", type=int, default=0, help="this worker's rank (with --quantizer-sync)")
+    parser.add_argument(
+        "--dump-after",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="print every thread's stack and exit after this many seconds (a hang guard)",
     )
     args = parser.parse_args(argv)
+    if args.dump_after is not None:
+        faulthandler.dump_traceback_later(args.dump_after, exit=True)
     if args.quantizer_sync is not None:
-        spawn_quantizer_sync(str(args.out), 2, args.quantizer_sync)
+        quantizer_sync_worker(args.rank, 2, args.quantizer_sync, str(args.out))
     else:
         train_vqvae_and_prior(args.out)
     return 0

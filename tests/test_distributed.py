@@ -1,7 +1,7 @@
 """Two CPU processes over gloo: the VQ-VAE's EMA codebook under DDP, and training with ``accelerate launch``.
 
 The worker code lives in ``distributed_worker.py``. Every process runs on one torch thread, and every wait is
-bounded: the spawned processes are terminated and the launcher's process group killed when they overrun.
+bounded: every process group the test starts is killed when it overruns, and a hung rank prints its stacks first.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from archllm_hf.spaces import SearchSpace, get_space
 WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
 WORLD_SIZE = 2
 SPAWN_TIMEOUT_S = 300.0
+HANG_MARGIN_S = 30.0
 LAUNCH_TIMEOUT_S = 300.0
 # rank 0 and rank 1 get batches of different sizes (6 and 4 cells), and different cells, at each step
 BATCH_SIZES = (6, 4)
@@ -49,40 +51,71 @@ def graph_batch(space: SearchSpace, cells: list[Any]) -> dict[str, torch.Tensor]
     }
 
 
-def run_bounded(command: list[str], timeout: float, what: str) -> str:
-    """Run ``command`` in its own process group with one torch thread per process; kill the whole group and fail
-    after ``timeout`` seconds; fail with its output when it exits non-zero. Returns its output."""
+def run_bounded(commands: list[list[str]], timeout: float, what: str) -> list[str]:
+    """Run ``commands`` side by side, each in its own process group with one torch thread; kill every group and
+    fail after ``timeout`` seconds in all, or fail when one exits non-zero, with the output of each. Returns their
+    outputs."""
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "CUDA_VISIBLE_DEVICES": "",
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONUNBUFFERED": "1",  # what a killed process printed is not lost in its buffer
     }
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        start_new_session=True,  # its own process group, so that a timeout stops the workers too
+    processes = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,  # its own process group, so that a timeout stops its children too
+        )
+        for command in commands
+    ]
+    deadline = time.monotonic() + timeout
+    outputs, timed_out = [], False
+    for process in processes:
+        try:
+            output, _ = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+        outputs.append(output)
+    report = "\n".join(
+        f"--- process {i} (exit {p.returncode}):\n{out[-4000:]}"
+        for i, (p, out) in enumerate(zip(processes, outputs))
     )
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(f"{what} did not finish within {timeout:.0f} s:\n{output[-4000:]}")
-    if process.returncode != 0:
-        pytest.fail(f"{what} failed (exit {process.returncode}):\n{output[-4000:]}")
-    return output
+    if timed_out:
+        pytest.fail(f"{what} did not finish within {timeout:.0f} s:\n{report}")
+    if any(process.returncode != 0 for process in processes):
+        pytest.fail(f"{what} failed:\n{report}")
+    return outputs
 
 
-def spawn_and_wait(workdir: Path) -> None:
-    """Run :func:`quantizer_sync_worker` on ``WORLD_SIZE`` processes spawned from a fresh interpreter; fail (and
-    stop them) on error or after ``SPAWN_TIMEOUT_S``."""
-    command = [sys.executable, str(WORKER), str(workdir), "--quantizer-sync", str(free_port())]
-    run_bounded(command, SPAWN_TIMEOUT_S, f"the {WORLD_SIZE} gloo workers")
+def run_ranks(workdir: Path) -> None:
+    """Run :func:`quantizer_sync_worker` as ``WORLD_SIZE`` processes, one a rank, started side by side; fail (and
+    stop them) on error or after ``SPAWN_TIMEOUT_S``. A rank that hangs prints its threads' stacks and exits
+    ``HANG_MARGIN_S`` before that, so that the failure says where it hung."""
+    port = str(free_port())
+    dump_after = str(SPAWN_TIMEOUT_S - HANG_MARGIN_S)
+    commands = [
+        [
+            sys.executable,
+            str(WORKER),
+            str(workdir),
+            "--quantizer-sync",
+            port,
+            "--rank",
+            str(rank),
+            "--dump-after",
+            dump_after,
+        ]
+        for rank in range(WORLD_SIZE)
+    ]
+    run_bounded(commands, SPAWN_TIMEOUT_S, f"the {WORLD_SIZE} gloo workers")
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +136,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ArchVQVAEConfig, 
         batches.append(per_rank)
     workdir = tmp_path_factory.mktemp("ddp")
     torch.save({"config": config.to_dict(), "state": state, "batches": batches}, workdir / "setup.pt")
-    spawn_and_wait(workdir)
+    run_ranks(workdir)
     ranks = [torch.load(workdir / f"rank{r}.pt", weights_only=False) for r in range(WORLD_SIZE)]
     return config, ranks
 
@@ -176,7 +209,7 @@ def accelerate_launch(out: Path) -> str:
         str(WORKER),
         str(out),
     ]
-    return run_bounded(command, LAUNCH_TIMEOUT_S, "accelerate launch")
+    return run_bounded([command], LAUNCH_TIMEOUT_S, "accelerate launch")[0]
 
 
 @pytest.mark.slow
