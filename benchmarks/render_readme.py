@@ -372,6 +372,7 @@ SEARCH_NAMES = {
     "evolution": "regularized evolution",
     "local": "local search",
     "bo": "BO (DNGO on arch2vec)",
+    "bo_standard_ei": "BO, standard EI (best seen, std)",
     "rl": "arch2vec RL (REINFORCE in its latent space)",
     "generative_prior": "ours: prior only",
     "generative_finetune": "ours: prior + fine-tuning",

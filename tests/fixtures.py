@@ -11,6 +11,7 @@ bool; outputs with ``loss``, ``op_logits`` and ``adjacency_logits``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -294,7 +295,14 @@ def tiny_text_prior(root: Any) -> Any:
     return root / "prior"
 
 
-from pathlib import Path  # for the annotations below; the import block above is left as it was
+def tiny_vgae(folder: Path) -> Path:
+    """An untrained tiny arch2vec VGAE folder, as ``bo`` and ``rl`` need (its embedding is all they use)."""
+    from archllm_hf._hub import save_vgae
+    from archllm_hf.models.arch2vec import Arch2VecModel
+
+    torch.manual_seed(0)
+    save_vgae(Arch2VecModel(tiny_arch2vec_config("nb201")).eval(), folder)
+    return folder
 
 
 def tiny_gguf_llama(folder: Path) -> Path:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT
-from fixtures import TINY_ARCH2VEC, tiny_arch2vec_config, tiny_nb201_prior, tiny_text_prior
+from fixtures import tiny_nb201_prior, tiny_text_prior, tiny_vgae
 
 CHILD = """
 import sys
@@ -69,18 +69,6 @@ def test_searches_and_generation_are_byte_identical_across_processes(tmp_path, s
     for name in files:
         first, second = ((out / name).read_bytes() for out in outs)
         assert first and first == second, f"{name} differs between the two processes"
-
-
-def tiny_vgae(folder: Path) -> Path:
-    """An untrained tiny arch2vec VGAE folder, as bo needs (its embedding is all the search uses)."""
-    import torch
-
-    from archllm_hf._hub import save_vgae
-    from archllm_hf.models.arch2vec import Arch2VecModel
-
-    torch.manual_seed(0)
-    save_vgae(Arch2VecModel(tiny_arch2vec_config("nb201", **TINY_ARCH2VEC)).eval(), folder)
-    return folder
 
 
 def test_transformers_set_seed_draws_what_the_packages_own_seeding_drew():

@@ -3,6 +3,7 @@ table with rows that are still running."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 from archllm_hf.evaluation.search import (
     PROTOCOLS,
     SEARCHERS,
+    NB201Models,
+    build_searchers,
     collect_rows,
     objective_optimum_reports,
     plot_search,
@@ -171,3 +174,18 @@ def test_an_ablation_runs_on_cifar10_only_and_shows_a_dash_elsewhere(runs, monke
     row = next(line for line in text.splitlines() if line.startswith("| ours: prior only"))
     assert row.split(" | ")[2] == "–" and row.endswith(", – |")
     assert "`generative_prior` runs on CIFAR-10 only." in text
+
+
+def test_the_standard_ei_row_is_arch2vecs_bo_with_the_textbook_acquisition(tmp_path):
+    """``bo_standard_ei`` is ``bo`` (same embedding, DNGO and batch) but for its expected improvement: over the best
+    value seen, scaled by the predictive standard deviation, where ``bo`` keeps arch2vec's (a fixed 1.0 over the
+    variance); it runs on every dataset."""
+    from fixtures import tiny_vgae
+
+    models = NB201Models(prior=tmp_path / "unused", vgae=tiny_vgae(tmp_path / "vgae"))
+    searchers = build_searchers(["bo", "bo_standard_ei"], models, proxy_cache=tmp_path / "proxies.jsonl")
+    ours, arch2vecs = searchers["bo_standard_ei"].config, searchers["bo"].config
+    assert (arch2vecs.ei_incumbent, arch2vecs.ei_scale) == (1.0, "variance")
+    assert (ours.ei_incumbent, ours.ei_scale) == (None, "std")
+    assert dataclasses.replace(ours, ei_incumbent=1.0, ei_scale="variance") == arch2vecs
+    assert all(runs_on("bo_standard_ei", dataset) for dataset in ("cifar10", "cifar100", "imagenet16"))
