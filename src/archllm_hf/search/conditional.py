@@ -68,7 +68,7 @@ class ConditionalLLMSearch(PriorSearch):
             if chosen:
                 prompt = performance_prompt(generator.info.prompt, bucket, self.config.num_buckets)
                 rows.extend(tokenize_text(generator.tokenizer, chosen, prompt).to_list())
-        collate = CausalLMCollator(generator.tokenizer.pad_token_id)
+        collate = CausalLMCollator(generator.tokenizer)
 
         def next_batch() -> dict[str, torch.Tensor]:
             picked = torch.randperm(len(rows))[: self.config.finetune_batch_size].tolist()

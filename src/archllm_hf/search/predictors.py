@@ -45,7 +45,7 @@ from ..data.proxies import ProxyFeatures
 from ..generation.generator import load_prior_vqvae
 from ..presets import PredictorTrainingConfig, preset
 from ..spaces import SearchSpace
-from ..training.common import PaddingCollator, training_arguments
+from ..training.common import padding_collator, training_arguments
 from ..utils import atomic_files, quiet_loading
 
 
@@ -149,10 +149,14 @@ def normal_scores(labels: np.ndarray) -> np.ndarray:
 
 
 # --- ours: the code predictor -----------------------------------------------------------------------------------------
-class _RegressionCollator(PaddingCollator):
+class _RegressionCollator:
+    """Right-padded ``input_ids`` (:func:`~archllm_hf.training.common.padding_collator`) and float32 ``labels``."""
+
+    def __init__(self, tokenizer: Any):
+        self.pad = padding_collator(tokenizer)
+
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        ids, mask = self.pad(examples)
-        batch = {"input_ids": ids, "attention_mask": mask}
+        batch = dict(self.pad([{"input_ids": e["input_ids"]} for e in examples]))
         if "labels" in examples[0]:
             batch["labels"] = torch.tensor([e["labels"] for e in examples], dtype=torch.float32)
         return batch
@@ -280,7 +284,7 @@ class ArchPredictor(Predictor):
                 model=self.model,
                 args=args,
                 train_dataset=data,
-                data_collator=_RegressionCollator(self.tokenizer.pad_token_id),
+                data_collator=_RegressionCollator(self.tokenizer),
             )
             trainer.remove_callback(PrinterCallback)
             trainer.train()
@@ -290,7 +294,7 @@ class ArchPredictor(Predictor):
     def _predict(self, cells: Sequence[Any], batch_size: int = 4096) -> np.ndarray:
         self.model.eval()
         ids = self.encode(cells)
-        collate = _RegressionCollator(self.tokenizer.pad_token_id)
+        collate = _RegressionCollator(self.tokenizer)
         out = []
         for start in range(0, len(ids), batch_size):
             batch = collate([{"input_ids": row} for row in ids[start : start + batch_size]])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import time
@@ -12,7 +13,13 @@ from typing import Any
 import datasets
 import torch
 from tqdm.auto import tqdm
-from transformers import Trainer, TrainerCallback, TrainingArguments
+from transformers import (
+    DataCollatorWithPadding,
+    PreTrainedTokenizerBase,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+)
 from transformers.trainer_callback import PrinterCallback, ProgressCallback
 from transformers.trainer_utils import get_last_checkpoint
 
@@ -173,23 +180,15 @@ class ReconstructionTrainer(Trainer):
         return output
 
 
-class PaddingCollator:
-    """Right-pads the ``input_ids`` of a batch with ``pad_token_id`` (:meth:`pad`); a subclass adds the labels."""
-
-    def __init__(self, pad_token_id: int):
-        self.pad_token_id = pad_token_id
-
-    def pad(self, examples: list[dict[str, Any]]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The padded ``input_ids`` and their ``attention_mask`` (1 on the tokens, 0 on the padding)."""
-        longest = max(len(e["input_ids"]) for e in examples)
-        input_ids = torch.full((len(examples), longest), self.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
-        for row, example in enumerate(examples):
-            input_ids[row, : len(example["input_ids"])] = torch.as_tensor(
-                example["input_ids"], dtype=torch.long
-            )
-            attention_mask[row, : len(example["input_ids"])] = 1
-        return input_ids, attention_mask
+def padding_collator(tokenizer: PreTrainedTokenizerBase) -> DataCollatorWithPadding:
+    """transformers' ``DataCollatorWithPadding`` for ``tokenizer``, padding on the right whatever side the tokenizer
+    pads on for generation (a causal LM trains with its tokens from position 0); ``tokenizer`` is left as it is."""
+    if tokenizer.pad_token_id is None:
+        raise ValueError(f"{type(tokenizer).__name__} has no pad token; set one before building batches")
+    if tokenizer.padding_side != "right":
+        tokenizer = copy.copy(tokenizer)
+        tokenizer.padding_side = "right"
+    return DataCollatorWithPadding(tokenizer)
 
 
 def train_resuming(
@@ -210,7 +209,6 @@ def train_resuming(
 
 __all__ = [
     "ConsoleCallback",
-    "PaddingCollator",
     "ReconstructionTrainer",
     "cosine_schedule",
     "device_name",

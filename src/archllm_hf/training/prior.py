@@ -33,8 +33,8 @@ from transformers import (
 from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
 from .common import (
-    PaddingCollator,
     cosine_schedule,
+    padding_collator,
     load_cells,
     train_resuming,
     training_arguments,
@@ -44,16 +44,21 @@ from .graphs import split_cells
 from .llm import load_base_model
 
 
-class CausalLMCollator(PaddingCollator):
-    """Pads ``input_ids`` and builds ``labels`` that ignore padding and the prompt (``prompt_length`` tokens)."""
+class CausalLMCollator:
+    """Pads ``input_ids`` on the right (:func:`padding_collator`) and builds ``labels`` that ignore padding and the
+    prompt (each example's ``prompt_length`` tokens)."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase):
+        self.pad = padding_collator(tokenizer)
 
     def __call__(self, examples: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = self.pad(examples)
+        batch = self.pad([{"input_ids": example["input_ids"]} for example in examples])
+        input_ids = batch["input_ids"]
         labels = torch.full_like(input_ids, -100)
         for row, example in enumerate(examples):
             start, end = int(example.get("prompt_length", 0)), len(example["input_ids"])
             labels[row, start:end] = input_ids[row, start:end]
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        return {"input_ids": input_ids, "attention_mask": batch["attention_mask"], "labels": labels}
 
 
 def _tokenize_codes(tokenizer, texts: list[str]) -> datasets.Dataset:
@@ -143,7 +148,7 @@ def fit_causal_lm(
         args=args,
         train_dataset=train_data,
         eval_dataset=eval_data,
-        data_collator=CausalLMCollator(tokenizer.pad_token_id),
+        data_collator=CausalLMCollator(tokenizer),
         processing_class=tokenizer,
         callbacks=list(callbacks),
     )

@@ -68,7 +68,7 @@ class ArchCodeTokenizer(TokenizersBackend):
         self.codebook_size = codebook_size
         self.code_length = code_length
         self._specials = frozenset(specials)
-        self._bos, self._eos, self._pad = specials[1], specials[2], specials[0]
+        self._bos_text, self._eos_text, self._pad_text = specials[1], specials[2], specials[0]
 
         backend = Tokenizer(WordLevel(expected, unk_token=specials[3]))
         backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
@@ -126,11 +126,11 @@ class ArchCodeTokenizer(TokenizersBackend):
             tokens = [piece for piece, _ in self.backend_tokenizer.pre_tokenizer.pre_tokenize_str(text)]
         except Exception as err:  # e.g. lone surrogates cannot cross into the Rust backend
             raise ValueError(f"text cannot be tokenized: {err}") from None
-        while tokens and tokens[-1] == self._pad:
+        while tokens and tokens[-1] == self._pad_text:
             tokens.pop()
-        if tokens and tokens[0] == self._bos:
+        if tokens and tokens[0] == self._bos_text:
             tokens.pop(0)
-        if tokens and tokens[-1] == self._eos:
+        if tokens and tokens[-1] == self._eos_text:
             tokens.pop()
         codes: list[int] = []
         max_digits = len(str(self.codebook_size - 1))
