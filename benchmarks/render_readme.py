@@ -372,7 +372,7 @@ SEARCH_NAMES = {
     "evolution": "regularized evolution",
     "local": "local search",
     "bo": "BO (DNGO on arch2vec)",
-    "bo_standard_ei": "BO, standard EI (best seen, std)",
+    "bo_standard_ei": "BO with the standard EI (over the best seen, by the std)",
     "rl": "arch2vec RL (REINFORCE in its latent space)",
     "generative_prior": "ours: prior only",
     "generative_finetune": "ours: prior + fine-tuning",
@@ -482,7 +482,7 @@ def search_tables() -> list[str]:
                 f"`{name}` ran {n} queries a run"
                 + (
                     " (its DNGO refits after every query, so its cost grows with the square of the budget)"
-                    if name == "bo"
+                    if name.startswith("bo")
                     else ""
                 )
                 + "; its s / run is for those. "
