@@ -34,8 +34,8 @@ from .._hub import PriorInfo, load_vqvae, reference, save_prior
 from ..presets import PriorTrainingConfig, preset
 from .common import (
     cosine_schedule,
-    padding_collator,
     load_cells,
+    padding_collator,
     train_resuming,
     training_arguments,
     training_summary,
