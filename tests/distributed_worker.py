@@ -19,6 +19,7 @@ import faulthandler
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -148,15 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--rank", type=int, default=0, help="this worker's rank (with --quantizer-sync)")
     parser.add_argument(
-        "--dump-after",
-        metavar="SECONDS",
+        "--dump-at",
+        metavar="EPOCH_SECONDS",
         type=float,
         default=None,
-        help="print every thread's stack and exit after this many seconds (a hang guard)",
+        help="print every thread's stack and exit at this time.time() (a hang guard)",
     )
     args = parser.parse_args(argv)
-    if args.dump_after is not None:
-        faulthandler.dump_traceback_later(args.dump_after, exit=True)
+    if args.dump_at is not None:
+        faulthandler.dump_traceback_later(max(args.dump_at - time.time(), 1.0), exit=True)
     if args.quantizer_sync is not None:
         quantizer_sync_worker(args.rank, 2, args.quantizer_sync, str(args.out))
     else:

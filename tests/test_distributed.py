@@ -1,7 +1,8 @@
 """Two CPU processes over gloo: the VQ-VAE's EMA codebook under DDP, and training with ``accelerate launch``.
 
 The worker code lives in ``distributed_worker.py``. Every process runs on one torch thread, and every wait is
-bounded: every process group the test starts is killed when it overruns, and a hung rank prints its stacks first.
+bounded: every process group the test starts is stopped when one process fails or time runs out, and a hung rank
+prints its stacks first.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -52,55 +54,78 @@ def graph_batch(space: SearchSpace, cells: list[Any]) -> dict[str, torch.Tensor]
 
 
 def run_bounded(commands: list[list[str]], timeout: float, what: str) -> list[str]:
-    """Run ``commands`` side by side, each in its own process group with one torch thread; kill every group and
-    fail after ``timeout`` seconds in all, or fail when one exits non-zero, with the output of each. Returns their
-    outputs."""
+    """Run ``commands`` side by side, each in its own process group with one torch thread, their output to files
+    (a full pipe cannot block them); stop every group (:func:`stop_groups`) as soon as one exits non-zero or
+    ``timeout`` seconds have passed, and fail with the output of each. Returns their outputs."""
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "CUDA_VISIBLE_DEVICES": "",
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONUNBUFFERED": "1",  # what a killed process printed is not lost in its buffer
+        "PYTHONUNBUFFERED": "1",  # what a killed process printed is in its file
     }
-    processes = [
-        subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            start_new_session=True,  # its own process group, so that a timeout stops its children too
-        )
-        for command in commands
-    ]
-    deadline = time.monotonic() + timeout
-    outputs, timed_out = [], False
-    for process in processes:
+    with tempfile.TemporaryDirectory() as logs:
+        paths = [Path(logs) / f"{i}.log" for i in range(len(commands))]
+        processes: list[subprocess.Popen] = []
+        unfinished: list[int] = []
         try:
-            output, _ = process.communicate(timeout=max(deadline - time.monotonic(), 0.0))
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
-        outputs.append(output)
+            for command, path in zip(commands, paths):
+                with path.open("w") as log:
+                    processes.append(
+                        subprocess.Popen(
+                            command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+                        )
+                    )
+            deadline = time.monotonic() + timeout
+            while True:
+                codes = [process.poll() for process in processes]
+                unfinished = [i for i, code in enumerate(codes) if code is None]
+                failed = any(code not in (None, 0) for code in codes)
+                if not unfinished or failed or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        finally:
+            stop_groups(processes)
+        outputs = [path.read_text(errors="replace") for path in paths]
     report = "\n".join(
-        f"--- process {i} (exit {p.returncode}):\n{out[-4000:]}"
+        f"--- process {i} (exit {'killed' if i in unfinished else p.returncode}):\n{out[-4000:]}"
         for i, (p, out) in enumerate(zip(processes, outputs))
     )
-    if timed_out:
-        pytest.fail(f"{what} did not finish within {timeout:.0f} s:\n{report}")
-    if any(process.returncode != 0 for process in processes):
+    if any(process.returncode != 0 and i not in unfinished for i, process in enumerate(processes)):
         pytest.fail(f"{what} failed:\n{report}")
+    if unfinished:
+        pytest.fail(f"{what} did not finish within {timeout:.0f} s:\n{report}")
     return outputs
+
+
+def stop_groups(processes: list[subprocess.Popen], grace: float = 10.0) -> None:
+    """SIGTERM the process group of each of ``processes`` (a launcher such as torchrun then stops its workers, which
+    run in sessions of their own), then SIGKILL what is left after ``grace`` seconds; wait for every process."""
+
+    def signal_group(process: subprocess.Popen, sig: signal.Signals) -> None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:  # the group has no process left
+            pass
+
+    for process in processes:
+        signal_group(process, signal.SIGTERM)
+    end = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(end - time.monotonic(), 0.0))
+        except subprocess.TimeoutExpired:
+            signal_group(process, signal.SIGKILL)
+            process.wait()
 
 
 def run_ranks(workdir: Path) -> None:
     """Run :func:`quantizer_sync_worker` as ``WORLD_SIZE`` processes, one a rank, started side by side; fail (and
-    stop them) on error or after ``SPAWN_TIMEOUT_S``. A rank that hangs prints its threads' stacks and exits
-    ``HANG_MARGIN_S`` before that, so that the failure says where it hung."""
+    stop them) on error or after ``SPAWN_TIMEOUT_S``. A rank still running ``HANG_MARGIN_S`` before that prints its
+    threads' stacks and exits, so that the failure says where it hung."""
     port = str(free_port())
-    dump_after = str(SPAWN_TIMEOUT_S - HANG_MARGIN_S)
+    dump_at = str(time.time() + SPAWN_TIMEOUT_S - HANG_MARGIN_S)
     commands = [
         [
             sys.executable,
@@ -110,8 +135,8 @@ def run_ranks(workdir: Path) -> None:
             port,
             "--rank",
             str(rank),
-            "--dump-after",
-            dump_after,
+            "--dump-at",
+            dump_at,
         ]
         for rank in range(WORLD_SIZE)
     ]

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from archllm_hf.evaluation.search import (
+    ABLATION_DATASETS,
+    DATASETS,
     PROTOCOLS,
     SEARCHERS,
     NB201Models,
@@ -188,4 +190,5 @@ def test_the_standard_ei_row_is_arch2vecs_bo_with_the_textbook_acquisition(tmp_p
     assert (arch2vecs.ei_incumbent, arch2vecs.ei_scale) == (1.0, "variance")
     assert (ours.ei_incumbent, ours.ei_scale) == (None, "std")
     assert dataclasses.replace(ours, ei_incumbent=1.0, ei_scale="variance") == arch2vecs
-    assert all(runs_on("bo_standard_ei", dataset) for dataset in ("cifar10", "cifar100", "imagenet16"))
+    assert all(runs_on("bo_standard_ei", dataset) for dataset in DATASETS)
+    assert "bo_standard_ei" not in ABLATION_DATASETS

@@ -266,6 +266,35 @@ def test_bayesian_optimisation_over_a_pool(oracle):
         make_searcher("bo")
 
 
+@pytest.mark.parametrize(
+    "acquisition,standard", [({}, False), ({"ei_incumbent": None, "ei_scale": "std"}, True)]
+)
+def test_bo_acquisition_improves_on_its_incumbent_in_units_of_its_scale(
+    oracle, monkeypatch, acquisition, standard
+):
+    """arch2vec's EI improves on a fixed 1.0 in units of the predictive variance; the textbook EI on the best value
+    seen so far, in units of the standard deviation."""
+    import archllm_hf.search.bayesian as bayesian
+
+    calls, stds = [], []
+    real_ei = bayesian.expected_improvement
+    monkeypatch.setattr(
+        bayesian,
+        "expected_improvement",
+        lambda mean, scale, best: calls.append((scale.copy(), best)) or real_ei(mean, scale, best),
+    )
+    model = DNGO(DNGOConfig(**TINY_DNGO))
+    real_predict = model.predict
+    model.predict = lambda x: stds.append(real_predict(x)[1]) or real_predict(x)
+    searcher = BayesianOptimisation(one_hot, BOConfig(num_initial=5, **acquisition), model=model)
+    result = searcher.search(oracle, 8, seed=0)
+    assert len(calls) == len(stds) == 4  # after 5, 6, 7 and 8 queries (the query after the last ends the run)
+    for k, ((scale, best), std) in enumerate(zip(calls, stds)):
+        values = [r["objective"] * 0.01 for r in result.history[: 5 + k]]
+        assert best == (max(values) if standard else 1.0)
+        assert np.allclose(scale, np.maximum(std if standard else std**2, 1e-12))
+
+
 @pytest.mark.parametrize("finetune,with_predictor", [(False, False), (True, False), (True, True)])
 def test_the_generative_searcher(oracle, prior_dir, finetune, with_predictor):
     generator = ArchitectureGenerator.from_pretrained(prior_dir)
