@@ -1,7 +1,7 @@
 """Worker processes of ``test_distributed.py`` (two CPU processes talking over gloo on 127.0.0.1).
 
 * :func:`quantizer_sync_worker` runs one rank a process, the test starting both side by side
-  (``distributed_worker.py WORKDIR --quantizer-sync PORT --rank R``): it trains a tiny ``ArchVQVAEModel``
+  (``distributed_worker.py WORKDIR --quantizer-sync --rank R``): it trains a tiny ``ArchVQVAEModel``
   wrapped in ``DistributedDataParallel`` on this rank's own batches and saves, for every step, the quantizer
   buffers before and after the forward, the latents the quantizer saw, the RNG state it drew from and the
   perplexity it returned, so that the test can compare the ranks with each other and with one process.
@@ -40,9 +40,14 @@ RESTARTING_VQVAE: dict[str, Any] = {
 GLOO_TIMEOUT = datetime.timedelta(seconds=60)
 
 
-def quantizer_sync_worker(rank: int, world_size: int, port: int, workdir: str) -> None:
+def quantizer_sync_worker(rank: int, world_size: int, workdir: str) -> None:
     """Train the model of ``workdir/setup.pt`` under DDP on batches ``setup["batches"][step][rank]``; save
-    what the quantizer did to ``workdir/rank{rank}.pt``."""
+    what the quantizer did to ``workdir/rank{rank}.pt``.
+
+    The ranks meet through a file store in ``workdir``, which outlives both of them. With a TCP store, rank 0 hosts
+    it, and when rank 0 left first, rank 1 could hang for good while tearing down its process group (seen in CI:
+    rank 0 exited 0, rank 1's stack stood at the call's return). Both ranks also pass a barrier after the DDP wrapper
+    is gone, before the group is destroyed."""
     from torch.nn.parallel import DistributedDataParallel
 
     from archllm_hf.models.arch_vqvae import ArchVQVAEConfig, ArchVQVAEModel
@@ -51,7 +56,7 @@ def quantizer_sync_worker(rank: int, world_size: int, port: int, workdir: str) -
     torch.manual_seed(0)  # the restart draws: the same run every time
     dist.init_process_group(
         "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
+        init_method=f"file://{Path(workdir).resolve() / 'store'}",
         rank=rank,
         world_size=world_size,
         timeout=GLOO_TIMEOUT,
@@ -91,6 +96,8 @@ def quantizer_sync_worker(rank: int, world_size: int, port: int, workdir: str) -
         model.quantizer(latents if rank == 0 else latents[:0], return_loss=False)
         model.quantizer(latents[:0], return_loss=False)
         torch.save({"steps": steps, "world_size": dist.get_world_size()}, Path(workdir) / f"rank{rank}.pt")
+        del ddp, optimizer, output  # the DDP reducer goes while the group is still there
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
@@ -142,10 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="output folder (vqvae/, prior/, rank*.json), or the workdir")
     parser.add_argument(
         "--quantizer-sync",
-        metavar="PORT",
-        type=int,
-        default=None,
-        help="run one quantizer-sync worker (rank --rank of 2) on OUT, a workdir with setup.pt, over this port instead",
+        action="store_true",
+        help="run one quantizer-sync worker (rank --rank of 2) on OUT, a workdir with setup.pt, instead",
     )
     parser.add_argument("--rank", type=int, default=0, help="this worker's rank (with --quantizer-sync)")
     parser.add_argument(
@@ -158,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.dump_at is not None:
         faulthandler.dump_traceback_later(max(args.dump_at - time.time(), 1.0), exit=True)
-    if args.quantizer_sync is not None:
-        quantizer_sync_worker(args.rank, 2, args.quantizer_sync, str(args.out))
+    if args.quantizer_sync:
+        quantizer_sync_worker(args.rank, 2, str(args.out))
     else:
         train_vqvae_and_prior(args.out)
     return 0

@@ -124,7 +124,6 @@ def run_ranks(workdir: Path) -> None:
     """Run :func:`quantizer_sync_worker` as ``WORLD_SIZE`` processes, one a rank, started side by side; fail (and
     stop them) on error or after ``SPAWN_TIMEOUT_S``. A rank still running ``HANG_MARGIN_S`` before that prints its
     threads' stacks and exits, so that the failure says where it hung."""
-    port = str(free_port())
     dump_at = str(time.time() + SPAWN_TIMEOUT_S - HANG_MARGIN_S)
     commands = [
         [
@@ -132,7 +131,6 @@ def run_ranks(workdir: Path) -> None:
             str(WORKER),
             str(workdir),
             "--quantizer-sync",
-            port,
             "--rank",
             str(rank),
             "--dump-at",
