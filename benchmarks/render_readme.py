@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import PurePath
 
 from _common import RESULTS
 
@@ -184,11 +185,14 @@ def generation_table() -> list[str]:
         if m.get("constrained_scores"):
             name = f"{METHOD_NAMES.get(method, method)}, constrained ({m['constrained_scores']['num_samples']:,} samples)"
             variants.append((name, m["constrained_scores"], ""))
+        training = f"{m['train_seconds']:.0f} s"
+        if m.get("resumed_from"):  # seconds since the checkpoint: the steps before it are not in them
+            training += f" after resuming from {PurePath(m['resumed_from']).name}"
         for name, s, note in variants:
             rows.append(
                 f"| {space} | {run} | {name} | {s['validity']:.2%}{note} | "
                 f"{s['uniqueness']:.2%} | {s['novelty']:.2%} | {s['valid_unique_rate']:.2%} | {exact} | "
-                f"{m['train_seconds']:.0f} s | {m['cells_per_second']:,.0f} ({m['batch_size']}) | `{file}` |"
+                f"{training} | {m['cells_per_second']:,.0f} ({m['batch_size']}) | `{file}` |"
             )
     return rows if len(rows) > 2 else []
 

@@ -208,7 +208,12 @@ def test_the_generation_table_says_how_much_the_llm_rows_trained_on(render_readm
     row = {"scores": scores, "train_seconds": 10.0, "cells_per_second": 5.0, "batch_size": 500}
     methods = {
         "archllm": row,
-        "pretrained_llm": {**row, "num_train_cells": 14_090, "train_steps": 441},
+        "pretrained_llm": {
+            **row,
+            "num_train_cells": 14_090,
+            "train_steps": 441,
+            "resumed_from": "work/prior/checkpoints/checkpoint-100",
+        },
         "matched_prior": {**row, "num_train_cells": 14_090, "train_steps": 441},
     }
     result = {"quick": False, "methods": methods, "cpu": "x86_64", "cpu_count": 2, "gpu": None}
@@ -221,3 +226,6 @@ def test_the_generation_table_says_how_much_the_llm_rows_trained_on(render_readm
     assert "| VQ-VAE + prior (ours) |" in lines[0]
     assert "on codes (14,090 cells, 441 steps) |" in lines[1]
     assert "the LLM's cells and steps (14,090 cells, 441 steps) |" in lines[2]
+    # a resumed training's seconds are those since its checkpoint, and the table says so
+    assert "| 10 s after resuming from checkpoint-100 |" in lines[1]
+    assert "resuming" not in lines[0] + lines[2]
