@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from archllm_hf.evaluation.generation import GenerationBenchmark, trained
 
@@ -166,3 +169,32 @@ def test_the_llm_and_its_matched_prior_train_on_nb201s_whole_split_and_a_subset_
     )
     assert (matched.epochs, matched.batch_size) == (fine_tune.epochs, fine_tune.batch_size) == (2.0, 32)
     assert matched.base_model is None and matched.hidden_size == preset("nb101").prior.hidden_size
+
+
+def test_the_llm_rows_put_their_priors_over_archllms_vqvae(tmp_path, monkeypatch):
+    """The pretrained-LLM and matched-prior rows differ from ``archllm`` in the prior only: they train no VQ-VAE of
+    their own, and a quick run's VQ-VAE is the quick one wherever it is trained."""
+    from archllm_hf.evaluation import generation
+
+    trained: list[tuple[Path, dict]] = []
+
+    class Stop(Exception):
+        pass
+
+    def record(self, folder, train, source, **kwargs):
+        trained.append((Path(folder), kwargs))
+        if train is generation.train_prior:
+            assert Path(source) == tmp_path / "nb201" / "archllm" / "vqvae"
+            raise Stop
+        return {}
+
+    monkeypatch.setattr(generation.MethodContext, "trained", record)
+    space, cells = _tiny_cells("nb201")
+    context = generation.MethodContext(space, cells, GenerationBenchmark(work=tmp_path, quick=True))
+    with pytest.raises(Stop):  # pretrained_llm shares matched_prior's _prior_row
+        generation.matched_prior(context, tmp_path / "nb201" / "matched_prior")
+    with pytest.raises(Stop):
+        generation.ours(context, tmp_path / "nb201" / "archllm")
+    vqvae_folders = {folder for folder, kwargs in trained if "config" in kwargs and folder.name == "vqvae"}
+    assert vqvae_folders == {tmp_path / "nb201" / "archllm" / "vqvae"}
+    assert {kwargs["config"].epochs for folder, kwargs in trained if folder.name == "vqvae"} == {2}

@@ -183,11 +183,10 @@ def trained(out_dir: Path, train: Callable[..., dict[str, Any]], *args: Any, **k
 
 def ours(context: MethodContext, work: Path) -> dict[str, Any]:
     space, settings = context.space, context.settings
-    vq_config, prior_config = preset(space.name).vqvae, preset(space.name).prior
+    prior_config = preset(space.name).prior
     if settings.quick:
-        vq_config = dataclasses.replace(vq_config, epochs=min(vq_config.epochs, 2))
         prior_config = dataclasses.replace(prior_config, epochs=min(prior_config.epochs, 4))
-    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=vq_config)
+    vq_summary = ours_vqvae(context, work / "vqvae")
     prior_summary = context.trained(work / "prior", train_prior, work / "vqvae", config=prior_config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator)
@@ -216,6 +215,23 @@ def ours(context: MethodContext, work: Path) -> dict[str, Any]:
         )
         result["scores_without_replacement"] = context.score(distinct)
     return result
+
+
+def ours_vqvae(context: MethodContext, folder: Path) -> dict[str, Any]:
+    """The training summary of our VQ-VAE in ``folder`` (the space's preset; at most 2 epochs in a quick run),
+    trained there unless a finished one is."""
+    config = preset(context.space.name).vqvae
+    if context.settings.quick:
+        config = dataclasses.replace(config, epochs=min(config.epochs, 2))
+    return context.trained(folder, train_vqvae, context.space, config=config)
+
+
+def shared_vqvae(work: Path) -> Path:
+    """The folder of ``archllm``'s VQ-VAE beside a method's ``work`` folder (``WORK/SPACE/METHOD``): the one the
+    pretrained-LLM and matched-prior rows put their priors over, so that the three rows differ in the prior only.
+    A process that measures either row trains it there when ``archllm`` has not yet; run ``archllm`` first (or in
+    the same process) rather than beside them."""
+    return work.parent / "archllm" / "vqvae"
 
 
 def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
@@ -324,9 +340,9 @@ def matched_config(space: str, epochs: float) -> PriorTrainingConfig:
 
 def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
     """Arch-LLM as published: SmolLM2-135M (its GGUF from PyPI, dequantised) fine-tuned through LoRA on the code
-    strings of the training split (:func:`llm_cells`, :func:`llm_config`), over a VQ-VAE trained as ``archllm``'s is
-    (same preset and seed). The 135 M-parameter model samples slowly on a CPU, so its sweep uses
-    :data:`LLM_SWEEP_SAMPLES` per temperature, and constrained decoding is scored on as many samples."""
+    strings of the training split (:func:`llm_cells`, :func:`llm_config`), over ``archllm``'s VQ-VAE. The
+    135 M-parameter model samples slowly on a CPU, so its sweep uses :data:`LLM_SWEEP_SAMPLES` per temperature, and
+    constrained decoding is scored on as many samples."""
     subset, epochs = llm_cells(context)
     result = _prior_row(context, work, subset, llm_config(epochs), batch_size=LLM_BATCH_SIZE)
     return {
@@ -337,7 +353,7 @@ def pretrained_llm(context: MethodContext, work: Path) -> dict[str, Any]:
 
 def matched_prior(context: MethodContext, work: Path) -> dict[str, Any]:
     """Our prior from scratch trained on the pretrained-LLM method's cells for the same steps
-    (:func:`matched_config`), over a VQ-VAE trained the same way, and scored the same way (its sweep and constrained
+    (:func:`matched_config`), over ``archllm``'s VQ-VAE, and scored the same way (its sweep and constrained
     decoding on as many samples): what SmolLM2's pretraining adds is the difference between the two rows. Their
     ``eval_loss`` values are not comparable (per SmolLM2 token against per code token)."""
     subset, epochs = llm_cells(context)
@@ -353,11 +369,13 @@ def _prior_row(
     config: PriorTrainingConfig,
     batch_size: int,
 ) -> dict[str, Any]:
-    """A VQ-VAE as ``archllm``'s and a prior trained on ``subset`` with ``config`` in ``work``, and the pretrained-LLM
-    row's scores of it: 10,000 iid samples, constrained decoding and the sweep on :data:`LLM_SWEEP_SAMPLES`."""
-    space, settings = context.space, context.settings
-    vq_summary = context.trained(work / "vqvae", train_vqvae, space, config=preset(space.name).vqvae)
-    summary = context.trained(work / "prior", train_prior, work / "vqvae", dataset=subset, config=config)
+    """A prior trained on ``subset`` with ``config`` in ``work`` over ``archllm``'s VQ-VAE (:func:`shared_vqvae`),
+    and the pretrained-LLM row's scores of it: 10,000 iid samples, constrained decoding and the sweep on
+    :data:`LLM_SWEEP_SAMPLES`."""
+    settings = context.settings
+    vqvae = shared_vqvae(work)
+    vq_summary = ours_vqvae(context, vqvae)
+    summary = context.trained(work / "prior", train_prior, vqvae, dataset=subset, config=config)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator, batch_size=batch_size)
     constrained = generator.generate(
