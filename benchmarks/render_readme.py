@@ -142,8 +142,9 @@ def speed_table() -> list[str]:
             shares = point.get("stage_shares")
             split = " / ".join(f"{100 * shares[k]:.0f}%" for k in STAGES) if shares else "–"
             decoding = "" if r.get("vqvae_decoding") == "fast" else " (float32 decoding)"
+            draw = "" if r.get("token_draw", "multinomial") == "multinomial" else f" ({r['token_draw']} draw)"
             rows.append(
-                f"| {r['space']} | {_device(r)}{decoding} | {point['batch_size']:,} | "
+                f"| {r['space']} | {_device(r)}{decoding}{draw} | {point['batch_size']:,} | "
                 f"{point['cells_per_second_best']:,.0f} | {point['cells_per_second_median']:,.0f} | {split} | "
                 f"`{path.name}` |"
             )

@@ -18,10 +18,13 @@ def _sync(device: torch.device) -> None:
 
 
 def _code_rows(generator: ArchitectureGenerator, n: int) -> torch.Tensor:
-    """``n`` code rows sampled iid at temperature 1 from a code-token prior (the current random state), on the CPU,
-    less those with a token outside the codebook (generation parses those as text)."""
+    """``n`` code rows sampled iid at temperature 1 from a code-token prior (the current random state, the
+    generator's ``token_draw``), on the CPU, less those with a token outside the codebook (generation parses those
+    as text)."""
     vqvae = generator.vqvae
-    codes = sample_fixed_length(generator.prior, generator._prompt_ids(), n, vqvae.config.code_length)
+    codes = sample_fixed_length(
+        generator.prior, generator._prompt_ids(), n, vqvae.config.code_length, token_draw=generator.token_draw
+    )
     codes = codes - generator.processor.tokenizer.code_token_offset
     return codes[((codes >= 0) & (codes < vqvae.config.codebook_size)).all(dim=1)].cpu()
 

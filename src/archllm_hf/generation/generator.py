@@ -46,13 +46,42 @@ def sample_token_ids(
     return out[:, prompt.shape[1] :]
 
 
+TOKEN_DRAWS: tuple[str, ...] = ("multinomial", "inverse_cdf")
+"""How :func:`sample_fixed_length` draws a token from each row's distribution: ``"multinomial"``
+(``torch.multinomial``, draw for draw what ``generate`` gives) or ``"inverse_cdf"`` (one uniform number per row and
+step against the cumulative probabilities: the same distribution, several times faster on a CPU, other draws from
+the same seed)."""
+
+
+def draw_tokens(probs: torch.Tensor, token_draw: str = "multinomial") -> torch.Tensor:
+    """One token per row of ``probs`` (rows of probabilities, ``(n, vocab)``), as an ``(n, 1)`` tensor of ids, by
+    ``token_draw`` (:data:`TOKEN_DRAWS`). A token of probability 0 is never drawn."""
+    if token_draw == "multinomial":
+        return torch.multinomial(probs, num_samples=1)
+    if token_draw != "inverse_cdf":
+        raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+    cdf = probs.cumsum(dim=-1)
+    total = cdf[:, -1:]
+    # u·total stays below total even where rounding would reach it, so the draw lands on a token of probability > 0
+    target = torch.minimum(torch.rand_like(total) * total, torch.nextafter(total, torch.zeros_like(total)))
+    return torch.searchsorted(cdf, target, right=True)
+
+
 @torch.inference_mode()
 def sample_fixed_length(
-    model: PreTrainedModel, prompt_ids: list[int], n: int, length: int, temperature: float = 1.0
+    model: PreTrainedModel,
+    prompt_ids: list[int],
+    n: int,
+    length: int,
+    temperature: float = 1.0,
+    token_draw: str = "multinomial",
 ) -> torch.Tensor:
     """``n`` continuations of exactly ``length`` tokens, eos excluded, sampled from the full distribution at
     ``temperature``: what ``sample_token_ids`` gives with ``min_new_tokens = max_new_tokens = length`` and no top-k
-    or top-p, draw for draw from the same random state, without ``generate``'s per-step machinery."""
+    or top-p, without ``generate``'s per-step machinery; with ``token_draw="multinomial"`` draw for draw from the
+    same random state, with ``"inverse_cdf"`` the same distribution, drawn faster (:func:`draw_tokens`)."""
+    if token_draw not in TOKEN_DRAWS:
+        raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
     if n == 0 or length == 0:
         return torch.zeros(n, length, dtype=torch.long, device=model.device)
     model.eval()
@@ -74,7 +103,7 @@ def sample_fixed_length(
             logits[:, eos] = float("-inf")
         if temperature != 1.0:
             logits = logits / temperature
-        step_ids = torch.multinomial(torch.softmax(logits, dim=-1), num_samples=1)
+        step_ids = draw_tokens(torch.softmax(logits, dim=-1), token_draw)
         written.append(step_ids)
     return torch.cat(written, dim=1)
 
@@ -94,9 +123,13 @@ class ArchitectureGenerator(Sampler):
         vqvae: ArchVQVAEModel,
         processor: ArchVQVAEProcessor,
         info: PriorInfo,
+        token_draw: str = "multinomial",
     ):
         _check_writes_codes(info)
         _check_vqvae_matches(info, vqvae)
+        if token_draw not in TOKEN_DRAWS:
+            raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+        self.token_draw = token_draw
         self.prior, self.tokenizer, self.vqvae, self.processor, self.info = (
             prior,
             tokenizer,
@@ -113,10 +146,12 @@ class ArchitectureGenerator(Sampler):
         prior: str | Path,
         vqvae: str | Path | None = None,
         device: str | torch.device | None = None,
+        token_draw: str = "multinomial",
         **hub_kwargs: Any,
     ) -> ArchitectureGenerator:
         """Load a prior folder (or Hub repo; ``hub_kwargs``: ``subfolder``, ``revision``, ``token``, ...) and its
-        VQ-VAE (``vqvae`` defaults to the one the prior names).
+        VQ-VAE (``vqvae`` defaults to the one the prior names). ``token_draw`` is how unconstrained code rows are
+        drawn (:data:`TOKEN_DRAWS`).
 
         A ``revision`` is resolved once to a commit, and every file of the repo (the prior, ``archllm_prior.json``,
         the VQ-VAE in its subfolder) is read at that commit with the same ``token``.
@@ -124,7 +159,13 @@ class ArchitectureGenerator(Sampler):
         hub_kwargs = pin_revision(prior, **hub_kwargs)
         model, tokenizer, info = load_prior(prior, device=device, **hub_kwargs)
         _check_writes_codes(info)
-        return cls(model, tokenizer, *load_prior_vqvae(prior, info, vqvae, device, **hub_kwargs), info)
+        return cls(
+            model,
+            tokenizer,
+            *load_prior_vqvae(prior, info, vqvae, device, **hub_kwargs),
+            info,
+            token_draw=token_draw,
+        )
 
     @property
     def space(self) -> SearchSpace:
@@ -152,7 +193,9 @@ class ArchitectureGenerator(Sampler):
         (e.g. a :func:`performance_prompt`)."""
         prompt = self._prompt_ids(prompt)
         if self.info.format == "codes" and top_k is None and top_p is None and not constrained:
-            ids = sample_fixed_length(self.prior, prompt, n, self.vqvae.config.code_length, temperature)
+            ids = sample_fixed_length(
+                self.prior, prompt, n, self.vqvae.config.code_length, temperature, self.token_draw
+            )
         else:
             ids = sample_token_ids(
                 self.prior,
@@ -310,8 +353,10 @@ def _check_writes_codes(info: PriorInfo) -> None:
 
 
 __all__ = [
+    "TOKEN_DRAWS",
     "ArchitectureGenerator",
     "CodeGrammarLogitsProcessor",
+    "draw_tokens",
     "load_prior_vqvae",
     "performance_prompt",
     "sample_fixed_length",
