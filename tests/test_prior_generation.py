@@ -409,3 +409,22 @@ def test_the_inverse_cdf_draw_generates_valid_records_reproducibly(prior_dir):
     assert [s["codes"] for s in default.generate(64, batch_size=32, seed=3)] != [s["codes"] for s in samples]
     with pytest.raises(ValueError, match="token_draw must be one of"):
         ArchitectureGenerator.from_pretrained(prior_dir, token_draw="argmax")
+
+
+def test_token_draw_quality_scores_both_draws_over_the_seeds(prior_dir):
+    from archllm_hf.evaluation.speed import QUALITY_KEYS, token_draw_quality
+    from archllm_hf.generation.generator import TOKEN_DRAWS
+
+    generator = ArchitectureGenerator.from_pretrained(prior_dir)
+    result = token_draw_quality(generator, 48, [0, 1], batch_size=16)
+    assert list(result) == list(TOKEN_DRAWS) and generator.token_draw == "multinomial"
+    for draw in TOKEN_DRAWS:
+        runs = result[draw]["runs"]
+        assert [run["seed"] for run in runs] == [0, 1] and all(run["num_generated"] == 48 for run in runs)
+        for key in set(QUALITY_KEYS) & set(runs[0]):
+            assert result[draw]["mean"][key] == pytest.approx((runs[0][key] + runs[1][key]) / 2)
+    # the multinomial runs are what generate gives from the same seeds
+    expected = generator.generate(48, batch_size=16, seed=1, temperature=1.0, without_replacement=False)
+    assert result["multinomial"]["runs"][1]["num_valid"] == sum(s["valid"] for s in expected)
+    with pytest.raises(ValueError, match="distinct seeds"):
+        token_draw_quality(generator, 48, [3, 3])

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from ..generation import ArchitectureGenerator, sample_fixed_length, sample_record
+from ..generation.generator import TOKEN_DRAWS
+from ..scoring import score_samples
 
 
 def _sync(device: torch.device) -> None:
@@ -165,4 +168,46 @@ def decoder_agreement(
     }
 
 
-__all__ = ["decoder_agreement", "measure_speed", "time_shares"]
+def token_draw_quality(
+    generator: ArchitectureGenerator,
+    num_samples: int,
+    seeds: Sequence[int],
+    reference: dict[str, Any] | None = None,
+    batch_size: int = 2000,
+) -> dict[str, Any]:
+    """The generator's scores under each of :data:`TOKEN_DRAWS`: ``num_samples`` iid samples at temperature 1 from
+    each seed, scored by :func:`~archllm_hf.scoring.score_samples` (``reference``: the training ids that novelty
+    needs, from :func:`~archllm_hf.scoring.training_reference`). Per draw: each seed's scores and their mean and
+    sample standard deviation over the seeds, so the draws' difference can be set beside the seed-to-seed noise."""
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"need one or more distinct seeds, got {list(seeds)}")
+    _check_codes_prior(generator, "token draw quality")
+    keep = generator.token_draw
+    result: dict[str, Any] = {}
+    try:
+        for token_draw in TOKEN_DRAWS:
+            generator.token_draw = token_draw
+            runs = [
+                dict(
+                    score_samples(
+                        generator.generate(num_samples, batch_size=batch_size, seed=seed, **IID),
+                        space=generator.space,
+                        **(reference or {}),
+                    )
+                )
+                for seed in seeds
+            ]
+            keys = [k for k in QUALITY_KEYS if k in runs[0]]
+            result[token_draw] = {
+                "runs": [{"seed": seed, **run} for seed, run in zip(seeds, runs)],
+                "mean": {k: statistics.fmean(run[k] for run in runs) for k in keys},
+                "std": {k: statistics.stdev(run[k] for run in runs) if len(runs) > 1 else 0.0 for k in keys},
+            }
+    finally:
+        generator.token_draw = keep
+    return result
+
+
+QUALITY_KEYS = ("validity", "uniqueness", "novelty", "valid_unique_rate")
+
+__all__ = ["QUALITY_KEYS", "decoder_agreement", "measure_speed", "time_shares", "token_draw_quality"]
