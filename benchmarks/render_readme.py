@@ -634,7 +634,11 @@ def render() -> str:
         *_section(
             "**Generation speed** (`python benchmarks/generation_speed.py --prior hub/archvq-SPACE --batch-sizes ...`), "
             "iid at temperature 1.0, sample + decode + validate + canonical id; *float32 decoding*: measured before "
-            "generation decoded through the fast path below:",
+            "generation decoded through the fast path below; *inverse_cdf draw*: with `--token-draw inverse_cdf`, one "
+            "uniform number per row and step against the cumulative probabilities instead of `torch.multinomial` "
+            "(opt-in: `ArchitectureGenerator.from_pretrained(..., token_draw=\"inverse_cdf\")`; the same "
+            "distribution, other draws, so the default stays multinomial while the reports are from its draws; "
+            "quality under both draws: `python benchmarks/token_draw_quality.py`, `token-draw-SPACE.json`):",
             speed_table(),
         ),
         *_section(

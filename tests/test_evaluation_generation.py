@@ -176,13 +176,13 @@ def test_the_llm_rows_put_their_priors_over_archllms_vqvae(tmp_path, monkeypatch
     their own, and a quick run's VQ-VAE is the quick one wherever it is trained."""
     from archllm_hf.evaluation import generation
 
-    trained: list[tuple[Path, dict]] = []
+    calls: list[tuple[Path, dict]] = []
 
     class Stop(Exception):
         pass
 
     def record(self, folder, train, source, **kwargs):
-        trained.append((Path(folder), kwargs))
+        calls.append((Path(folder), kwargs))
         if train is generation.train_prior:
             assert Path(source) == tmp_path / "nb201" / "archllm" / "vqvae"
             raise Stop
@@ -195,6 +195,40 @@ def test_the_llm_rows_put_their_priors_over_archllms_vqvae(tmp_path, monkeypatch
         generation.matched_prior(context, tmp_path / "nb201" / "matched_prior")
     with pytest.raises(Stop):
         generation.ours(context, tmp_path / "nb201" / "archllm")
-    vqvae_folders = {folder for folder, kwargs in trained if "config" in kwargs and folder.name == "vqvae"}
+    vqvae_folders = {folder for folder, kwargs in calls if "config" in kwargs and folder.name == "vqvae"}
     assert vqvae_folders == {tmp_path / "nb201" / "archllm" / "vqvae"}
-    assert {kwargs["config"].epochs for folder, kwargs in trained if folder.name == "vqvae"} == {2}
+    assert {kwargs["config"].epochs for folder, kwargs in calls if folder.name == "vqvae"} == {2}
+
+
+def test_an_llm_row_trained_over_its_own_vqvae_reports_that_one(tmp_path, monkeypatch):
+    """A prior trained before the rows shared archllm's VQ-VAE names its own: the row's VQ-VAE summary is that one."""
+    from archllm_hf.evaluation import generation
+
+    class Stop(Exception):
+        pass
+
+    own = tmp_path / "nb201" / "matched_prior" / "vqvae"
+    summaries: list[Path] = []
+    monkeypatch.setattr(generation.MethodContext, "trained", lambda self, folder, *a, **k: {})
+    monkeypatch.setattr(generation, "read_prior_info", lambda folder: None)
+    monkeypatch.setattr(generation, "prior_vqvae", lambda folder, info: (str(own), {}))
+    monkeypatch.setattr(generation, "read_summary", lambda folder: summaries.append(Path(folder)) or {})
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(generation.ArchitectureGenerator, "from_pretrained", stop)
+    space, cells = _tiny_cells("nb201")
+    context = generation.MethodContext(space, cells, GenerationBenchmark(work=tmp_path, quick=True))
+    with pytest.raises(Stop):
+        generation.matched_prior(context, tmp_path / "nb201" / "matched_prior")
+    assert summaries == [own]
+    summaries.clear()
+    monkeypatch.setattr(
+        generation,
+        "prior_vqvae",
+        lambda folder, info: (str(generation.shared_vqvae(Path(folder).parent)), {}),
+    )
+    with pytest.raises(Stop):
+        generation.matched_prior(context, tmp_path / "nb201" / "matched_prior")
+    assert summaries == []  # over archllm's VQ-VAE: its training summary stands

@@ -426,5 +426,10 @@ def test_token_draw_quality_scores_both_draws_over_the_seeds(prior_dir):
     # the multinomial runs are what generate gives from the same seeds
     expected = generator.generate(48, batch_size=16, seed=1, temperature=1.0, without_replacement=False)
     assert result["multinomial"]["runs"][1]["num_valid"] == sum(s["valid"] for s in expected)
+    fast = ArchitectureGenerator.from_pretrained(prior_dir, token_draw="inverse_cdf")
+    for seed, run in zip([0, 1], result["inverse_cdf"]["runs"]):
+        drawn = fast.generate(48, batch_size=16, seed=seed, temperature=1.0, without_replacement=False)
+        assert run["num_valid"] == sum(s["valid"] for s in drawn)
+        assert run["num_unique_valid"] == len({s["id"] for s in drawn if s["valid"]})
     with pytest.raises(ValueError, match="distinct seeds"):
         token_draw_quality(generator, 48, [3, 3])

@@ -56,6 +56,37 @@ def test_inverse_cdf_never_lands_past_the_last_token_of_positive_probability(mon
     assert draw_tokens(probs, "inverse_cdf").flatten().tolist() == [0, 0, 3]
 
 
+def test_a_row_that_lands_on_a_token_of_probability_zero_is_drawn_again(monkeypatch):
+    """Where a parallel scan's rounding would give a zero-probability token a sliver, that row is drawn again."""
+    probs = torch.tensor([[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    monkeypatch.setattr(torch, "searchsorted", lambda cdf, target, right: torch.tensor([[1], [1]]))
+    ids = draw_tokens(probs, "inverse_cdf").flatten().tolist()
+    assert ids[0] in (0, 2) and ids[1] == 1
+
+
+@pytest.mark.parametrize(
+    "probs",
+    [
+        torch.tensor([[0.5, float("nan")]]),
+        torch.tensor([[0.5, float("inf")]]),
+        torch.tensor([[1.5, -0.5]]),
+        torch.tensor([[0.0, 0.0], [0.5, 0.5]]),
+    ],
+)
+def test_the_inverse_cdf_draw_refuses_what_is_not_a_distribution(probs):
+    with pytest.raises(ValueError, match="finite and non-negative with some mass"):
+        draw_tokens(probs, "inverse_cdf")
+
+
+def test_half_precision_probabilities_are_drawn_in_float32():
+    torch.manual_seed(0)
+    ids = draw_tokens(PROBS.to(torch.bfloat16).expand(50_000, -1).contiguous(), "inverse_cdf")
+    counts = torch.bincount(ids.flatten(), minlength=len(PROBS))
+    assert counts[PROBS == 0].sum() == 0
+    positive = PROBS > 0
+    assert chisquare(counts[positive].numpy(), _expected(50_000)).pvalue > 1e-3
+
+
 def test_an_unknown_token_draw_is_refused():
     with pytest.raises(ValueError, match="token_draw must be one of"):
         draw_tokens(PROBS[None], "gumbel")

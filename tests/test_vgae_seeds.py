@@ -27,6 +27,11 @@ def test_seed_runs_score_both_rules_and_give_the_spread(tmp_path, monkeypatch):
 
     monkeypatch.setattr(vgae_seeds, "train_vgae", no_training)
     assert vgae_seeds.vgae_seed_runs("nb201", [0, 1], tmp_path, num_samples=64, epochs=1) == result
+    assert all("git_commit" in run["measured_by"] for run in result["runs"])
+    with pytest.raises(ValueError, match="was measured with"):  # other settings are not averaged in silently
+        vgae_seeds.vgae_seed_runs("nb201", [0, 1], tmp_path, num_samples=128, epochs=1)
+    with pytest.raises(ValueError, match="was measured with"):
+        vgae_seeds.vgae_seed_runs("nb201", [0], tmp_path, num_samples=64, epochs=2)
 
 
 def test_seeds_must_be_distinct(tmp_path):

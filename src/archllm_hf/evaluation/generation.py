@@ -25,7 +25,7 @@ from typing import Any
 import datasets
 import torch
 
-from .._hub import read_summary
+from .._hub import prior_vqvae, read_prior_info, read_summary
 from ..data import build_cells_dataset
 from ..generation import (
     ArchitectureGenerator,
@@ -369,13 +369,17 @@ def _prior_row(
     config: PriorTrainingConfig,
     batch_size: int,
 ) -> dict[str, Any]:
-    """A prior trained on ``subset`` with ``config`` in ``work`` over ``archllm``'s VQ-VAE (:func:`shared_vqvae`),
-    and the pretrained-LLM row's scores of it: 10,000 iid samples, constrained decoding and the sweep on
+    """A prior trained on ``subset`` with ``config`` in ``work`` over ``archllm``'s VQ-VAE (:func:`shared_vqvae`; a
+    prior trained there earlier is reported with the VQ-VAE it names), and the pretrained-LLM row's scores of it: 10,000 iid samples, constrained decoding and the sweep on
     :data:`LLM_SWEEP_SAMPLES`."""
     settings = context.settings
     vqvae = shared_vqvae(work)
     vq_summary = ours_vqvae(context, vqvae)
     summary = context.trained(work / "prior", train_prior, vqvae, dataset=subset, config=config)
+    used = Path(prior_vqvae(work / "prior", read_prior_info(work / "prior"))[0])
+    if used.resolve() != vqvae.resolve():  # a prior trained before the rows shared archllm's VQ-VAE
+        logger.info("%s decodes through its own VQ-VAE in %s", work / "prior", used)
+        vq_summary = read_summary(used)
     generator = ArchitectureGenerator.from_pretrained(work / "prior", device=settings.device)
     samples, seconds = context.timed_samples(generator, batch_size=batch_size)
     constrained = generator.generate(

@@ -5,7 +5,8 @@ the mean and spread over the seeds, to set beside the original code's seed sprea
 Each seed trains on arch2vec's own split (:data:`~archllm_hf.training.vgae.PUBLISHED`), then samples
 ``num_samples`` graphs the way arch2vec does (:class:`~archllm_hf.generation.VGAESampler`, seeded by the training
 seed) and scores them by our strict rule and by arch2vec's lenient one (:func:`~archllm_hf.scoring.score_graphs`).
-A seed's result is kept in ``work/SPACE/seed-K/result.json`` and reused, so an interrupted run resumes seed by seed.
+A seed's result is kept in ``work/SPACE/seed-K/result.json`` with the provenance of the run that measured it, and
+reused (when measured with the same samples and epochs), so an interrupted run resumes seed by seed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..scoring import score_graphs
 from ..training.vgae import PUBLISHED, train_vgae
 from ..utils import atomic_write_json
 from .generation import trained
+from .provenance import provenance
 
 SUMMARY_KEYS: dict[str, tuple[str, ...]] = {
     "reconstruction": ("exact_match", "op_accuracy_real", "adjacency_accuracy"),
@@ -86,11 +88,26 @@ def vgae_seed_runs(
         path = folder / "result.json"
         if path.is_file():
             result = json.loads(path.read_text())
+            _check_settings(path, result, num_samples, epochs)
         else:
-            result = vgae_seed_run(space, seed, folder, num_samples, epochs, device)
+            started = provenance()
+            result = {
+                **vgae_seed_run(space, seed, folder, num_samples, epochs, device),
+                "measured_by": started,
+            }
             atomic_write_json(path, result)
         runs.append(result)
     return {"space": space, "seeds": list(seeds), "runs": runs, **spread(runs)}
+
+
+def _check_settings(path: Path, result: dict[str, Any], num_samples: int, epochs: float | None) -> None:
+    """A seed's earlier result is reused only if it was measured with the same samples (and epochs, when given)."""
+    asked = {"num_samples": num_samples, **({"epochs": epochs} if epochs is not None else {})}
+    kept = {key: result.get(key) for key in asked}
+    if kept != asked:
+        raise ValueError(
+            f"{path} was measured with {kept}, not {asked}: use another work folder, or remove it to measure again"
+        )
 
 
 def spread(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
