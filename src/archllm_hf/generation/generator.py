@@ -54,6 +54,12 @@ draws a token several times faster than ``torch.multinomial``, which speeds up s
 it, as on NB101 and DARTS)."""
 
 
+def check_token_draw(token_draw: str) -> None:
+    """Raise ``ValueError`` unless ``token_draw`` is one of :data:`TOKEN_DRAWS`."""
+    if token_draw not in TOKEN_DRAWS:
+        raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+
+
 def draw_tokens(probs: torch.Tensor, token_draw: str = "multinomial") -> torch.Tensor:
     """One token per row of ``probs`` (rows of probabilities, ``(n, vocab)``), as an ``(n, 1)`` tensor of ids, by
     ``token_draw`` (:data:`TOKEN_DRAWS`). A token of probability 0 is never drawn.
@@ -64,8 +70,7 @@ def draw_tokens(probs: torch.Tensor, token_draw: str = "multinomial") -> torch.T
     """
     if token_draw == "multinomial":
         return torch.multinomial(probs, num_samples=1)
-    if token_draw != "inverse_cdf":
-        raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+    check_token_draw(token_draw)
     probs = probs.float()
     cdf = probs.cumsum(dim=-1)
     total = cdf[:, -1:]
@@ -94,8 +99,7 @@ def sample_fixed_length(
     ``temperature``: what ``sample_token_ids`` gives with ``min_new_tokens = max_new_tokens = length`` and no top-k
     or top-p, without ``generate``'s per-step machinery; with ``token_draw="multinomial"`` draw for draw from the
     same random state, with ``"inverse_cdf"`` the same distribution, drawn faster (:func:`draw_tokens`)."""
-    if token_draw not in TOKEN_DRAWS:
-        raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+    check_token_draw(token_draw)
     if n == 0 or length == 0:
         return torch.zeros(n, length, dtype=torch.long, device=model.device)
     model.eval()
@@ -141,8 +145,7 @@ class ArchitectureGenerator(Sampler):
     ):
         _check_writes_codes(info)
         _check_vqvae_matches(info, vqvae)
-        if token_draw not in TOKEN_DRAWS:
-            raise ValueError(f"token_draw must be one of {TOKEN_DRAWS}, got {token_draw!r}")
+        check_token_draw(token_draw)
         self.token_draw = token_draw
         self.prior, self.tokenizer, self.vqvae, self.processor, self.info = (
             prior,
