@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from archllm_hf.evaluation.generation import GenerationBenchmark, trained
@@ -115,8 +117,29 @@ def test_vgae_method_scores_both_rules_on_arch2vecs_graphs(tmp_path, monkeypatch
     assert strict["num_generated"] == lenient["num_generated"] == 64
     assert "novelty" in strict and "novelty" not in lenient
     assert 0.0 <= result["arch2vec_normal_cell_validity"] <= 1.0
+    assert 0.0 <= result["disallowed_edges"]["share"] <= 1.0
     # on DARTS' normal-cell graph arch2vec's rule (none allowed, output edges unchecked) admits every strict decode
     assert lenient["num_valid"] >= strict["num_valid"]
+
+
+def test_disallowed_edges_counts_the_edges_outside_the_space():
+    """Hand-made DARTS normal-cell graphs: one real cell, the same with an edge between the two op-nodes of one
+    intermediate node (twice), and one with an edge into an input node as well."""
+    from archllm_hf.evaluation.generation import disallowed_edges
+    from archllm_hf.spaces import get_space
+
+    space = get_space("darts", cells="normal")
+    real = space.to_graph(space.random_cell(random.Random(0))).adjacency
+    siblings = real.copy()
+    siblings[2, 3] = 1
+    both = siblings.copy()
+    both[0, 1] = 1
+    result = disallowed_edges(space, np.stack([real, siblings, siblings, both]))
+    assert result["share"] == 0.75
+    assert result["most_common"] == [{"edge": [2, 3], "share": 0.75}, {"edge": [0, 1], "share": 0.25}]
+    assert disallowed_edges(space, np.stack([real]))["most_common"] == []
+    with pytest.raises(ValueError, match="adjacency must have shape"):
+        disallowed_edges(space, real)
 
 
 def test_uniform_method_has_arch2vec_scores_of_its_cells(tmp_path, monkeypatch):

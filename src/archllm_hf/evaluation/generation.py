@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import datasets
+import numpy as np
 import torch
 
 from .._hub import prior_vqvae, read_prior_info, read_summary
@@ -259,6 +260,7 @@ def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
         "graph_space": {"name": graph_space.name, **graph_space.space_kwargs},
         "arch2vec_scores": dict(score_graphs(adjacency, ops, graph_space, rule="arch2vec")),
         **normal_cell_validity(graph_space, adjacency, ops),
+        "disallowed_edges": disallowed_edges(graph_space, adjacency),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": NUM_SAMPLES,
     }
@@ -477,6 +479,26 @@ def normal_cell_validity(space: SearchSpace, adjacency: Any, ops: Any) -> dict[s
     return {"arch2vec_normal_cell_validity": sum(normal) / max(len(normal), 1)}
 
 
+def disallowed_edges(space: SearchSpace, adjacency: Any, top: int = 5) -> dict[str, Any]:
+    """How often decoded graphs (``adjacency [S, N, N]``) hold an edge outside ``space.adjacency_mask()``, the
+    commonest way a graph decoder's samples fail the strict rule before any node is looked at: ``share`` (of
+    graphs with at least one such edge) and ``most_common`` (up to ``top`` edges ``[source, target]``, each with
+    the share of graphs that hold it, most common first; ties by node order)."""
+    adjacency = np.asarray(adjacency).astype(bool)
+    if adjacency.ndim != 3 or adjacency.shape[1:] != (space.num_nodes, space.num_nodes):
+        raise ValueError(
+            f"adjacency must have shape [samples, {space.num_nodes}, {space.num_nodes}], got {list(adjacency.shape)}"
+        )
+    outside = adjacency & ~np.asarray(space.adjacency_mask(), dtype=bool)
+    rows = max(len(adjacency), 1)
+    counts = outside.sum(axis=0)
+    edges = sorted(zip(*np.nonzero(counts)), key=lambda edge: (-counts[edge], edge))[:top]
+    return {
+        "share": float(outside.reshape(len(adjacency), -1).any(axis=1).sum() / rows),
+        "most_common": [{"edge": [int(i), int(j)], "share": float(counts[i, j] / rows)} for i, j in edges],
+    }
+
+
 # --- the headline table: arch2vec vs ours, as the papers headline it --------------------------------------------
 PAPER_CLAIMS: dict[str, dict[str, float]] = {
     "Arch-LLM": {"nb101": 0.80, "nb201": 0.08},
@@ -612,6 +634,7 @@ __all__ = [
     "MethodContext",
     "claim_verdict",
     "default_methods",
+    "disallowed_edges",
     "headline_rows",
     "llm_cells",
     "llm_config",
