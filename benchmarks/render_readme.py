@@ -175,6 +175,8 @@ def generation_table() -> list[str]:
             extra = f" (arch2vec's rule: {m['arch2vec_scores']['validity']:.2%}"
             if "arch2vec_normal_cell_validity" in m:
                 extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
+            if m.get("disallowed_edges"):
+                extra += f"; with an edge the space does not allow: {m['disallowed_edges']['share']:.2%}"
             extra += ")"
         label = METHOD_NAMES.get(method, method)
         if "num_train_cells" in m:  # the rows trained on a share of the split say how much
@@ -636,7 +638,7 @@ def render() -> str:
             "iid at temperature 1.0, sample + decode + validate + canonical id; *float32 decoding*: measured before "
             "generation decoded through the fast path below; *inverse_cdf draw*: with `--token-draw inverse_cdf`, one "
             "uniform number per row and step against the cumulative probabilities instead of `torch.multinomial` "
-            "(opt-in: `ArchitectureGenerator.from_pretrained(..., token_draw=\"inverse_cdf\")`; the same "
+            '(opt-in: `ArchitectureGenerator.from_pretrained(..., token_draw="inverse_cdf")`; the same '
             "distribution, other draws, so the default stays multinomial while the reports are from its draws; "
             "quality under both draws: `python benchmarks/token_draw_quality.py`, `token-draw-SPACE.json`):",
             speed_table(),

@@ -131,7 +131,10 @@ def test_a_baseline_at_zero_and_a_missing_method():
     assert strict["claims"] == {
         "Arch-VQ": PAPER_CLAIMS["Arch-VQ"]["darts"]
     }  # Arch-LLM claims no DARTS figure
-    assert strict["verdicts"] == {}  # no verdict on a ratio over a baseline of 0
+    assert strict["verdicts"] == {}  # the baseline's protocol is not recorded: no verdict
+    published = {"scores": scores(0.0, 0.0), "training_config": dataclasses.asdict(PUBLISHED)}
+    zero_published = result("darts", baseline=published, ours={"scores": scores(0.9, 1.0)})
+    assert by_rule(headline_rows(zero_published))["strict"]["verdicts"] == {"Arch-VQ": "exceeds"}
     both_zero = result("darts", baseline={"scores": scores(0.0, 0.0)}, ours={"scores": scores(0.0, 0.0)})
     assert by_rule(headline_rows(both_zero))["strict"]["improvement"] is None
     no_baseline = by_rule(headline_rows(result("nb201", ours={"scores": scores(0.9, 0.9)})))["strict"]

@@ -521,8 +521,9 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     lacks the method or its scores under the rule: not measured), ``improvement`` (ours' valid_unique_rate over
     arch2vec's, minus 1; ``math.inf`` when arch2vec's is 0 and ours is not; None when either is missing or both
     are 0), ``claims`` (:data:`PAPER_CLAIMS` for the space), ``baseline`` (:func:`vgae_protocol`) and ``verdicts``
-    (per claim, ``"exceeds"``, ``"matches"`` (within :data:`MATCH_TOLERANCE`) or ``"falls short"``; empty unless
-    the improvement is finite and the VGAE is arch2vec's as published: the papers' claims are against that one).
+    (per claim, ``"exceeds"``, ``"matches"`` (within :data:`MATCH_TOLERANCE`) or ``"falls short"``, an infinite
+    improvement exceeding every claim; empty unless there is an improvement and the VGAE is arch2vec's as
+    published: the papers' claims are against that one).
 
     ``earlier_rule`` marks arch2vec scores in the format of the VGAE-only rule the benchmark had before the one
     scorer (``validity``, ``uniqueness``, ``num_valid``, ``num_unique``): their valid_unique_rate is
@@ -554,7 +555,7 @@ def headline_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
                 "claims": claims,
                 "baseline": baseline_protocol,
                 "verdicts": {}
-                if improvement is None or math.isinf(improvement) or baseline_protocol != "published"
+                if improvement is None or baseline_protocol != "published"
                 else {paper: claim_verdict(improvement, claim) for paper, claim in claims.items()},
             }
         )
