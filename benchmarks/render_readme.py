@@ -167,7 +167,13 @@ def generation_table() -> list[str]:
         "| training | cells/s (batch) | file |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for space, file, r, method, m in _generation_results():
+    for space, file, r, method, m in _generation_results(with_left_out=True):
+        if m is None:  # the run wrote its file without this method
+            rows.append(
+                f"| {space} | {'quick' if r['quick'] else 'full'} | {METHOD_NAMES.get(method, method)} | "
+                f"{NOT_MEASURED}: left out of this run | – | – | – | – | – | – | `{file}` |"
+            )
+            continue
         run = f"{'quick' if r['quick'] else 'full'}, {_device(m.get('measured_by', r))}"
         exact = f"{m['reconstruction']['exact_match']:.2%}" if m.get("reconstruction") else "–"
         extra = ""
@@ -332,14 +338,17 @@ def sweep_table() -> list[str]:
     return rows
 
 
-def _generation_results():
-    """``(space, file name, result, method, method result)`` of every ``generation-*.json``, full runs first."""
+def _generation_results(with_left_out: bool = False):
+    """``(space, file name, result, method, method result)`` of every ``generation-*.json``, full runs first; with
+    ``with_left_out``, after a file's methods, those its run left out, with None for the method result."""
     for space in SPACES:
         for suffix in ("", "-quick"):
             file = f"generation-{space}{suffix}.json"
-            r = _load(file)
-            for method, m in (r or {}).get("methods", {}).items():
+            r = _load(file) or {}
+            for method, m in r.get("methods", {}).items():
                 yield space, file, r, method, m
+            for method in r.get("left_out", []) if with_left_out else []:
+                yield space, file, r, method, None
 
 
 def enumeration_line() -> list[str]:

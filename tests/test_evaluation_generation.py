@@ -66,6 +66,23 @@ def test_a_quick_run_waits_for_the_slow_llm_only_when_named(tmp_path):
     assert full.required_methods() == list(METHODS)  # several processes share a full run's --work
 
 
+def test_a_run_can_write_its_file_without_the_methods_it_leaves_out(tmp_path, monkeypatch):
+    from archllm_hf.evaluation import generation
+
+    monkeypatch.setattr(generation, "NUM_SAMPLES", 50)
+    others = [m for m in generation.METHODS if m != "uniform"]
+    bench = GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=others[1:])
+    assert bench.required_methods() == [m for m in generation.METHODS if m in (others[0], "uniform")]
+    assert bench.run_space("nb201") is None  # others[0] is neither measured nor left out
+    result = GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=others).run_space("nb201")
+    assert list(result["methods"]) == ["uniform"] and result["left_out"] == others
+    assert result["methods"]["uniform"]["scores"]["num_generated"] == 50
+    with pytest.raises(ValueError, match="both measured"):
+        GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=["uniform"])
+    with pytest.raises(ValueError, match="unknown methods"):
+        GenerationBenchmark(work=tmp_path, left_out=["gan"])
+
+
 def test_trained_reuses_a_finished_model(tmp_path):
     calls = []
 

@@ -200,7 +200,11 @@ def test_headline_table_renders_both_rules_and_not_measured(render_readme, monke
     assert "generation.py --space nb201" in sentences[1]
     assert render_readme.headline_table() == lines  # full runs only: the quick DARTS file is not among them
     quick = render_readme.headline_table(("generation-darts-quick",))
-    assert [r for r in quick if r.startswith("| DARTS")][1].count("∞") == 0  # +100% under arch2vec's rule
+    darts_rows = [r for r in quick if r.startswith("| DARTS")]
+    assert darts_rows[1].count("∞") == 0  # +100% under arch2vec's rule
+    assert (
+        "| ∞ (arch2vec's is 0) | – | +135% (exceeds) |" in darts_rows[0]
+    )  # any ratio over 0 exceeds a claim
     (sentence,) = [line for line in quick if line.startswith("- **")]
     assert "--space darts --quick" in sentence and "trained as its code trains it" in sentence
     assert "the normal cell only" in sentence and "predates" not in sentence
@@ -232,3 +236,24 @@ def test_the_generation_table_says_how_much_the_llm_rows_trained_on(render_readm
     # a resumed training's seconds are those since its checkpoint, and the table says so
     assert "| 10 s after resuming from checkpoint-100 |" in lines[1]
     assert "resuming" not in lines[0] + lines[2]
+
+
+def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, monkeypatch):
+    scores = {"validity": 0.9, "uniqueness": 0.8, "novelty": 0.1, "valid_unique_rate": 0.7}
+    row = {"scores": scores, "train_seconds": 10.0, "cells_per_second": 5.0, "batch_size": 500}
+    result = {
+        "quick": False,
+        "methods": {"archllm": row},
+        "left_out": ["pretrained_llm"],
+        "cpu": "x86_64",
+        "cpu_count": 2,
+        "gpu": None,
+    }
+    monkeypatch.setattr(render_readme, "SPACES", ("darts",))
+    monkeypatch.setattr(
+        render_readme, "_load", lambda name: result if name == "generation-darts.json" else None
+    )
+    lines = [line for line in render_readme.generation_table() if line.startswith("| darts")]
+    assert len(lines) == 2 and "| VQ-VAE + prior (ours) | 90.00% |" in lines[0]
+    assert "| pretrained LLM (SmolLM2-135M, LoRA) on codes | not measured: left out of this run |" in lines[1]
+    assert lines[1].endswith("| `generation-darts.json` |") and "%" not in lines[1]

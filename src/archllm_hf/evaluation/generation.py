@@ -65,6 +65,17 @@ class GenerationBenchmark:
     fresh: bool = False
     batch_size: int = 2000
     sweep_samples: int = 2000
+    left_out: Sequence[str] = ()
+    """Methods the space's file is written without (neither run nor reused; the file lists them as ``left_out``):
+    a row too slow for the machine at hand, measured in a later run."""
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.methods) - set(METHODS) | set(self.left_out) - set(METHODS))
+        if unknown:
+            raise ValueError(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
+        both = sorted(set(self.methods) & set(self.left_out))
+        if both:
+            raise ValueError(f"{both} both measured (methods) and left out (left_out): pick one")
 
     def run_space(self, name: str) -> dict[str, Any] | None:
         """The benchmark of one space; None while some method has no result yet (``methods`` left it out)."""
@@ -76,6 +87,8 @@ class GenerationBenchmark:
         context = MethodContext(space, cells, self)
         results = {}
         for method, run in METHODS.items():
+            if method in self.left_out:
+                continue
             result = self.cached(method, work / method, lambda folder, run=run: run(context, folder))
             if result is not None:
                 results[method] = result
@@ -95,13 +108,18 @@ class GenerationBenchmark:
             "sweep_samples_per_temperature": self.sweep_samples,
             "num_train_cells": len(cells["train"]),
             "methods": results,
+            **({"left_out": [m for m in METHODS if m in self.left_out]} if self.left_out else {}),
         }
 
     def required_methods(self) -> list[str]:
-        """The methods whose results the space's file waits for: every one of :data:`METHODS`, except that a quick
-        run leaves out :data:`FULL_RUN_ONLY` unless ``methods`` names it (its file has it whenever it has a
-        result in ``work``)."""
-        return [m for m in METHODS if m in self.methods or not (self.quick and m in FULL_RUN_ONLY)]
+        """The methods whose results the space's file waits for: every one of :data:`METHODS` but ``left_out``,
+        except that a quick run leaves out :data:`FULL_RUN_ONLY` unless ``methods`` names it (its file has it
+        whenever it has a result in ``work``)."""
+        return [
+            m
+            for m in METHODS
+            if m not in self.left_out and (m in self.methods or not (self.quick and m in FULL_RUN_ONLY))
+        ]
 
     def cached(
         self, method: str, folder: Path, run: Callable[[Path], dict[str, Any]]
