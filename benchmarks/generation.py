@@ -9,7 +9,8 @@ valid_unique_rate at 10,000 samples (temperature 1.0, iid), a temperature sweep 
 time and generation throughput. Trained models and each method's result go to ``--work`` (default
 ``runs/benchmark``); when the script runs again, finished methods are reused and interrupted training resumes from
 its last checkpoint (``--fresh`` measures everything again). ``--methods`` measures some methods only, so that
-several processes can share one ``--work``. Once every method has a result, writes
+several processes can share one ``--work``; ``--leave-out`` neither runs nor waits for some (the JSON lists those
+without a result as ``left_out``). Once every other method has a result, writes
 ``benchmarks/results/generation-<space>[-quick].json`` and a PNG beside it; ``python benchmarks/render_readme.py``
 turns them into the README table.
 """
@@ -62,14 +63,16 @@ def main() -> None:
         nargs="+",
         choices=list(METHODS),
         default=(),
-        help="write the JSON without these methods (it lists them as left_out), e.g. a row too slow for this "
-        "machine, to be measured by a later run",
+        help="do not run or wait for these methods: the JSON keeps a result an earlier run left in --work and "
+        "lists the others as left_out (a row too slow for this machine, to be measured by a later run)",
     )
     parser.add_argument("--batch-size", type=int, default=2000, help="samples per batch when sampling")
     parser.add_argument(
         "--sweep-samples", type=int, default=2000, help="samples per temperature of the sweep"
     )
     args = parser.parse_args()
+    if set(args.methods or ()) & set(args.leave_out):
+        parser.error("a method cannot be both measured (--methods) and left out (--leave-out)")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     datasets.disable_progress_bars()
     benchmark = GenerationBenchmark(

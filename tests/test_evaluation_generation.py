@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from archllm_hf.evaluation.generation import GenerationBenchmark, trained
+from archllm_hf.spaces import get_space
 
 
 class CountingMethod:
@@ -74,9 +75,15 @@ def test_a_run_can_write_its_file_without_the_methods_it_leaves_out(tmp_path, mo
     bench = GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=others[1:])
     assert bench.required_methods() == [m for m in generation.METHODS if m in (others[0], "uniform")]
     assert bench.run_space("nb201") is None  # others[0] is neither measured nor left out
+    # a left-out method that an earlier run finished is kept; the file lists only the unmeasured ones
+    finished = {"scores": {"validity": 0.25}}
+    (tmp_path / "nb201" / others[0]).mkdir(parents=True)
+    (tmp_path / "nb201" / others[0] / "result.json").write_text(json.dumps(finished))
     result = GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=others).run_space("nb201")
-    assert list(result["methods"]) == ["uniform"] and result["left_out"] == others
+    assert list(result["methods"]) == [m for m in generation.METHODS if m in (others[0], "uniform")]
+    assert result["methods"][others[0]] == finished and result["left_out"] == others[1:]
     assert result["methods"]["uniform"]["scores"]["num_generated"] == 50
+    assert not any((tmp_path / "nb201" / m).exists() for m in others[1:])  # left out: nothing run
     with pytest.raises(ValueError, match="both measured"):
         GenerationBenchmark(work=tmp_path, methods=["uniform"], left_out=["uniform"])
     with pytest.raises(ValueError, match="unknown methods"):
@@ -134,7 +141,9 @@ def test_vgae_method_scores_both_rules_on_arch2vecs_graphs(tmp_path, monkeypatch
     assert strict["num_generated"] == lenient["num_generated"] == 64
     assert "novelty" in strict and "novelty" not in lenient
     assert 0.0 <= result["arch2vec_normal_cell_validity"] <= 1.0
-    assert 0.0 <= result["disallowed_edges"]["share"] <= 1.0
+    edges, mask = result["disallowed_edges"], get_space("darts", cells="normal").adjacency_mask()
+    assert all(not mask[i, j] for i, j in (row["edge"] for row in edges["most_common"]))
+    assert edges["share"] >= max((row["share"] for row in edges["most_common"]), default=0.0)
     # on DARTS' normal-cell graph arch2vec's rule (none allowed, output edges unchecked) admits every strict decode
     assert lenient["num_valid"] >= strict["num_valid"]
 
@@ -143,7 +152,6 @@ def test_disallowed_edges_counts_the_edges_outside_the_space():
     """Hand-made DARTS normal-cell graphs: one real cell, the same with an edge between the two op-nodes of one
     intermediate node (twice), and one with an edge into an input node as well."""
     from archllm_hf.evaluation.generation import disallowed_edges
-    from archllm_hf.spaces import get_space
 
     space = get_space("darts", cells="normal")
     real = space.to_graph(space.random_cell(random.Random(0))).adjacency
@@ -154,7 +162,8 @@ def test_disallowed_edges_counts_the_edges_outside_the_space():
     result = disallowed_edges(space, np.stack([real, siblings, siblings, both]))
     assert result["share"] == 0.75
     assert result["most_common"] == [{"edge": [2, 3], "share": 0.75}, {"edge": [0, 1], "share": 0.25}]
-    assert disallowed_edges(space, np.stack([real]))["most_common"] == []
+    assert disallowed_edges(space, np.stack([real])) == {"share": 0.0, "most_common": []}
+    assert disallowed_edges(space, np.zeros((0, 11, 11), dtype=np.int8)) == {"share": 0.0, "most_common": []}
     with pytest.raises(ValueError, match="adjacency must have shape"):
         disallowed_edges(space, real)
 

@@ -241,9 +241,16 @@ def test_the_generation_table_says_how_much_the_llm_rows_trained_on(render_readm
 def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, monkeypatch):
     scores = {"validity": 0.9, "uniqueness": 0.8, "novelty": 0.1, "valid_unique_rate": 0.7}
     row = {"scores": scores, "train_seconds": 10.0, "cells_per_second": 5.0, "batch_size": 500}
+    vgae = {
+        **row,
+        "arch2vec_scores": {**scores, "validity": 0.2},
+        "graph_space": {"name": "darts", "ops": "darts", "cells": "normal"},
+        "arch2vec_normal_cell_validity": 0.2,
+        "disallowed_edges": {"share": 0.98, "most_common": [{"edge": [2, 3], "share": 0.75}]},
+    }
     result = {
         "quick": False,
-        "methods": {"archllm": row},
+        "methods": {"archllm": row, "arch2vec_vgae": vgae, "matched_prior": row},
         "left_out": ["pretrained_llm"],
         "cpu": "x86_64",
         "cpu_count": 2,
@@ -254,6 +261,10 @@ def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, mo
         render_readme, "_load", lambda name: result if name == "generation-darts.json" else None
     )
     lines = [line for line in render_readme.generation_table() if line.startswith("| darts")]
-    assert len(lines) == 2 and "| VQ-VAE + prior (ours) | 90.00% |" in lines[0]
-    assert "| pretrained LLM (SmolLM2-135M, LoRA) on codes | not measured: left out of this run |" in lines[1]
-    assert lines[1].endswith("| `generation-darts.json` |") and "%" not in lines[1]
+    assert len(lines) == 4 and "| VQ-VAE + prior (ours) | 90.00% |" in lines[0]
+    # the 11-node layout is the normal cell alone: no second figure for it; the edges outside the space are given
+    assert "(arch2vec's rule: 20.00%; with an edge the space does not allow: 98.00%)" in lines[1]
+    # a left-out method stands where METHODS puts it: before its matched prior
+    assert "| pretrained LLM (SmolLM2-135M, LoRA) on codes | not measured: left out of this run |" in lines[2]
+    assert lines[2].endswith("| `generation-darts.json` |") and "%" not in lines[2]
+    assert "the LLM's cells and steps" in lines[3]

@@ -66,11 +66,11 @@ class GenerationBenchmark:
     batch_size: int = 2000
     sweep_samples: int = 2000
     left_out: Sequence[str] = ()
-    """Methods the space's file is written without (neither run nor reused; the file lists them as ``left_out``):
-    a row too slow for the machine at hand, measured in a later run."""
+    """Methods the space's file does not wait for: not run, but a result an earlier run left in ``work`` is kept;
+    the file lists those without one as ``left_out`` (a row too slow for the machine at hand, measured later)."""
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.methods) - set(METHODS) | set(self.left_out) - set(METHODS))
+        unknown = sorted((set(self.methods) | set(self.left_out)) - METHODS.keys())
         if unknown:
             raise ValueError(f"unknown methods {unknown}; choose from {', '.join(METHODS)}")
         both = sorted(set(self.methods) & set(self.left_out))
@@ -78,7 +78,8 @@ class GenerationBenchmark:
             raise ValueError(f"{both} both measured (methods) and left out (left_out): pick one")
 
     def run_space(self, name: str) -> dict[str, Any] | None:
-        """The benchmark of one space; None while some method has no result yet (``methods`` left it out)."""
+        """The benchmark of one space; None while a method that is not ``left_out`` has no result yet (another
+        process measures it)."""
         started = provenance()
         space = get_space(name)
         num_cells = QUICK_DARTS_CELLS if self.quick and name == "darts" else None
@@ -87,8 +88,6 @@ class GenerationBenchmark:
         context = MethodContext(space, cells, self)
         results = {}
         for method, run in METHODS.items():
-            if method in self.left_out:
-                continue
             result = self.cached(method, work / method, lambda folder, run=run: run(context, folder))
             if result is not None:
                 results[method] = result
@@ -98,6 +97,7 @@ class GenerationBenchmark:
         if missing:
             logger.info("%s: still to run: %s", name, ", ".join(missing))
             return None
+        not_measured = [method for method in METHODS if method in self.left_out and method not in results]
         return {
             "benchmark": "generation",
             **started,
@@ -108,7 +108,7 @@ class GenerationBenchmark:
             "sweep_samples_per_temperature": self.sweep_samples,
             "num_train_cells": len(cells["train"]),
             "methods": results,
-            **({"left_out": [m for m in METHODS if m in self.left_out]} if self.left_out else {}),
+            **({"left_out": not_measured} if not_measured else {}),
         }
 
     def required_methods(self) -> list[str]:
@@ -498,22 +498,24 @@ def normal_cell_validity(space: SearchSpace, adjacency: Any, ops: Any) -> dict[s
 
 
 def disallowed_edges(space: SearchSpace, adjacency: Any, top: int = 5) -> dict[str, Any]:
-    """How often decoded graphs (``adjacency [S, N, N]``) hold an edge outside ``space.adjacency_mask()``, the
-    commonest way a graph decoder's samples fail the strict rule before any node is looked at: ``share`` (of
-    graphs with at least one such edge) and ``most_common`` (up to ``top`` edges ``[source, target]``, each with
-    the share of graphs that hold it, most common first; ties by node order)."""
+    """How often decoded graphs (``adjacency [S, N, N]``) hold an edge outside ``space.adjacency_mask()``, one way
+    a graph decoder's samples fail the strict rule before any node is looked at: ``share`` (of graphs with at least
+    one such edge; 0 for no graphs) and ``most_common`` (up to ``top`` edges ``[source, target]``, each with the
+    share of graphs that hold it, most common first; ties by node order)."""
     adjacency = np.asarray(adjacency).astype(bool)
     if adjacency.ndim != 3 or adjacency.shape[1:] != (space.num_nodes, space.num_nodes):
         raise ValueError(
             f"adjacency must have shape [samples, {space.num_nodes}, {space.num_nodes}], got {list(adjacency.shape)}"
         )
     outside = adjacency & ~np.asarray(space.adjacency_mask(), dtype=bool)
-    rows = max(len(adjacency), 1)
+    num_graphs = max(len(adjacency), 1)
     counts = outside.sum(axis=0)
     edges = sorted(zip(*np.nonzero(counts)), key=lambda edge: (-counts[edge], edge))[:top]
     return {
-        "share": float(outside.reshape(len(adjacency), -1).any(axis=1).sum() / rows),
-        "most_common": [{"edge": [int(i), int(j)], "share": float(counts[i, j] / rows)} for i, j in edges],
+        "share": float(outside.any(axis=(1, 2)).sum() / num_graphs),
+        "most_common": [
+            {"edge": [int(i), int(j)], "share": float(counts[i, j] / num_graphs)} for i, j in edges
+        ],
     }
 
 
