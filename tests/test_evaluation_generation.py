@@ -281,3 +281,19 @@ def test_an_llm_row_trained_over_its_own_vqvae_reports_that_one(tmp_path, monkey
     with pytest.raises(Stop):
         generation.matched_prior(context, tmp_path / "nb201" / "matched_prior")
     assert summaries == []  # over archllm's VQ-VAE: its training summary stands
+
+
+def test_the_script_refuses_a_method_both_measured_and_left_out():
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "generation.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--space", "nb201", "--methods", "uniform", "--leave-out", "uniform"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "both measured (--methods) and left out (--leave-out)" in done.stderr
