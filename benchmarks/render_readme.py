@@ -199,7 +199,8 @@ def generation_table() -> list[str]:
             variants.append((name, m["constrained_scores"], ""))
         training = f"{m['train_seconds']:.0f} s"
         if m.get("resumed_from"):  # seconds since the checkpoint: the steps before it are not in them
-            training += f" after resuming from {PurePath(m['resumed_from']).name}"
+            resumed = m["resumed_from"] if isinstance(m["resumed_from"], list) else [m["resumed_from"]]
+            training += f" after resuming from {', '.join(PurePath(path).name for path in resumed)}"
         for name, s, note in variants:
             rows.append(
                 f"| {space} | {run} | {name} | {s['validity']:.2%}{note} | "

@@ -250,7 +250,14 @@ def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, mo
     }
     result = {
         "quick": False,
-        "methods": {"archllm": row, "arch2vec_vgae": vgae, "matched_prior": row},
+        "methods": {
+            "archllm": {
+                **row,
+                "resumed_from": ["w/vqvae/checkpoints/checkpoint-7", "w/prior/checkpoints/checkpoint-9"],
+            },
+            "arch2vec_vgae": vgae,
+            "matched_prior": row,
+        },
         "left_out": ["pretrained_llm"],
         "cpu": "x86_64",
         "cpu_count": 2,
@@ -262,6 +269,7 @@ def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, mo
     )
     lines = [line for line in render_readme.generation_table() if line.startswith("| darts")]
     assert len(lines) == 4 and "| VQ-VAE + prior (ours) | 90.00% |" in lines[0]
+    assert "| 10 s after resuming from checkpoint-7, checkpoint-9 |" in lines[0]  # ours resumes two trainings
     # the 11-node layout is the normal cell alone: no second figure for it; the edges outside the space are given
     assert "(arch2vec's rule: 20.00%; with an edge the space does not allow: 98.00%)" in lines[1]
     # a left-out method stands where METHODS puts it: before its matched prior
