@@ -186,6 +186,9 @@ def generation_table() -> list[str]:
                 extra += f"; normal cell alone: {m['arch2vec_normal_cell_validity']:.2%}"
             if m.get("disallowed_edges", {}).get("share"):
                 extra += f"; with an edge the space does not allow: {m['disallowed_edges']['share']:.2%}"
+                if "reconstruction_disallowed_edges" in m:
+                    share = m["reconstruction_disallowed_edges"]["share"]
+                    extra += f", its decodes of the held-out cells: {share:.2%}"
             extra += ")"
         label = METHOD_NAMES.get(method, method)
         if "num_train_cells" in m:  # the rows trained on a share of the split say how much

@@ -144,6 +144,8 @@ def test_vgae_method_scores_both_rules_on_arch2vecs_graphs(tmp_path, monkeypatch
     edges, mask = result["disallowed_edges"], get_space("darts", cells="normal").adjacency_mask()
     assert all(not mask[i, j] for i, j in (row["edge"] for row in edges["most_common"]))
     assert edges["share"] >= max((row["share"] for row in edges["most_common"]), default=0.0)
+    assert edges["num_graphs"] == 64  # the samples
+    assert result["reconstruction_disallowed_edges"]["num_graphs"] == len(cells["test"])  # the held-out cells
     # on DARTS' normal-cell graph arch2vec's rule (none allowed, output edges unchecked) admits every strict decode
     assert lenient["num_valid"] >= strict["num_valid"]
 
@@ -160,10 +162,11 @@ def test_disallowed_edges_counts_the_edges_outside_the_space():
     both = siblings.copy()
     both[0, 1] = 1
     result = disallowed_edges(space, np.stack([real, siblings, siblings, both]))
-    assert result["share"] == 0.75
+    assert result["share"] == 0.75 and result["num_graphs"] == 4
     assert result["most_common"] == [{"edge": [2, 3], "share": 0.75}, {"edge": [0, 1], "share": 0.25}]
-    assert disallowed_edges(space, np.stack([real])) == {"share": 0.0, "most_common": []}
-    assert disallowed_edges(space, np.zeros((0, 11, 11), dtype=np.int8)) == {"share": 0.0, "most_common": []}
+    assert disallowed_edges(space, np.stack([real])) == {"num_graphs": 1, "share": 0.0, "most_common": []}
+    none = disallowed_edges(space, np.zeros((0, 11, 11), dtype=np.int8))
+    assert none == {"num_graphs": 0, "share": 0.0, "most_common": []}
     with pytest.raises(ValueError, match="adjacency must have shape"):
         disallowed_edges(space, real)
 

@@ -247,6 +247,10 @@ def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, mo
         "graph_space": {"name": "darts", "ops": "darts", "cells": "normal"},
         "arch2vec_normal_cell_validity": 0.2,
         "disallowed_edges": {"share": 0.98, "most_common": [{"edge": [2, 3], "share": 0.75}]},
+        "reconstruction_disallowed_edges": {
+            "share": 0.005,
+            "most_common": [{"edge": [8, 9], "share": 0.003}],
+        },
     }
     result = {
         "quick": False,
@@ -271,7 +275,10 @@ def test_the_generation_table_lists_the_methods_a_run_left_out(render_readme, mo
     assert len(lines) == 4 and "| VQ-VAE + prior (ours) | 90.00% |" in lines[0]
     assert "| 10 s after resuming from checkpoint-7, checkpoint-9 |" in lines[0]  # ours resumes two trainings
     # the 11-node layout is the normal cell alone: no second figure for it; the edges outside the space are given
-    assert "(arch2vec's rule: 20.00%; with an edge the space does not allow: 98.00%)" in lines[1]
+    assert (
+        "(arch2vec's rule: 20.00%; with an edge the space does not allow: 98.00%, its decodes of the held-out "
+        "cells: 0.50%)" in lines[1]
+    )
     # a left-out method stands where METHODS puts it: before its matched prior
     assert "| pretrained LLM (SmolLM2-135M, LoRA) on codes | not measured: left out of this run |" in lines[2]
     assert lines[2].endswith("| `generation-darts.json` |") and "%" not in lines[2]

@@ -40,9 +40,10 @@ from ..presets import DEFAULT_TEMPERATURES, preset
 from ..scoring import score_graphs, score_samples, training_reference
 from ..spaces import SearchSpace, get_space
 from ..spaces.arch2vec_rules import arch2vec_valid_cells
+from ..training.graphs import graph_dataset
 from ..training.prior import PriorTrainingConfig, train_prior
 from ..training.text_prior import train_text_prior
-from ..training.vgae import PUBLISHED, train_vgae
+from ..training.vgae import PUBLISHED, train_vgae, vgae_reconstructions
 from ..training.vqvae import train_vqvae
 from ..utils import atomic_save_figure, atomic_write_json
 from .provenance import provenance
@@ -279,6 +280,11 @@ def vgae(context: MethodContext, work: Path) -> dict[str, Any]:
         "arch2vec_scores": dict(score_graphs(adjacency, ops, graph_space, rule="arch2vec")),
         **normal_cell_validity(graph_space, adjacency, ops),
         "disallowed_edges": disallowed_edges(graph_space, adjacency),
+        # the same count over the decodes of the held-out cells' posterior means, beside the samples'
+        "reconstruction_disallowed_edges": disallowed_edges(
+            graph_space,
+            vgae_reconstructions(sampler.model, graph_dataset(graph_space, context.cells["test"]))[0].numpy(),
+        ),
         "cells_per_second": NUM_SAMPLES / seconds,
         "batch_size": NUM_SAMPLES,
     }
@@ -499,9 +505,9 @@ def normal_cell_validity(space: SearchSpace, adjacency: Any, ops: Any) -> dict[s
 
 def disallowed_edges(space: SearchSpace, adjacency: Any, top: int = 5) -> dict[str, Any]:
     """How often decoded graphs (``adjacency [S, N, N]``) hold an edge outside ``space.adjacency_mask()``, one way
-    a graph decoder's samples fail the strict rule before any node is looked at: ``share`` (of graphs with at least
-    one such edge; 0 for no graphs) and ``most_common`` (up to ``top`` edges ``[source, target]``, each with the
-    share of graphs that hold it, most common first; ties by node order)."""
+    a graph decoder's samples fail the strict rule before any node is looked at: ``num_graphs``, ``share`` (of
+    graphs with at least one such edge; 0 for no graphs) and ``most_common`` (up to ``top`` edges
+    ``[source, target]``, each with the share of graphs that hold it, most common first; ties by node order)."""
     adjacency = np.asarray(adjacency).astype(bool)
     if adjacency.ndim != 3 or adjacency.shape[1:] != (space.num_nodes, space.num_nodes):
         raise ValueError(
@@ -512,6 +518,7 @@ def disallowed_edges(space: SearchSpace, adjacency: Any, top: int = 5) -> dict[s
     counts = outside.sum(axis=0)
     edges = sorted(zip(*np.nonzero(counts)), key=lambda edge: (-counts[edge], edge))[:top]
     return {
+        "num_graphs": len(adjacency),
         "share": float(outside.any(axis=(1, 2)).sum() / num_graphs),
         "most_common": [
             {"edge": [int(i), int(j)], "share": float(counts[i, j] / num_graphs)} for i, j in edges

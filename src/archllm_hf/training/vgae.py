@@ -121,6 +121,29 @@ def _batches(graphs: GraphTensors, batch_size: int) -> Iterator[dict[str, torch.
 
 # --- metrics ------------------------------------------------------------------------------------------------
 @torch.no_grad()
+def vgae_reconstructions(
+    model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``adjacency [S, N, N]`` and ``ops [S, N]`` that ``model`` decodes from the posterior means of ``graphs`` (a
+    :func:`graph_dataset`), as :func:`vgae_reconstruction_metrics` scores them, before any check of the space."""
+    was_training = model.training
+    model.eval()
+    device = model.latent_mean.device
+    adjacency, ops = [], []
+    try:
+        for batch in _batches(graphs, batch_size):
+            decoded = model.decode(model.encode_mean(batch["adjacency"].to(device), batch["ops"].to(device)))
+            adjacency.append(decoded[0].cpu())
+            ops.append(decoded[1].cpu())
+    finally:
+        model.train(was_training)
+    n = model.config.num_nodes
+    if not adjacency:
+        return torch.zeros(0, n, n, dtype=torch.long), torch.zeros(0, n, dtype=torch.long)
+    return torch.cat(adjacency), torch.cat(ops)
+
+
+@torch.no_grad()
 def vgae_reconstruction_metrics(
     model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
 ) -> dict[str, float]:
@@ -350,4 +373,5 @@ __all__ = [
     "posterior_stats",
     "train_vgae",
     "vgae_reconstruction_metrics",
+    "vgae_reconstructions",
 ]
