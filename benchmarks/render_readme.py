@@ -345,6 +345,9 @@ def sweep_table() -> list[str]:
     return rows
 
 
+METHOD_ORDER = {method: rank for rank, method in enumerate(METHODS)}
+
+
 def _generation_results(
     with_left_out: bool = False,
 ) -> Iterator[tuple[str, str, dict[str, Any], str, dict[str, Any] | None]]:
@@ -357,9 +360,7 @@ def _generation_results(
             r = _load(file) or {}
             measured = r.get("methods", {})
             names = [*measured, *(r.get("left_out", []) if with_left_out else [])]
-            for method in sorted(
-                names, key=lambda name: list(METHODS).index(name) if name in METHODS else len(METHODS)
-            ):
+            for method in sorted(names, key=lambda name: METHOD_ORDER.get(name, len(METHOD_ORDER))):
                 yield space, file, r, method, measured.get(method)
 
 

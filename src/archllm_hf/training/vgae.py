@@ -120,27 +120,36 @@ def _batches(graphs: GraphTensors, batch_size: int) -> Iterator[dict[str, torch.
 
 
 # --- metrics ------------------------------------------------------------------------------------------------
+def _posterior_decodes(
+    model: Arch2VecModel, graphs: GraphTensors, batch_size: int
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Per batch of ``graphs``: ``adjacency``, ``ops``, the posterior means ``mu`` and what ``model`` decodes from
+    them (``adjacency``, ``ops``), with ``model`` in eval mode until the last batch."""
+    was_training = model.training
+    model.eval()
+    device = model.latent_mean.device
+    try:
+        for batch in _batches(graphs, batch_size):
+            adjacency, ops = batch["adjacency"].to(device), batch["ops"].to(device)
+            mu = model.encode_mean(adjacency, ops)
+            yield (adjacency, ops, mu, *model.decode(mu))
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def vgae_reconstructions(
     model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``adjacency [S, N, N]`` and ``ops [S, N]`` that ``model`` decodes from the posterior means of ``graphs`` (a
     :func:`graph_dataset`), as :func:`vgae_reconstruction_metrics` scores them, before any check of the space."""
-    was_training = model.training
-    model.eval()
-    device = model.latent_mean.device
-    adjacency, ops = [], []
-    try:
-        for batch in _batches(graphs, batch_size):
-            decoded = model.decode(model.encode_mean(batch["adjacency"].to(device), batch["ops"].to(device)))
-            adjacency.append(decoded[0].cpu())
-            ops.append(decoded[1].cpu())
-    finally:
-        model.train(was_training)
-    n = model.config.num_nodes
-    if not adjacency:
+    decodes = [
+        (adjacency.cpu(), ops.cpu()) for *_, adjacency, ops in _posterior_decodes(model, graphs, batch_size)
+    ]
+    if not decodes:
+        n = model.config.num_nodes
         return torch.zeros(0, n, n, dtype=torch.long), torch.zeros(0, n, dtype=torch.long)
-    return torch.cat(adjacency), torch.cat(ops)
+    return torch.cat([a for a, _ in decodes]), torch.cat([o for _, o in decodes])
 
 
 @torch.no_grad()
@@ -148,34 +157,25 @@ def vgae_reconstruction_metrics(
     model: Arch2VecModel, graphs: GraphTensors, batch_size: int = 1024
 ) -> dict[str, float]:
     """Reconstruction of ``graphs`` (a :func:`graph_dataset`) through the posterior mean (see module doc)."""
-    was_training = model.training
-    model.eval()
-    device = model.latent_mean.device
     n = model.config.num_nodes
-    upper = torch.ones(n, n, dtype=torch.bool, device=device).triu(1)
+    upper = torch.ones(n, n, dtype=torch.bool, device=model.latent_mean.device).triu(1)
     op_hits = adj_hits = exact = total = real_hits = real_slots = 0
     edge_prob = non_edge_prob = edges = 0.0
-    try:
-        for batch in _batches(graphs, batch_size):
-            adjacency, ops = batch["adjacency"].to(device), batch["ops"].to(device)
-            mu = model.encode_mean(adjacency, ops)
-            pred_adjacency, pred_ops = model.decode(mu)
-            probs = torch.sigmoid(torch.matmul(mu, mu.transpose(-1, -2)))[:, upper]
-            target = adjacency[:, upper].bool()
-            op_ok = pred_ops == ops
-            adj_ok = pred_adjacency[:, upper] == adjacency[:, upper]
-            op_hits += int(op_ok.sum())
-            real = ops != 0  # slots of real vertices (0 is <pad>)
-            real_hits += int((op_ok & real).sum())
-            real_slots += int(real.sum())
-            adj_hits += int(adj_ok.sum())
-            exact += int(((op_ok | ~real).all(-1) & adj_ok.all(-1)).sum())
-            total += len(ops)
-            edge_prob += float(probs[target].double().sum())
-            non_edge_prob += float(probs[~target].double().sum())
-            edges += int(target.sum())
-    finally:
-        model.train(was_training)
+    for adjacency, ops, mu, pred_adjacency, pred_ops in _posterior_decodes(model, graphs, batch_size):
+        probs = torch.sigmoid(torch.matmul(mu, mu.transpose(-1, -2)))[:, upper]
+        target = adjacency[:, upper].bool()
+        op_ok = pred_ops == ops
+        adj_ok = pred_adjacency[:, upper] == adjacency[:, upper]
+        op_hits += int(op_ok.sum())
+        real = ops != 0  # slots of real vertices (0 is <pad>)
+        real_hits += int((op_ok & real).sum())
+        real_slots += int(real.sum())
+        adj_hits += int(adj_ok.sum())
+        exact += int(((op_ok | ~real).all(-1) & adj_ok.all(-1)).sum())
+        total += len(ops)
+        edge_prob += float(probs[target].double().sum())
+        non_edge_prob += float(probs[~target].double().sum())
+        edges += int(target.sum())
     slots = total * int(upper.sum())
     return {
         "op_accuracy": op_hits / max(total * n, 1),
